@@ -1,0 +1,181 @@
+"""May this customer be used for this kind of reference, now? SPEC section 3, rules 2–5, in one place.
+
+`assess()` is the only judge: the manager's candidate list shows its verdicts and `approve()` obeys them,
+so what a manager sees next to a button is exactly what the button will do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.settings import Settings
+from models import CheckIn, Customer, ReferenceRequest, ReferenceUse
+from models.enums import TENURE_TYPES, CheckInStatus, Happiness, RefType, RequestStatus
+
+
+@dataclass
+class Assessment:
+    """The verdict on one customer for one reference type at one moment, with its reasons."""
+
+    customer: Customer
+    blockers: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    needs_checkin: bool = False
+    last_checkin: CheckIn | None = None
+    uses_in_window: int = 0
+    last_used_at: datetime | None = None
+
+    @property
+    def eligible(self) -> bool:
+        """Usable now, or usable once the owner confirms happiness."""
+        return not self.blockers
+
+
+@dataclass(frozen=True)
+class Context:
+    """Facts about many customers at once, loaded in a few queries rather than a few per customer."""
+
+    uses_in_window: dict[int, int]
+    last_used: dict[int, datetime]
+    on_open_checkin: dict[int, int]  # customer id → request id whose approval waits on its check-in
+
+
+def load_context(
+    session: Session, settings: Settings, customer_ids: list[int], now: datetime, exclude_request: int | None
+) -> Context:
+    if not customer_ids:
+        return Context({}, {}, {})
+    since = now - timedelta(days=settings.fatigue_window_days)
+    counted = select(ReferenceUse.customer_id, func.count()).where(
+        ReferenceUse.customer_id.in_(customer_ids), ReferenceUse.counted.is_(True), ReferenceUse.used_at >= since
+    )
+    uses = dict(session.execute(counted.group_by(ReferenceUse.customer_id)).tuples().all())
+    last = select(ReferenceUse.customer_id, func.max(ReferenceUse.used_at)).where(
+        ReferenceUse.customer_id.in_(customer_ids), ReferenceUse.counted.is_(True)
+    )
+    last_used = {cid: _aware(at) for cid, at in session.execute(last.group_by(ReferenceUse.customer_id)).tuples()}
+    waiting = select(ReferenceRequest.customer_id, ReferenceRequest.id).where(
+        ReferenceRequest.customer_id.in_(customer_ids),
+        ReferenceRequest.status == RequestStatus.AWAITING_CHECKIN,
+    )
+    if exclude_request is not None:
+        waiting = waiting.where(ReferenceRequest.id != exclude_request)
+    on_open = {cid: rid for cid, rid in session.execute(waiting).tuples() if cid is not None}
+    return Context(uses, last_used, on_open)
+
+
+def _aware(value: datetime) -> datetime:
+    # func.max() bypasses the column type on SQLite, so the value may come back naive (it is UTC).
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def assess(
+    customer: Customer,
+    ref_type: RefType,
+    settings: Settings,
+    now: datetime,
+    context: Context,
+) -> Assessment:
+    """Judge one customer: every reason against it, and whether its owner must be asked first."""
+    result = Assessment(customer=customer)
+    today = now.astimezone(settings.tz).date()
+
+    if not customer.referenceable:
+        reason = f": {customer.not_referenceable_reason}" if customer.not_referenceable_reason else ""
+        result.blockers.append(f"Marked not referenceable{reason}")
+
+    if ref_type.is_public:
+        _check_consent(customer, ref_type, today, result)
+
+    answered = [c for c in customer.checkins if c.status == CheckInStatus.ANSWERED and c.answered_at]
+    answered.sort(key=lambda c: c.answered_at or now)
+    last = answered[-1] if answered else None
+    result.last_checkin = last
+    max_age = timedelta(days=settings.checkin_max_age_days)
+    if last is None:
+        result.needs_checkin = True
+        result.warnings.append("Never checked in: the owner will be asked first")
+    elif now - (last.answered_at or now) > max_age:
+        result.needs_checkin = True
+        age = (now - (last.answered_at or now)).days
+        result.warnings.append(
+            f"Last check-in {age} days ago ({Happiness(last.answer).label}): the owner will be asked first"
+        )
+    elif last.answer != Happiness.HAPPY:
+        note = f": “{last.note}”" if last.note else ""
+        result.blockers.append(
+            f"{Happiness(last.answer).label} at the last check-in ({_day(last.answered_at, settings)}){note}"
+        )
+
+    if result.needs_checkin and not customer.owner_slack_id:
+        result.blockers.append("No account owner on record to confirm the customer is happy")
+
+    if ref_type in TENURE_TYPES:
+        _check_tenure(answered, ref_type, settings, now, result)
+
+    result.uses_in_window = context.uses_in_window.get(customer.id, 0)
+    result.last_used_at = context.last_used.get(customer.id)
+    if result.uses_in_window >= settings.fatigue_limit:
+        result.blockers.append(
+            f"Used {result.uses_in_window}× in the last {settings.fatigue_window_days} days "
+            f"(limit {settings.fatigue_limit})"
+        )
+
+    waiting_on = context.on_open_checkin.get(customer.id)
+    if waiting_on is not None:
+        result.blockers.append(f"Already on request #{waiting_on}, waiting for its check-in")
+
+    open_incidents = [i for i in customer.incidents if not i.resolved]
+    if open_incidents:
+        worst = max(open_incidents, key=lambda i: _SEVERITY.get(i.severity.lower(), 0))
+        result.warnings.append(
+            f"{len(open_incidents)} open incident{'s' if len(open_incidents) > 1 else ''} "
+            f"(worst: {worst.severity}, {worst.summary})"
+        )
+    if customer.primary_contact is None:
+        result.warnings.append("No contact on record")
+    return result
+
+
+_SEVERITY = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+
+
+def _check_consent(customer: Customer, ref_type: RefType, today: date, result: Assessment) -> None:
+    consent = next((c for c in customer.consents if c.ref_type == ref_type), None)
+    label = ref_type.label.lower()
+    if consent is None:
+        result.blockers.append(f"No {label} consent on record")
+        return
+    if consent.expires_on is not None and consent.expires_on < today:
+        who = f" by {consent.approved_by}" if consent.approved_by else ""
+        on = f" on {consent.approved_on.isoformat()}" if consent.approved_on else ""
+        result.blockers.append(
+            f"{ref_type.label} consent expired {consent.expires_on.isoformat()} (approved{who}{on})"
+        )
+
+
+def _check_tenure(
+    answered: list[CheckIn], ref_type: RefType, settings: Settings, now: datetime, result: Assessment
+) -> None:
+    """Analyst and media uses need an unbroken run of happy answers at least N days long."""
+    streak_start: datetime | None = None
+    for checkin in answered:
+        if checkin.answer == Happiness.HAPPY:
+            streak_start = streak_start or checkin.answered_at
+        else:
+            streak_start = None
+    needed = settings.min_happy_days_public
+    if streak_start is None:
+        result.blockers.append(f"{ref_type.label} needs {needed} days of happy check-ins; none on record")
+        return
+    days = (now - streak_start).days
+    if days < needed:
+        result.blockers.append(f"{ref_type.label} needs {needed} days continuously happy; happy for {days}")
+
+
+def _day(moment: datetime | None, settings: Settings) -> str:
+    return moment.astimezone(settings.tz).date().isoformat() if moment else "an unknown date"

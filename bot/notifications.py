@@ -1,0 +1,103 @@
+"""How each outbox kind is rendered at delivery time, from the database as it is then.
+
+Rendering late means a card never shows a state that has already moved on: a manager card delivered
+after another manager approved shows the approval, not buttons.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import requests as rq
+from bot.eligibility import assess, load_context
+from bot.matching import rank_candidates
+from bot.outbox import Renderer, Rendered
+from bot.settings import Settings
+from bot.views import checkins as checkin_views
+from bot.views import requests as request_views
+from models import CheckIn, OutboxMessage, ReferenceRequest
+from models.enums import CheckInStatus, RefType, RequestStatus
+from models.types import utcnow
+
+
+def _subject_id(row: OutboxMessage) -> int:
+    return int(row.subject.split(":", 1)[1])
+
+
+def _request(session: Session, row: OutboxMessage) -> ReferenceRequest | None:
+    return session.get(ReferenceRequest, _subject_id(row))
+
+
+def _checkin(session: Session, row: OutboxMessage) -> CheckIn | None:
+    return session.get(CheckIn, _subject_id(row))
+
+
+def build_renderers(settings: Settings) -> dict[str, Renderer]:
+    """The renderer for every kind of message the domain enqueues."""
+
+    def manager_card(session: Session, row: OutboxMessage) -> Rendered | None:
+        request = _request(session, row)
+        if request is None:
+            return None
+        now = utcnow()
+        candidates = []
+        pending: dict[int, CheckIn] = {}
+        waiting_on = None
+        if request.status == RequestStatus.SUBMITTED:
+            candidates = rank_candidates(session, settings, request, now)
+            asked = session.scalars(
+                select(CheckIn).where(
+                    CheckIn.customer_id.in_([c.customer.id for c in candidates]),
+                    CheckIn.status == CheckInStatus.PENDING,
+                )
+            ).all()
+            pending = {c.customer_id: c for c in asked}
+        elif request.status == RequestStatus.AWAITING_CHECKIN:
+            waiting_on = session.scalars(
+                select(CheckIn)
+                .where(CheckIn.request_id == request.id, CheckIn.status == CheckInStatus.PENDING)
+                .order_by(CheckIn.id.desc())
+            ).first()
+        return Rendered(**request_views.manager_card(request, candidates, pending, waiting_on, settings, now))
+
+    def receipt(session: Session, row: OutboxMessage) -> Rendered | None:
+        request = _request(session, row)
+        return Rendered(**request_views.receipt(request, settings)) if request else None
+
+    def approved(session: Session, row: OutboxMessage) -> Rendered | None:
+        request = _request(session, row)
+        if request is None or request.customer is None:
+            return None
+        return Rendered(**request_views.approved_notice(request, request.customer, request.contact, settings))
+
+    def declined(session: Session, row: OutboxMessage) -> Rendered | None:
+        request = _request(session, row)
+        return Rendered(**request_views.declined_notice(request, settings)) if request else None
+
+    def checkin_card(session: Session, row: OutboxMessage) -> Rendered | None:
+        checkin = _checkin(session, row)
+        if checkin is None:
+            return None
+        return Rendered(**checkin_views.checkin_card(checkin, checkin.customer, checkin.request, settings))
+
+    def checkin_result(session: Session, row: OutboxMessage) -> Rendered | None:
+        checkin = _checkin(session, row)
+        if checkin is None or checkin.answer is None:
+            return None
+        request = checkin.request
+        blockers: list[str] = []
+        if request is not None and request.status == RequestStatus.SUBMITTED:
+            now = utcnow()
+            context = load_context(session, settings, [checkin.customer_id], now, exclude_request=request.id)
+            blockers = assess(checkin.customer, RefType(request.ref_type), settings, now, context).blockers
+        return Rendered(**checkin_views.checkin_result(checkin, checkin.customer, request, blockers, settings))
+
+    return {
+        rq.MANAGER_CARD: manager_card,
+        rq.RECEIPT: receipt,
+        rq.APPROVED_NOTICE: approved,
+        rq.DECLINED_NOTICE: declined,
+        rq.CHECKIN_CARD: checkin_card,
+        rq.CHECKIN_RESULT: checkin_result,
+    }

@@ -1,0 +1,336 @@
+"""The outbox: Slack messages recorded with the decision that causes them, delivered after commit.
+
+Why: a decision and its notification must never disagree. A crash after the commit still delivers the
+message (the row is there); a Slack outage delays it (retried with backoff); a second identical effect
+is impossible (the idempotency key is unique). Several processes may run workers against one database:
+each row is *claimed* with a conditional UPDATE (a lease), so exactly one of them sends it.
+
+Rows name what to say, not the words: `bot.notifications` renders them from the database at delivery,
+so a card always shows the request's current state. A `refresh` row re-renders cards already sent
+(`chat.update`), which is how "Approved by @x · 14:02" replaces the buttons in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from http.client import HTTPException
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from models import InboundDelivery, OutboxMessage
+from models.db import Database
+from models.enums import OutboxStatus
+from models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+REFRESH = "refresh"
+
+# Slack errors that no retry will fix: recorded as failed and surfaced, never retried forever.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "user_not_found",
+        "account_inactive",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "cant_update_message",
+        "message_not_found",
+        "user_disabled",
+        "restricted_action",
+    }
+)
+MAX_ATTEMPTS = 40  # with the backoff below: about eight hours of trying before giving up
+LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What to post: the notification text (for Slack's notification and screen readers) and blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+Renderer = Callable[[Session, OutboxMessage], "Rendered | None"]
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    recipient: str,
+    subject: str = "",
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Record a message to send once this transaction commits; a key already used is a no-op."""
+    values = {
+        "idempotency_key": key,
+        "kind": kind,
+        "recipient": recipient,
+        "subject": subject,
+        "params": params or {},
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+        "last_error": "",
+        "created_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    session.execute(stmt)
+
+
+def enqueue_refresh(session: Session, subject: str, kinds: tuple[str, ...], version: object) -> None:
+    """Re-render, in place, every card of `kinds` already sent about `subject`."""
+    enqueue(
+        session,
+        key=f"{subject}:refresh:{version}",
+        kind=REFRESH,
+        recipient="",
+        subject=subject,
+        params={"kinds": list(kinds)},
+    )
+
+
+def remember_delivery(session: Session, key: str) -> bool:
+    """Record an inbound Slack delivery; False when it was seen before (a retry: do nothing again)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(InboundDelivery).values(key=key, received_at=utcnow()).on_conflict_do_nothing()
+    return session.execute(stmt).rowcount == 1
+
+
+class _Retry(Exception):
+    def __init__(self, reason: str, after: float | None = None, counts: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.after = after
+        self.counts = counts
+
+
+class OutboxWorker:
+    """Delivers due outbox rows; one per process, woken by `kick()` after each commit."""
+
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        renderers: dict[str, Renderer],
+        *,
+        poll_seconds: float = 2.0,
+        worker_id: str | None = None,
+        on_permanent_failure: Callable[[OutboxMessage], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.renderers = renderers
+        self.poll_seconds = poll_seconds
+        self.worker_id = worker_id or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.on_permanent_failure = on_permanent_failure
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="refbot-outbox", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish what is due (a graceful shutdown drains the outbox), then stop."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def kick(self) -> None:
+        """Deliver soon: called after a transaction that enqueued messages has committed."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+            try:
+                while self.deliver_due() and not self._stop.is_set():
+                    pass
+            except Exception:  # a database blip must not kill the worker thread; it tries again later
+                log.exception("outbox delivery pass failed")
+            if self._stop.is_set():
+                return
+
+    # -- delivery --------------------------------------------------------------------------------
+
+    def deliver_due(self, limit: int = 50) -> int:
+        """Claim and deliver up to `limit` due rows; returns how many were attempted."""
+        now = utcnow()
+        with self.db.reading() as session:
+            ids = session.scalars(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            ).all()
+        done = 0
+        for row_id in ids:
+            if self._claim(row_id):
+                self._deliver(row_id)
+                done += 1
+        return done
+
+    def _claim(self, row_id: int) -> bool:
+        now = utcnow()
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == row_id,
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                )
+                .values(claimed_by=self.worker_id, claimed_until=now + LEASE)
+            )
+            return result.rowcount == 1
+
+    def _deliver(self, row_id: int) -> None:
+        try:
+            with self.db.reading() as session:
+                row = session.get(OutboxMessage, row_id)
+                if row is None:
+                    return
+                if row.kind == REFRESH:
+                    plan = self._plan_refresh(session, row)
+                else:
+                    plan = self._plan_post(session, row)
+            result = self._send(plan)
+        except _Retry as retry:
+            self._reschedule(row_id, retry)
+            return
+        except Exception as exc:  # a renderer bug: keep the row, record why, try later
+            log.exception("outbox row %s could not be rendered", row_id)
+            self._reschedule(row_id, _Retry(f"render failed: {exc!r}"))
+            return
+        self._finish(row_id, result)
+
+    def _plan_post(self, session: Session, row: OutboxMessage) -> list[tuple[str, dict[str, Any]]]:
+        rendered = self.renderers[row.kind](session, row)
+        if rendered is None:
+            return []
+        return [
+            (
+                "chat_postMessage",
+                {"channel": row.recipient, "text": rendered.text, "blocks": rendered.blocks, "unfurl_links": False},
+            )
+        ]
+
+    def _plan_refresh(self, session: Session, row: OutboxMessage) -> list[tuple[str, dict[str, Any]]]:
+        kinds = row.params.get("kinds", [])
+        targets = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.subject == row.subject, OutboxMessage.kind.in_(kinds))
+        ).all()
+        if any(t.status == OutboxStatus.PENDING for t in targets):
+            # The card itself is not out yet; it will render the current state when it goes. Wait for it
+            # rather than risk its old rendering landing after this refresh.
+            raise _Retry("waiting for the card to be posted first", after=1.0, counts=False)
+        plan = []
+        for target in targets:
+            if target.status != OutboxStatus.SENT or not target.slack_ts:
+                continue
+            rendered = self.renderers[target.kind](session, target)
+            if rendered is None:
+                continue
+            plan.append(
+                (
+                    "chat_update",
+                    {
+                        "channel": target.slack_channel,
+                        "ts": target.slack_ts,
+                        "text": rendered.text,
+                        "blocks": rendered.blocks,
+                    },
+                )
+            )
+        return plan
+
+    def _send(self, plan: list[tuple[str, dict[str, Any]]]) -> tuple[str, str | None, str | None, str]:
+        """Call Slack; returns (status, channel, ts, error) for the row."""
+        channel = ts = None
+        for method, kwargs in plan:
+            try:
+                response = getattr(self.client, method)(**kwargs)
+            except SlackApiError as exc:
+                error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+                if exc.response.status_code == 429 or error == "ratelimited":
+                    after = float(exc.response.headers.get("Retry-After", "1") or 1)
+                    raise _Retry(f"rate limited ({error})", after=after) from None
+                if error in PERMANENT_ERRORS:
+                    return OutboxStatus.FAILED.value, None, None, error
+                raise _Retry(error) from None
+            except (URLError, TimeoutError, ConnectionError, HTTPException, OSError) as exc:
+                raise _Retry(f"network: {exc!r}") from None
+            channel, ts = response.get("channel", channel), response.get("ts", ts)
+        status = OutboxStatus.SENT if plan else OutboxStatus.SKIPPED
+        return status.value, channel, ts, ""
+
+    def _finish(self, row_id: int, result: tuple[str, str | None, str | None, str]) -> None:
+        status, channel, ts, error = result
+        with self.db.transaction() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            row.status = status
+            row.attempts += 1
+            row.claimed_until = None
+            row.sent_at = utcnow() if status in (OutboxStatus.SENT, OutboxStatus.SKIPPED) else None
+            if row.kind != REFRESH:
+                row.slack_channel, row.slack_ts = channel, ts
+            row.last_error = error
+        if status == OutboxStatus.FAILED:
+            log.warning("outbox %s (%s to %s) failed permanently: %s", row_id, row.kind, row.recipient, error)
+            if self.on_permanent_failure is not None:
+                self.on_permanent_failure(row)
+
+    def _reschedule(self, row_id: int, retry: _Retry) -> None:
+        with self.db.transaction() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            if retry.counts:
+                row.attempts += 1
+            row.claimed_until = None
+            row.last_error = retry.reason
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = OutboxStatus.FAILED
+                log.warning("outbox %s gave up after %s attempts: %s", row_id, row.attempts, retry.reason)
+                return
+            delay = retry.after if retry.after is not None else min(5.0 * 2 ** max(row.attempts - 1, 0), 900.0)
+            row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        log.info("outbox %s will be retried in %.1fs: %s", row_id, delay, retry.reason)
+

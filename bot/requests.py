@@ -1,0 +1,493 @@
+"""The reference request state machine (SPEC section 4). Every transition goes through this module.
+
+    submitted ──approve──▶ awaiting_checkin ──owner: happy──▶ approved ──outcome──▶ completed
+        │                        │  owner: concerns/unhappy ▶ back to submitted
+        │──approve (check fresh, consent ok)────────────────▶ approved
+        │──decline (reason)──▶ declined
+        └──cancel (requester)─▶ cancelled
+
+Each function runs inside the caller's transaction, checks the actor's rights against the database
+(never a button's say-so), refuses an invalid transition without changing anything, and records the
+notifications it causes in the outbox, so the decision and its messages commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bot import audit
+from bot.eligibility import Assessment, assess, load_context
+from bot.errors import Ineligible, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from bot.outbox import enqueue, enqueue_refresh
+from bot.settings import Settings
+from bot.views.text import escape, mention, when
+from models import CheckIn, Customer, ReferenceRequest, ReferenceUse
+from models.enums import CheckInPurpose, CheckInStatus, Happiness, RefType, RequestStatus
+from models.types import utcnow
+
+# Outbox kinds this module causes (rendered by bot.notifications).
+MANAGER_CARD = "request.manager_card"
+RECEIPT = "request.receipt"
+APPROVED_NOTICE = "request.approved"
+DECLINED_NOTICE = "request.declined"
+CHECKIN_CARD = "checkin.card"
+CHECKIN_RESULT = "checkin.result"
+
+REQUEST_CARDS = (MANAGER_CARD, RECEIPT)
+
+ALLOWED: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.SUBMITTED: frozenset(
+        {RequestStatus.AWAITING_CHECKIN, RequestStatus.APPROVED, RequestStatus.DECLINED, RequestStatus.CANCELLED}
+    ),
+    RequestStatus.AWAITING_CHECKIN: frozenset(
+        {RequestStatus.APPROVED, RequestStatus.SUBMITTED, RequestStatus.DECLINED, RequestStatus.CANCELLED}
+    ),
+    RequestStatus.APPROVED: frozenset({RequestStatus.COMPLETED}),
+    RequestStatus.COMPLETED: frozenset(),
+    RequestStatus.DECLINED: frozenset(),
+    RequestStatus.CANCELLED: frozenset(),
+}
+
+# Form limits: what the modal allows, enforced again here because a payload can be forged.
+LIMITS = {
+    "prospect": 150,
+    "industry": 100,
+    "region": 100,
+    "segment": 100,
+    "products": 300,
+    "topics": 500,
+    "notes": 2000,
+}
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
+@dataclass(frozen=True)
+class RequestDraft:
+    """A validated request form."""
+
+    prospect: str
+    ref_type: RefType
+    industry: str = ""
+    products: tuple[str, ...] = ()
+    region: str = ""
+    segment: str = ""
+    topics: tuple[str, ...] = ()
+    specific_customer_id: int | None = None
+    needed_by: date | None = None
+    opportunity_amount: Decimal | None = None
+    notes: str = ""
+
+
+def _split(value: str) -> tuple[str, ...]:
+    parts = (p.strip() for p in value.replace(";", ",").replace("\n", ",").split(","))
+    return tuple(dict.fromkeys(p for p in parts if p))
+
+
+def parse_draft(raw: dict[str, str | None], today: date) -> RequestDraft:
+    """Validate the intake form's raw strings; every problem is reported against its own field."""
+    errors: dict[str, str] = {}
+    text = {key: (raw.get(key) or "").strip() for key in LIMITS}
+    for key, limit in LIMITS.items():
+        if len(text[key]) > limit:
+            errors[key] = f"Keep this under {limit} characters (it has {len(text[key])})."
+    if not text["prospect"]:
+        errors["prospect"] = "Name the prospect company this reference is for."
+
+    ref_type: RefType | None = None
+    try:
+        ref_type = RefType(raw.get("ref_type") or "")
+    except ValueError:
+        errors["ref_type"] = "Choose the kind of reference you need."
+
+    needed_by: date | None = None
+    if raw.get("needed_by"):
+        try:
+            needed_by = date.fromisoformat(str(raw["needed_by"]))
+        except ValueError:
+            errors["needed_by"] = "Pick a date from the calendar."
+        else:
+            if needed_by < today:
+                errors["needed_by"] = f"That date has passed; pick {today.isoformat()} or later."
+
+    amount: Decimal | None = None
+    if raw.get("opportunity_amount"):
+        try:
+            amount = Decimal(str(raw["opportunity_amount"]).replace(",", "").strip())
+            if not amount.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            errors["opportunity_amount"] = "Enter the amount as a number, e.g. 120000."
+        else:
+            if amount < 0:
+                errors["opportunity_amount"] = "The amount cannot be negative."
+            elif amount > MAX_AMOUNT:
+                errors["opportunity_amount"] = "That amount is too large to be real."
+            amount = amount.quantize(Decimal("0.01"))
+
+    specific: int | None = None
+    if raw.get("specific_customer"):
+        try:
+            specific = int(str(raw["specific_customer"]))
+        except ValueError:
+            errors["specific_customer"] = "Pick a customer from the list."
+
+    if errors or ref_type is None:
+        raise ValidationFailed(errors)
+    return RequestDraft(
+        prospect=text["prospect"],
+        ref_type=ref_type,
+        industry=text["industry"],
+        products=_split(text["products"]),
+        region=text["region"],
+        segment=text["segment"],
+        topics=_split(text["topics"]),
+        specific_customer_id=specific,
+        needed_by=needed_by,
+        opportunity_amount=amount,
+        notes=text["notes"],
+    )
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _subject(request_id: int) -> str:
+    return f"request:{request_id}"
+
+
+def _require_manager(settings: Settings, actor: str, what: str) -> None:
+    if not settings.is_manager(actor):
+        raise NotAllowed(f"Only reference managers can {what}. Ask one of {_managers(settings)}.")
+
+
+def _managers(settings: Settings) -> str:
+    return ", ".join(mention(m) for m in settings.managers) or "the reference managers"
+
+
+def load_request(session: Session, request_id: int, *, for_update: bool = False) -> ReferenceRequest:
+    query = select(ReferenceRequest).where(ReferenceRequest.id == request_id)
+    if for_update:
+        query = query.with_for_update()
+    request = session.scalars(query).one_or_none()
+    if request is None:
+        raise NotFound(f"Request #{request_id} does not exist (any more).")
+    return request
+
+
+def load_customer(session: Session, customer_id: int) -> Customer:
+    customer = session.scalars(
+        select(Customer)
+        .where(Customer.id == customer_id)
+        .options(
+            selectinload(Customer.checkins),
+            selectinload(Customer.consents),
+            selectinload(Customer.contacts),
+            selectinload(Customer.incidents),
+        )
+    ).one_or_none()
+    if customer is None:
+        raise NotFound(f"Customer {customer_id} is no longer in the customer list.")
+    return customer
+
+
+def describe(request: ReferenceRequest, settings: Settings) -> str:
+    """Where a request stands, in one mrkdwn sentence (what a refused second click is told)."""
+    status = RequestStatus(request.status)
+    head = f"Request #{request.id} for *{escape(request.prospect)}*"
+    at = f" · {when(request.decided_at, settings.tz)}" if request.decided_at else ""
+    if status == RequestStatus.APPROVED:
+        return f"{head} was already approved by {mention(request.decided_by)}{at}."
+    if status == RequestStatus.DECLINED:
+        return f"{head} was already declined by {mention(request.decided_by)}{at}."
+    if status == RequestStatus.CANCELLED:
+        return f"{head} was cancelled by {mention(request.decided_by)}{at}."
+    if status == RequestStatus.COMPLETED:
+        return f"{head} is already completed."
+    if status == RequestStatus.AWAITING_CHECKIN:
+        return f"{head} is waiting for the account owner to confirm the customer is happy."
+    return f"{head} is waiting for a decision."
+
+
+def _move(request: ReferenceRequest, to: RequestStatus, settings: Settings) -> None:
+    if to not in ALLOWED[RequestStatus(request.status)]:
+        raise InvalidTransition(describe(request, settings))
+    request.status = to.value
+
+
+def _assess(session: Session, settings: Settings, customer: Customer, request: ReferenceRequest, now: datetime) -> Assessment:
+    context = load_context(session, settings, [customer.id], now, exclude_request=request.id)
+    return assess(customer, RefType(request.ref_type), settings, now, context)
+
+
+def _refresh_request_cards(session: Session, request: ReferenceRequest) -> None:
+    session.flush()
+    enqueue_refresh(session, _subject(request.id), REQUEST_CARDS, uuid.uuid4().hex)
+
+
+def _close_pending_checkins(session: Session, request: ReferenceRequest) -> None:
+    """A request that ends no longer needs its owner's answer: close the question, update the card."""
+    pending = session.scalars(
+        select(CheckIn).where(CheckIn.request_id == request.id, CheckIn.status == CheckInStatus.PENDING)
+    ).all()
+    for checkin in pending:
+        checkin.status = CheckInStatus.CANCELLED
+        session.flush()
+        enqueue_refresh(session, f"checkin:{checkin.id}", (CHECKIN_CARD,), uuid.uuid4().hex)
+
+
+# -- transitions --------------------------------------------------------------------------------------
+
+
+def submit(session: Session, settings: Settings, requester: str, draft: RequestDraft) -> ReferenceRequest:
+    """File a new request; the rep gets a receipt and every manager a card with ranked candidates."""
+    if draft.specific_customer_id is not None and session.get(Customer, draft.specific_customer_id) is None:
+        raise ValidationFailed({"specific_customer": "That customer is no longer in the list; pick another."})
+    request = ReferenceRequest(
+        requester_id=requester,
+        prospect=draft.prospect,
+        ref_type=draft.ref_type.value,
+        industry=draft.industry,
+        products=list(draft.products),
+        region=draft.region,
+        segment=draft.segment,
+        topics=list(draft.topics),
+        specific_customer_id=draft.specific_customer_id,
+        needed_by=draft.needed_by,
+        opportunity_amount=draft.opportunity_amount,
+        notes=draft.notes,
+        status=RequestStatus.SUBMITTED.value,
+    )
+    session.add(request)
+    session.flush()
+    subject = _subject(request.id)
+    audit.record(session, requester, "request.submitted", "request", request.id, prospect=draft.prospect)
+    enqueue(session, key=f"{subject}:receipt", kind=RECEIPT, recipient=requester, subject=subject)
+    for manager in settings.managers:
+        enqueue(session, key=f"{subject}:card:{manager}", kind=MANAGER_CARD, recipient=manager, subject=subject)
+    return request
+
+
+def approve(
+    session: Session, settings: Settings, request_id: int, customer_id: int, actor: str, now: datetime | None = None
+) -> ReferenceRequest:
+    """Approve with a chosen customer: refused if a rule forbids it, held for a check-in if it is stale."""
+    now = now or utcnow()
+    _require_manager(settings, actor, "approve requests")
+    request = load_request(session, request_id, for_update=True)
+    if RequestStatus(request.status) != RequestStatus.SUBMITTED:
+        raise InvalidTransition(describe(request, settings))
+    customer = load_customer(session, customer_id)
+    verdict = _assess(session, settings, customer, request, now)
+    if verdict.blockers:
+        reasons = "\n".join(f"• {escape(b)}" for b in verdict.blockers)
+        raise Ineligible(
+            f"*{escape(customer.name)}* can't be used for request #{request.id} "
+            f"({escape(request.prospect)}):\n{reasons}\nNothing was changed; pick another candidate."
+        )
+    if verdict.needs_checkin:
+        _move(request, RequestStatus.AWAITING_CHECKIN, settings)
+        request.customer_id = customer.id
+        checkin = _ask(session, customer, request, CheckInPurpose.APPROVAL, actor, now)
+        audit.record(
+            session, actor, "request.awaiting_checkin", "request", request.id,
+            customer_id=customer.id, checkin_id=checkin.id,
+        )
+        _refresh_request_cards(session, request)
+        return request
+    _grant(session, settings, request, customer, actor, now)
+    return request
+
+
+def _grant(
+    session: Session, settings: Settings, request: ReferenceRequest, customer: Customer, actor: str, now: datetime
+) -> None:
+    _move(request, RequestStatus.APPROVED, settings)
+    contact = customer.primary_contact
+    request.customer_id = customer.id
+    request.contact_id = contact.id if contact else None
+    request.decided_by = actor
+    request.decided_at = now
+    session.add(
+        ReferenceUse(
+            customer_id=customer.id,
+            contact_id=request.contact_id,
+            request_id=request.id,
+            ref_type=request.ref_type,
+            used_at=now,
+        )
+    )
+    audit.record(session, actor, "request.approved", "request", request.id, customer_id=customer.id)
+    subject = _subject(request.id)
+    enqueue(session, key=f"{subject}:approved", kind=APPROVED_NOTICE, recipient=request.requester_id, subject=subject)
+    _refresh_request_cards(session, request)
+
+
+def decline(session: Session, settings: Settings, request_id: int, reason: str, actor: str) -> ReferenceRequest:
+    reason = reason.strip()
+    _require_manager(settings, actor, "decline requests")
+    if not reason:
+        raise ValidationFailed({"reason": "Tell the rep why, so they can plan around it."})
+    if len(reason) > 1000:
+        raise ValidationFailed({"reason": f"Keep the reason under 1000 characters (it has {len(reason)})."})
+    request = load_request(session, request_id, for_update=True)
+    _move(request, RequestStatus.DECLINED, settings)
+    request.decline_reason = reason
+    request.decided_by = actor
+    request.decided_at = utcnow()
+    _close_pending_checkins(session, request)
+    audit.record(session, actor, "request.declined", "request", request.id, reason=reason)
+    subject = _subject(request.id)
+    enqueue(session, key=f"{subject}:declined", kind=DECLINED_NOTICE, recipient=request.requester_id, subject=subject)
+    _refresh_request_cards(session, request)
+    return request
+
+
+def cancel(session: Session, settings: Settings, request_id: int, actor: str) -> ReferenceRequest:
+    """The requester withdraws a request that is still pending."""
+    request = load_request(session, request_id, for_update=True)
+    if actor != request.requester_id:
+        raise NotAllowed(f"Only {mention(request.requester_id)}, who made request #{request.id}, can cancel it.")
+    if not RequestStatus(request.status).is_open:
+        raise InvalidTransition(describe(request, settings))
+    _move(request, RequestStatus.CANCELLED, settings)
+    request.decided_by = actor
+    request.decided_at = utcnow()
+    _close_pending_checkins(session, request)
+    audit.record(session, actor, "request.cancelled", "request", request.id)
+    _refresh_request_cards(session, request)
+    return request
+
+
+def ask_owner(
+    session: Session, settings: Settings, request_id: int, customer_id: int, actor: str, now: datetime | None = None
+) -> CheckIn:
+    """A manager asks a candidate's owner whether the customer is happy, before deciding."""
+    now = now or utcnow()
+    _require_manager(settings, actor, "ask account owners")
+    request = load_request(session, request_id, for_update=True)
+    if RequestStatus(request.status) != RequestStatus.SUBMITTED:
+        raise InvalidTransition(describe(request, settings))
+    customer = load_customer(session, customer_id)
+    if not customer.owner_slack_id:
+        raise Ineligible(f"*{escape(customer.name)}* has no account owner on record to ask.")
+    waiting = next((c for c in customer.checkins if c.status == CheckInStatus.PENDING), None)
+    if waiting is not None:
+        raise InvalidTransition(
+            f"{mention(waiting.asked_of)} was already asked about *{escape(customer.name)}* "
+            f"{when(waiting.asked_at, settings.tz)}; the answer will come to you."
+        )
+    checkin = _ask(session, customer, request, CheckInPurpose.ASK_OWNER, actor, now)
+    audit.record(session, actor, "checkin.asked", "customer", customer.id, request_id=request.id)
+    _refresh_request_cards(session, request)
+    return checkin
+
+
+def _ask(
+    session: Session,
+    customer: Customer,
+    request: ReferenceRequest,
+    purpose: CheckInPurpose,
+    actor: str,
+    now: datetime,
+) -> CheckIn:
+    assert customer.owner_slack_id  # eligibility refuses a stale customer with no owner
+    checkin = CheckIn(
+        customer_id=customer.id,
+        request_id=request.id,
+        purpose=purpose.value,
+        status=CheckInStatus.PENDING.value,
+        asked_of=customer.owner_slack_id,
+        asked_by=actor,
+        asked_at=now,
+    )
+    session.add(checkin)
+    session.flush()
+    subject = f"checkin:{checkin.id}"
+    enqueue(session, key=f"{subject}:card", kind=CHECKIN_CARD, recipient=checkin.asked_of, subject=subject)
+    return checkin
+
+
+def checkin_to_answer(
+    session: Session, settings: Settings, checkin_id: int, actor: str, *, for_update: bool = False
+) -> tuple[CheckIn, Customer]:
+    """The check-in `actor` may answer now, or the reason they may not (shared by buttons and the form)."""
+    query = select(CheckIn).where(CheckIn.id == checkin_id)
+    checkin = session.scalars(query.with_for_update() if for_update else query).one_or_none()
+    if checkin is None:
+        raise NotFound("This check-in no longer exists.")
+    customer = load_customer(session, checkin.customer_id)
+    if actor not in (checkin.asked_of, customer.owner_slack_id) and not settings.is_manager(actor):
+        raise NotAllowed(
+            f"Only {mention(customer.owner_slack_id or checkin.asked_of)}, who owns *{escape(customer.name)}*, "
+            "or a reference manager can answer this check-in."
+        )
+    if checkin.status == CheckInStatus.ANSWERED:
+        raise InvalidTransition(
+            f"This check-in was already answered: *{Happiness(checkin.answer).label}* by "
+            f"{mention(checkin.answered_by)} {when(checkin.answered_at or utcnow(), settings.tz)}."
+        )
+    if checkin.status == CheckInStatus.CANCELLED:
+        raise InvalidTransition("This check-in is no longer needed: its request was closed.")
+    return checkin, customer
+
+
+def answer_checkin(
+    session: Session,
+    settings: Settings,
+    checkin_id: int,
+    answer: Happiness,
+    actor: str,
+    *,
+    nps: int | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> CheckIn:
+    """Record an owner's answer, then let the request it was holding go on (or back to the queue)."""
+    now = now or utcnow()
+    note = note.strip()
+    checkin, customer = checkin_to_answer(session, settings, checkin_id, actor, for_update=True)
+    if nps is not None and not 0 <= nps <= 10:
+        raise ValidationFailed({"nps": "NPS is a score from 0 to 10."})
+    if len(note) > 2000:
+        raise ValidationFailed({"note": f"Keep the note under 2000 characters (it has {len(note)})."})
+
+    checkin.status = CheckInStatus.ANSWERED.value
+    checkin.answer = answer.value
+    checkin.nps = nps
+    checkin.note = note
+    checkin.answered_by = actor
+    checkin.answered_at = now
+    session.flush()
+    audit.record(session, actor, "checkin.answered", "customer", customer.id, answer=answer.value, nps=nps)
+    subject = f"checkin:{checkin.id}"
+    enqueue_refresh(session, subject, (CHECKIN_CARD,), checkin.version)
+    enqueue(session, key=f"{subject}:result", kind=CHECKIN_RESULT, recipient=checkin.asked_by, subject=subject)
+
+    request = checkin.request
+    if (
+        checkin.purpose == CheckInPurpose.APPROVAL
+        and request is not None
+        and request.status == RequestStatus.AWAITING_CHECKIN
+        and request.customer_id == customer.id
+    ):
+        session.refresh(customer, attribute_names=["checkins"])
+        verdict = _assess(session, settings, customer, request, now)
+        if answer == Happiness.HAPPY and not verdict.blockers:
+            _grant(session, settings, request, customer, checkin.asked_by, now)
+        else:
+            _move(request, RequestStatus.SUBMITTED, settings)
+            request.customer_id = None
+            audit.record(
+                session, actor, "request.returned", "request", request.id,
+                customer_id=customer.id, answer=answer.value,
+            )
+            _refresh_request_cards(session, request)
+    elif request is not None and RequestStatus(request.status).is_open:
+        _refresh_request_cards(session, request)
+    return checkin

@@ -1,0 +1,98 @@
+"""HTTP mode: a WSGI app with `POST /slack/events` and `GET /healthz`, served by waitress.
+
+waitress is a production WSGI server (threads, no dev-server shortcuts) that runs the same way on
+every platform, and can bind port 0 so tests run many servers side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.server import create_server
+
+from bot.app import Refbot
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1_000_000  # Slack's payloads are far smaller; anything this big is not from Slack
+
+StartResponse = Callable[..., Any]
+
+
+class RefbotWSGI:
+    """Routes the two endpoints; everything else is a 404."""
+
+    def __init__(self, bot: Refbot) -> None:
+        self.bot = bot
+        self.slack = SlackRequestHandler(bot.bolt, path="/slack/events")
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            healthy = self.bot.deps.db.ping()
+            return _json(start_response, 200 if healthy else 503, {"ok": healthy, "database": healthy})
+        if path == "/slack/events":
+            if method != "POST":
+                return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = MAX_BODY + 1
+            if length > MAX_BODY:
+                return _json(start_response, 413, {"ok": False, "error": "payload_too_large"})
+            return self.slack(environ, start_response)
+        return _json(start_response, 404, {"ok": False, "error": "not_found"})
+
+
+def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
+    reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 503: "Service Unavailable"}
+    data = json.dumps(body).encode()
+    start_response(
+        f"{status} {reason[status]}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+class HttpServer:
+    """The bot behind waitress; `start_background()` for tests and the demo, `serve_forever()` for `serve`."""
+
+    def __init__(self, bot: Refbot, host: str = "127.0.0.1", port: int = 3000, threads: int = 8) -> None:
+        self.bot = bot
+        self.server = create_server(
+            RefbotWSGI(bot), host=host, port=port, threads=threads, ident="refbot", max_request_body_size=MAX_BODY
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.server.effective_port)  # type: ignore[union-attr]
+
+    @property
+    def url(self) -> str:
+        host = self.server.effective_host  # type: ignore[union-attr]
+        return f"http://{host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        self.bot.start()
+        try:
+            self.server.run()
+        finally:
+            self.bot.stop()
+
+    def start_background(self) -> HttpServer:
+        self.bot.start()
+        self._thread = threading.Thread(target=self.server.run, name="refbot-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.close()
+        if self._thread is not None:
+            self._thread.join(5)
+        self.bot.stop()

@@ -1,0 +1,138 @@
+"""What account owners and managers see about a happiness check-in."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot import ids
+from bot.settings import Settings
+from bot.views.text import actions, button, context, escape, mention, plain, quote, safe, section, when
+from models import CheckIn, Customer, ReferenceRequest
+from models.enums import CheckInPurpose, CheckInStatus, Happiness, RefType
+
+Message = dict[str, Any]
+
+_ANSWER_STYLE = {Happiness.HAPPY: "primary", Happiness.UNHAPPY: "danger"}
+_ANSWER_EMOJI = {Happiness.HAPPY: ":large_green_circle:", Happiness.CONCERNS: ":large_yellow_circle:",
+                 Happiness.UNHAPPY: ":red_circle:"}
+
+
+def _question(checkin: CheckIn, customer: Customer, request: ReferenceRequest | None) -> str:
+    name = f"*{safe(customer.name, 200)}*"
+    if request is None:
+        return f"Is {name} still happy?"
+    use = f"a {RefType(request.ref_type).label.lower()} for *{safe(request.prospect, 200)}*"
+    if checkin.purpose == CheckInPurpose.APPROVAL:
+        return f"Before {name} is used as a reference for *{safe(request.prospect, 200)}*: is {name} still happy?"
+    return f"{mention(checkin.asked_by)} is considering {name} for {use}. Is {name} still happy?"
+
+
+def _history(customer: Customer, settings: Settings) -> str:
+    answered = [c for c in customer.checkins if c.answered_at is not None]
+    if not answered:
+        return "No check-in on record yet."
+    last = max(answered, key=lambda c: c.answered_at)  # type: ignore[arg-type, return-value]
+    nps = f", NPS {last.nps}" if last.nps is not None else ""
+    return f"Last check-in: {Happiness(last.answer).label}{nps}, {when(last.answered_at, settings.tz)}"  # type: ignore[arg-type]
+
+
+def checkin_card(checkin: CheckIn, customer: Customer, request: ReferenceRequest | None, settings: Settings) -> Message:
+    """The owner's DM: the question with one-click answers; after an answer, the answer in place."""
+    text = f"Is {escape(customer.name)} still happy?"
+    blocks: list[dict[str, Any]] = [section(f":wave: {_question(checkin, customer, request)}")]
+    status = CheckInStatus(checkin.status)
+    if status == CheckInStatus.PENDING:
+        blocks.append(context(_history(customer, settings), "Your answer is kept in the customer's history."))
+        blocks.append(
+            actions(
+                f"checkin:{checkin.id}",
+                *[
+                    button(answer.label, ids.CHECKIN_ANSWER, f"{checkin.id}:{answer.value}", style=_ANSWER_STYLE.get(answer))
+                    for answer in Happiness
+                ],
+                button("Answer with a note…", ids.CHECKIN_WITH_NOTE, str(checkin.id)),
+            )
+        )
+    elif status == CheckInStatus.ANSWERED:
+        answer = Happiness(checkin.answer)
+        nps = f" · NPS {checkin.nps}" if checkin.nps is not None else ""
+        line = (
+            f"{_ANSWER_EMOJI[answer]} Answered *{answer.label}*{nps} by {mention(checkin.answered_by)} · "
+            f"{when(checkin.answered_at, settings.tz)}"  # type: ignore[arg-type]
+        )
+        if checkin.note:
+            line += "\n" + quote(checkin.note)
+        blocks.append(section(line))
+    else:
+        blocks.append(context("No longer needed: the request was closed before an answer came. Thank you!"))
+    return {"text": text, "blocks": blocks}
+
+
+def checkin_modal(checkin: CheckIn, customer: Customer) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": ids.CHECKIN_MODAL,
+        "private_metadata": json.dumps({"checkin_id": checkin.id}),
+        "title": plain("Customer check-in", 24),
+        "submit": plain("Send answer", 24),
+        "close": plain("Back", 24),
+        "blocks": [
+            section(f"Is *{safe(customer.name, 200)}* still happy?"),
+            {
+                "type": "input",
+                "block_id": "answer",
+                "label": plain("Answer", 2000),
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": "answer",
+                    "options": [{"text": plain(a.label, 75), "value": a.value} for a in Happiness],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "nps",
+                "optional": True,
+                "label": plain("How likely are they to recommend us? (NPS, 0–10)", 2000),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "nps",
+                    "options": [{"text": plain(str(n), 75), "value": str(n)} for n in range(10, -1, -1)],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "note",
+                "optional": True,
+                "label": plain("Note for the reference team", 2000),
+                "element": {"type": "plain_text_input", "action_id": "note", "multiline": True, "max_length": 2000},
+            },
+        ],
+    }
+
+
+def checkin_result(
+    checkin: CheckIn, customer: Customer, request: ReferenceRequest | None, blockers: list[str], settings: Settings
+) -> Message:
+    """Tells the manager who asked what the owner said, and what happened to the request because of it."""
+    answer = Happiness(checkin.answer)
+    nps = f" (NPS {checkin.nps})" if checkin.nps is not None else ""
+    text = f"{customer.name}: {answer.label}"
+    line = (
+        f"{_ANSWER_EMOJI[answer]} {mention(checkin.answered_by)} says *{safe(customer.name, 200)}* is "
+        f"*{answer.label.lower()}*{nps}."
+    )
+    if checkin.note:
+        line += "\n" + quote(checkin.note)
+    blocks = [section(line)]
+    if request is not None and checkin.purpose == CheckInPurpose.APPROVAL:
+        head = f"Request #{request.id} for *{safe(request.prospect, 200)}*"
+        if request.status == "approved" and request.customer_id == customer.id:
+            follow = f":white_check_mark: {head} is approved; {mention(request.requester_id)} has the details."
+        elif answer == Happiness.HAPPY and blockers:
+            reasons = "; ".join(safe(b, 300) for b in blockers)
+            follow = f":leftwards_arrow_with_hook: {head} is back in your queue: {reasons}."
+        else:
+            follow = f":leftwards_arrow_with_hook: {head} is back in your queue; pick another customer."
+        blocks.append(section(follow))
+    return {"text": escape(text), "blocks": blocks}

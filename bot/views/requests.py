@@ -1,0 +1,368 @@
+"""What requesters and managers see about a request: the intake modal, the manager card, the rep's DMs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from bot import ids
+from bot.matching import Candidate
+from bot.requests import LIMITS
+from bot.settings import Settings
+from bot.views.text import (
+    actions,
+    button,
+    clip,
+    context,
+    divider,
+    escape,
+    header,
+    md,
+    mention,
+    plain,
+    quote,
+    safe,
+    section,
+    when,
+)
+from models import CheckIn, Contact, Customer, ReferenceRequest
+from models.enums import MARKETING_TYPES, SALES_TYPES, Happiness, RefType, RequestStatus
+
+Message = dict[str, Any]
+
+
+# -- the intake modal ---------------------------------------------------------------------------------
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": plain(label, 75), "value": value}
+
+
+def _text_input(
+    block_id: str, label: str, *, initial: str = "", optional: bool = True, multiline: bool = False, hint: str = ""
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": block_id,
+        "max_length": LIMITS[block_id],
+        "multiline": multiline,
+    }
+    if initial:
+        element["initial_value"] = clip(initial, LIMITS[block_id])
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label, 2000),
+        "element": element,
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def request_modal(prospect: str = "", specific: Customer | None = None) -> dict[str, Any]:
+    """The intake form; `prospect` comes pre-filled from `/reference request Globex`."""
+    type_groups = [
+        {"label": plain("Sales (private)", 75), "options": [_option(t.value, t.label) for t in SALES_TYPES]},
+        {
+            "label": plain("Marketing (public: needs the customer's consent)", 75),
+            "options": [_option(t.value, t.label) for t in MARKETING_TYPES],
+        },
+    ]
+    customer_select: dict[str, Any] = {
+        "type": "external_select",
+        "action_id": ids.SPECIFIC_CUSTOMER,
+        "min_query_length": 1,
+        "placeholder": plain("Type a customer name", 150),
+    }
+    if specific is not None:
+        customer_select["initial_option"] = _option(str(specific.id), specific.name)
+    blocks = [
+        _text_input("prospect", "Prospect company", initial=prospect, optional=False),
+        {
+            "type": "input",
+            "block_id": "ref_type",
+            "label": plain("Kind of reference", 2000),
+            "element": {
+                "type": "static_select",
+                "action_id": "ref_type",
+                "option_groups": type_groups,
+                "initial_option": _option(RefType.CALL.value, RefType.CALL.label),
+            },
+        },
+        _text_input("industry", "Industry", hint="The prospect's industry, e.g. Fintech or Healthcare."),
+        _text_input("products", "Products", hint="Comma-separated: the products the prospect is evaluating."),
+        _text_input("region", "Region", hint="e.g. EMEA, North America, APAC."),
+        _text_input("segment", "Segment", hint="e.g. Enterprise, Mid-market, SMB."),
+        _text_input("topics", "Topics to cover", multiline=True, hint="Comma-separated, e.g. migration, SSO."),
+        {
+            "type": "input",
+            "block_id": "specific_customer",
+            "optional": True,
+            "label": plain("A specific customer (optional)", 2000),
+            "element": customer_select,
+        },
+        {
+            "type": "input",
+            "block_id": "needed_by",
+            "optional": True,
+            "label": plain("Needed by", 2000),
+            "element": {"type": "datepicker", "action_id": "needed_by"},
+        },
+        {
+            "type": "input",
+            "block_id": "opportunity_amount",
+            "optional": True,
+            "label": plain("Opportunity amount", 2000),
+            "element": {
+                "type": "number_input",
+                "action_id": "opportunity_amount",
+                "is_decimal_allowed": True,
+                "min_value": "0",
+            },
+        },
+        _text_input("notes", "Notes for the reference team", multiline=True),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": ids.REQUEST_MODAL,
+        "title": plain("Request a reference", 24),
+        "submit": plain("Send request", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def decline_modal(request: ReferenceRequest) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": ids.DECLINE_MODAL,
+        "private_metadata": json.dumps({"request_id": request.id}),
+        "title": plain("Decline request", 24),
+        "submit": plain("Decline", 24),
+        "close": plain("Back", 24),
+        "blocks": [
+            section(f"Declining request #{request.id} for *{safe(request.prospect, 200)}* from {mention(request.requester_id)}."),
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": plain("Reason (the rep will see it)", 2000),
+                "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True, "max_length": 1000},
+            },
+        ],
+    }
+
+
+# -- summaries shared by several messages -------------------------------------------------------------
+
+
+def _money(amount: Decimal | None) -> str:
+    return f"{amount:,.0f}" if amount is not None else "—"
+
+
+def request_fields(request: ReferenceRequest, specific: Customer | None) -> dict[str, Any]:
+    pairs = [
+        ("Type", RefType(request.ref_type).label + (" (public)" if RefType(request.ref_type).is_public else "")),
+        ("Needed by", request.needed_by.isoformat() if request.needed_by else "—"),
+        ("Opportunity", _money(request.opportunity_amount)),
+        ("Industry", request.industry or "—"),
+        ("Region", request.region or "—"),
+        ("Segment", request.segment or "—"),
+        ("Products", ", ".join(request.products) or "—"),
+        ("Topics", ", ".join(request.topics) or "—"),
+    ]
+    if specific is not None:
+        pairs.append(("Asked for", specific.name))
+    return {"type": "section", "fields": [md(f"*{label}*\n{safe(value, 1900)}") for label, value in pairs]}
+
+
+def _decision_line(request: ReferenceRequest, customer: Customer | None, settings: Settings) -> str:
+    status = RequestStatus(request.status)
+    at = f" · {when(request.decided_at, settings.tz)}" if request.decided_at else ""
+    name = f" — *{safe(customer.name, 200)}*" if customer else ""
+    if status == RequestStatus.APPROVED:
+        return f":white_check_mark: Approved by {mention(request.decided_by)}{at}{name}"
+    if status == RequestStatus.COMPLETED:
+        return f":checkered_flag: Completed{name}"
+    if status == RequestStatus.DECLINED:
+        return f":x: Declined by {mention(request.decided_by)}{at}\n{quote(request.decline_reason)}"
+    if status == RequestStatus.CANCELLED:
+        return f":no_entry_sign: Cancelled by {mention(request.decided_by)}{at}"
+    return ""
+
+
+# -- the manager's card -------------------------------------------------------------------------------
+
+
+def _checkin_summary(checkin: CheckIn | None, now: datetime) -> str:
+    if checkin is None or checkin.answered_at is None:
+        return "never checked in"
+    days = (now - checkin.answered_at).days
+    nps = f", NPS {checkin.nps}" if checkin.nps is not None else ""
+    ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+    return f"{Happiness(checkin.answer).label} {ago}{nps}"
+
+
+def _candidate_blocks(
+    request: ReferenceRequest, rank: int, candidate: Candidate, asked: CheckIn | None, settings: Settings, now: datetime
+) -> list[dict[str, Any]]:
+    customer = candidate.customer
+    verdict = candidate.assessment
+    facts = " · ".join(safe(v, 100) for v in (customer.industry, customer.region, customer.segment) if v)
+    lines = [f"*{rank}. {safe(customer.name, 200)}*" + (f"  ·  {facts}" if facts else "")]
+    if candidate.pinned:
+        lines.append(":pushpin: The rep asked for this customer")
+    if candidate.fits:
+        lines.append(f":white_check_mark: Fits: {safe(', '.join(candidate.fits), 600)} ({candidate.score:.0f}% fit)")
+    elif request.industry or request.region or request.segment or request.products or request.topics:
+        lines.append(":heavy_minus_sign: Matches none of the criteria given")
+    lines += [f":warning: {safe(w, 400)}" for w in verdict.warnings]
+    lines += [f":no_entry: {safe(b, 400)}" for b in verdict.blockers]
+    uses = f"used {verdict.uses_in_window}× in {settings.fatigue_window_days} days (limit {settings.fatigue_limit})"
+    owner = f"Owner {mention(customer.owner_slack_id)}" if customer.owner_slack_id else "No owner"
+    waiting = f":hourglass: owner asked {when(asked.asked_at, settings.tz)}" if asked else ""
+    blocks: list[dict[str, Any]] = [
+        section("\n".join(lines)),
+        context(owner, f"Last check-in: {_checkin_summary(verdict.last_checkin, now)}", uses, waiting),
+    ]
+    value = f"{request.id}:{customer.id}"
+    elements = []
+    if verdict.eligible:
+        label = "Approve (after check-in)" if verdict.needs_checkin else "Approve"
+        elements.append(button(f"{label}: {clip(customer.name, 40)}", ids.APPROVE, value, style="primary"))
+    if customer.owner_slack_id and asked is None:
+        elements.append(button("Ask owner", ids.ASK_OWNER, value))
+    if elements:
+        blocks.append(actions(f"candidate:{customer.id}", *elements))
+    return blocks
+
+
+def manager_card(
+    request: ReferenceRequest,
+    candidates: list[Candidate],
+    pending: dict[int, CheckIn],
+    waiting_on: CheckIn | None,
+    settings: Settings,
+    now: datetime,
+) -> Message:
+    """The manager's DM: the request, ranked candidates with their verdicts, and the decision buttons.
+
+    Once decided it becomes a one-line record of the decision, so no stale button stays behind.
+    """
+    ref_type = RefType(request.ref_type)
+    title = f"Request #{request.id}: {ref_type.label} for {request.prospect}"
+    text = f"Request #{request.id}: {ref_type.label} for {escape(request.prospect)} from {mention(request.requester_id)}"
+    blocks: list[dict[str, Any]] = [
+        header(title),
+        section(
+            f"{mention(request.requester_id)} needs a *{ref_type.label}* for *{safe(request.prospect, 200)}*"
+            f" · requested {when(request.created_at, settings.tz)}"
+        ),
+        request_fields(request, request.specific_customer),
+    ]
+    if request.notes:
+        blocks.append(section(quote(request.notes)))
+    status = RequestStatus(request.status)
+    if status not in (RequestStatus.SUBMITTED, RequestStatus.AWAITING_CHECKIN):
+        blocks.append(section(_decision_line(request, request.customer, settings)))
+        return {"text": text, "blocks": blocks}
+    blocks.append(divider())
+    if status == RequestStatus.AWAITING_CHECKIN and waiting_on is not None:
+        blocks.append(
+            section(
+                f":hourglass_flowing_sand: Approved with *{safe(waiting_on.customer.name, 200)}* by "
+                f"{mention(waiting_on.asked_by)}; waiting for {mention(waiting_on.asked_of)} to confirm the "
+                f"customer is still happy (asked {when(waiting_on.asked_at, settings.tz)})."
+            )
+        )
+    elif candidates:
+        blocks.append(section("*Best candidates*"))
+        for rank, candidate in enumerate(candidates, start=1):
+            blocks += _candidate_blocks(request, rank, candidate, pending.get(candidate.customer.id), settings, now)
+    else:
+        blocks.append(
+            section(":mag: No referenceable customer is on record yet. Import customers with `refbot import`, "
+                    "or decline with a reason.")
+        )
+    blocks.append(actions("decision", button("Decline…", ids.DECLINE, str(request.id), style="danger")))
+    return {"text": text, "blocks": blocks}
+
+
+# -- the requester's messages -------------------------------------------------------------------------
+
+
+def receipt(request: ReferenceRequest, settings: Settings) -> Message:
+    """The rep's receipt; while the request is pending it carries the Cancel button."""
+    text = f"Request #{request.id} for {escape(request.prospect)} sent to the reference team"
+    status = RequestStatus(request.status)
+    blocks: list[dict[str, Any]] = [section(f":inbox_tray: {text}.")]
+    if status == RequestStatus.SUBMITTED:
+        blocks.append(context("Status: waiting for a reference manager. You'll get a DM when it is decided."))
+    elif status == RequestStatus.AWAITING_CHECKIN:
+        blocks.append(context("Status: a customer was picked; its account owner is confirming they're happy."))
+    else:
+        blocks.append(context(_decision_line(request, request.customer, settings)))
+    if status.is_open:
+        blocks.append(
+            actions(
+                "receipt",
+                button(
+                    "Cancel request",
+                    ids.CANCEL,
+                    str(request.id),
+                    confirm={
+                        "title": plain("Cancel this request?", 100),
+                        "text": plain(f"Request #{request.id} for {request.prospect} will be withdrawn.", 300),
+                        "confirm": plain("Cancel it", 30),
+                        "deny": plain("Keep it", 30),
+                    },
+                ),
+            )
+        )
+    return {"text": text, "blocks": blocks}
+
+
+DEFAULT_GUIDANCE = (
+    "Introduce yourself to the contact by email and copy the account owner. Keep it to the time agreed, "
+    "and tell us how it went afterwards."
+)
+
+
+def approved_notice(
+    request: ReferenceRequest, customer: Customer, contact: Contact | None, settings: Settings
+) -> Message:
+    text = f"Your reference for {escape(request.prospect)} is approved: {escape(customer.name)}"
+    if contact is not None:
+        who = safe(contact.name, 200) + (f", {safe(contact.title, 200)}" if contact.title else "")
+        reach = f" · {safe(contact.email, 320)}" if contact.email else ""
+        contact_line = f"*Contact:* {who}{reach}"
+    else:
+        contact_line = f"*Contact:* none on record; ask {mention(customer.owner_slack_id)} for an introduction."
+    guidance = customer.guidance or DEFAULT_GUIDANCE
+    blocks = [
+        section(
+            f":white_check_mark: Request #{request.id}: your *{RefType(request.ref_type).label}* for "
+            f"*{safe(request.prospect, 200)}* is approved by {mention(request.decided_by)}."
+        ),
+        section(
+            f"*Customer:* {safe(customer.name, 200)}\n{contact_line}\n"
+            f"*Account owner:* {mention(customer.owner_slack_id)}"
+        ),
+        section(f"*Guidance*\n{quote(guidance)}"),
+    ]
+    return {"text": text, "blocks": blocks}
+
+
+def declined_notice(request: ReferenceRequest, settings: Settings) -> Message:
+    text = f"Request #{request.id} for {escape(request.prospect)} was declined"
+    blocks = [
+        section(
+            f":x: Request #{request.id} for *{safe(request.prospect, 200)}* was declined by "
+            f"{mention(request.decided_by)}:\n{quote(request.decline_reason)}"
+        ),
+        context("Questions? Reply to the reference team, or make a new request with `/reference request`."),
+    ]
+    return {"text": text, "blocks": blocks}

@@ -1,0 +1,21 @@
+"""Data: SQLAlchemy 2 typed models, engine and session handling."""
+
+from models.audit import AuditEntry
+from models.base import Base
+from models.customer import CheckIn, Consent, Contact, Customer, Incident, ReferenceUse
+from models.outbox import InboundDelivery, OutboxMessage
+from models.request import ReferenceRequest
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "CheckIn",
+    "Consent",
+    "Contact",
+    "Customer",
+    "InboundDelivery",
+    "Incident",
+    "OutboxMessage",
+    "ReferenceRequest",
+    "ReferenceUse",
+]

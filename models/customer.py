@@ -1,0 +1,154 @@
+"""Customers and what we know about them: contacts, consents, check-ins, incidents and past uses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+from models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from models.request import ReferenceRequest
+
+
+class Customer(Base):
+    """A customer who may be asked to be a reference."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Lower-cased, whitespace-folded name: exact look-ups and upserts by name without ILIKE.
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    domain: Mapped[str | None] = mapped_column(String(253), unique=True)
+    industry: Mapped[str] = mapped_column(String(100), default="")
+    region: Mapped[str] = mapped_column(String(100), default="")
+    segment: Mapped[str] = mapped_column(String(100), default="")
+    products: Mapped[list[str]] = mapped_column(JSON, default=list)
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    owner_slack_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    referenceable: Mapped[bool] = mapped_column(Boolean, default=True)
+    not_referenceable_reason: Mapped[str] = mapped_column(Text, default="")
+    guidance: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="Contact.id"
+    )
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="Consent.ref_type"
+    )
+    checkins: Mapped[list[CheckIn]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="CheckIn.asked_at"
+    )
+    incidents: Mapped[list[Incident]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="Incident.occurred_on"
+    )
+    uses: Mapped[list[ReferenceUse]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="ReferenceUse.used_at"
+    )
+
+    @property
+    def primary_contact(self) -> Contact | None:
+        """The person a rep should talk to: the one marked primary, else the first on record."""
+        for contact in self.contacts:
+            if contact.is_primary:
+                return contact
+        return self.contacts[0] if self.contacts else None
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+
+class Consent(Base):
+    """The customer's approval for one public reference type (SPEC rule 2): who, when, until when."""
+
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("customer_id", "ref_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    ref_type: Mapped[str] = mapped_column(String(20))
+    approved_by: Mapped[str] = mapped_column(String(200), default="")
+    approved_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="consents")
+
+
+class CheckIn(Base):
+    """One "is this customer still happy?" question to an account owner, and its answer."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (Index("ix_checkins_customer_answered", "customer_id", "answered_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("reference_requests.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    asked_of: Mapped[str] = mapped_column(String(32))
+    asked_by: Mapped[str] = mapped_column(String(64))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answer: Mapped[str | None] = mapped_column(String(20))
+    nps: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    customer: Mapped[Customer] = relationship(back_populates="checkins")
+    request: Mapped[ReferenceRequest | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Incident(Base):
+    """Something that went wrong with a customer (an outage, an escalation) that a manager should weigh."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    occurred_on: Mapped[date] = mapped_column(Date)
+    severity: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str] = mapped_column(Text)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    customer: Mapped[Customer] = relationship(back_populates="incidents")
+
+
+class ReferenceUse(Base):
+    """A customer committed to a reference; what fatigue (SPEC rule 5) counts."""
+
+    __tablename__ = "reference_uses"
+    __table_args__ = (Index("ix_reference_uses_customer_used", "customer_id", "used_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("reference_requests.id"), unique=True)
+    ref_type: Mapped[str] = mapped_column(String(20))
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # False when the requester later reports that the reference did not happen.
+    counted: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    customer: Mapped[Customer] = relationship(back_populates="uses")

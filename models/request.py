@@ -1,0 +1,47 @@
+"""A sales rep's request for a customer reference; `bot.requests` owns its state."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+from models.customer import Contact, Customer
+from models.types import UTCDateTime, utcnow
+
+
+class ReferenceRequest(Base):
+    __tablename__ = "reference_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_id: Mapped[str] = mapped_column(String(32), index=True)
+    prospect: Mapped[str] = mapped_column(String(150))
+    ref_type: Mapped[str] = mapped_column(String(20))
+    industry: Mapped[str] = mapped_column(String(100), default="")
+    products: Mapped[list[str]] = mapped_column(JSON, default=list)
+    region: Mapped[str] = mapped_column(String(100), default="")
+    segment: Mapped[str] = mapped_column(String(100), default="")
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    specific_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    needed_by: Mapped[date | None] = mapped_column(Date)
+    opportunity_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decline_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Optimistic lock: two replicas (or a double click) deciding at once → exactly one wins.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    customer: Mapped[Customer | None] = relationship(foreign_keys=[customer_id])
+    contact: Mapped[Contact | None] = relationship()
+    specific_customer: Mapped[Customer | None] = relationship(foreign_keys=[specific_customer_id])
+
+    __mapper_args__ = {"version_id_col": version}
