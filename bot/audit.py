@@ -10,6 +10,4 @@ from models import AuditEntry
 
 
 def record(session: Session, actor: str, action: str, entity: str, entity_id: object, **details: Any) -> None:
-    session.add(
-        AuditEntry(actor=actor, action=action, entity=entity, entity_id=str(entity_id), details=details)
-    )
+    session.add(AuditEntry(actor=actor, action=action, entity=entity, entity_id=str(entity_id), details=details))

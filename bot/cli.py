@@ -102,7 +102,10 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     else:
         current = migrate.current_revision(db.engine)
         head = migrate.head_revision(db.engine)
-        print(f"current: {current or 'empty'} · latest: {head}" + ("" if current == head else " · run `refbot db upgrade`"))
+        print(
+            f"current: {current or 'empty'} · latest: {head}"
+            + ("" if current == head else " · run `refbot db upgrade`")
+        )
     return 0
 
 

@@ -53,18 +53,18 @@ def load_context(
     counted = select(ReferenceUse.customer_id, func.count()).where(
         ReferenceUse.customer_id.in_(customer_ids), ReferenceUse.counted.is_(True), ReferenceUse.used_at >= since
     )
-    uses = dict(session.execute(counted.group_by(ReferenceUse.customer_id)).tuples().all())
+    uses = dict(session.execute(counted.group_by(ReferenceUse.customer_id)).all())
     last = select(ReferenceUse.customer_id, func.max(ReferenceUse.used_at)).where(
         ReferenceUse.customer_id.in_(customer_ids), ReferenceUse.counted.is_(True)
     )
-    last_used = {cid: _aware(at) for cid, at in session.execute(last.group_by(ReferenceUse.customer_id)).tuples()}
+    last_used = {cid: _aware(at) for cid, at in session.execute(last.group_by(ReferenceUse.customer_id))}
     waiting = select(ReferenceRequest.customer_id, ReferenceRequest.id).where(
         ReferenceRequest.customer_id.in_(customer_ids),
         ReferenceRequest.status == RequestStatus.AWAITING_CHECKIN,
     )
     if exclude_request is not None:
         waiting = waiting.where(ReferenceRequest.id != exclude_request)
-    on_open = {cid: rid for cid, rid in session.execute(waiting).tuples() if cid is not None}
+    on_open = {cid: rid for cid, rid in session.execute(waiting) if cid is not None}
     return Context(uses, last_used, on_open)
 
 
@@ -153,9 +153,7 @@ def _check_consent(customer: Customer, ref_type: RefType, today: date, result: A
     if consent.expires_on is not None and consent.expires_on < today:
         who = f" by {consent.approved_by}" if consent.approved_by else ""
         on = f" on {consent.approved_on.isoformat()}" if consent.approved_on else ""
-        result.blockers.append(
-            f"{ref_type.label} consent expired {consent.expires_on.isoformat()} (approved{who}{on})"
-        )
+        result.blockers.append(f"{ref_type.label} consent expired {consent.expires_on.isoformat()} (approved{who}{on})")
 
 
 def _check_tenure(

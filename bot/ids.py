@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Request intake modal
 REQUEST_MODAL = "request.submit"
 SPECIFIC_CUSTOMER = "request.specific_customer"  # external_select: type-ahead over the customer list
@@ -20,3 +22,13 @@ NEW_REQUEST = "request.new"
 CHECKIN_ANSWER = "checkin.answer"  # value: "<checkin id>:<happy|concerns|unhappy>"
 CHECKIN_WITH_NOTE = "checkin.answer_with_note"
 CHECKIN_MODAL = "checkin.answer_submit"
+
+
+def for_item(action_id: str, item: object) -> str:
+    """A per-item action_id ("request.approve:34"): Slack wants action_ids unique within one message."""
+    return f"{action_id}:{item}"
+
+
+def matching(action_id: str) -> re.Pattern[str]:
+    """Matches `action_id` alone or with a per-item suffix."""
+    return re.compile(rf"^{re.escape(action_id)}(:[a-z0-9_]+)?$")

@@ -115,9 +115,7 @@ def _read_rows(path: Path) -> tuple[list[_Row], list[Skipped]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "name" not in headers:
-        raise ImportFailed(
-            f"{path} has no 'name' column; expected the headers {','.join(CANONICAL)} (see README)"
-        )
+        raise ImportFailed(f"{path} has no 'name' column; expected the headers {','.join(CANONICAL)} (see README)")
     unknown = [h for h in headers if h and h not in CANONICAL]
     if unknown:
         raise ImportFailed(f"{path} has columns refbot does not know: {', '.join(unknown)}")

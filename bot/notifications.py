@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot import requests as rq
 from bot.eligibility import assess, load_context
 from bot.matching import rank_candidates
-from bot.outbox import Renderer, Rendered
+from bot.outbox import Rendered, Renderer
 from bot.settings import Settings
 from bot.views import checkins as checkin_views
 from bot.views import requests as request_views

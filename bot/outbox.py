@@ -116,8 +116,14 @@ def remember_delivery(session: Session, key: str) -> bool:
     """Record an inbound Slack delivery; False when it was seen before (a retry: do nothing again)."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(InboundDelivery).values(key=key, received_at=utcnow()).on_conflict_do_nothing()
-    return session.execute(stmt).rowcount == 1
+    stmt = (
+        insert(InboundDelivery)
+        .values(key=key, received_at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(InboundDelivery.key)
+    )
+    # RETURNING, not rowcount: drivers disagree on rowcount for a skipped ON CONFLICT insert.
+    return session.execute(stmt).first() is not None
 
 
 class _Retry(Exception):
@@ -333,4 +339,3 @@ class OutboxWorker:
             delay = retry.after if retry.after is not None else min(5.0 * 2 ** max(row.attempts - 1, 0), 900.0)
             row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         log.info("outbox %s will be retried in %.1fs: %s", row_id, delay, retry.reason)
-

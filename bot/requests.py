@@ -220,7 +220,9 @@ def _move(request: ReferenceRequest, to: RequestStatus, settings: Settings) -> N
     request.status = to.value
 
 
-def _assess(session: Session, settings: Settings, customer: Customer, request: ReferenceRequest, now: datetime) -> Assessment:
+def _assess(
+    session: Session, settings: Settings, customer: Customer, request: ReferenceRequest, now: datetime
+) -> Assessment:
     context = load_context(session, settings, [customer.id], now, exclude_request=request.id)
     return assess(customer, RefType(request.ref_type), settings, now, context)
 
@@ -295,8 +297,13 @@ def approve(
         request.customer_id = customer.id
         checkin = _ask(session, customer, request, CheckInPurpose.APPROVAL, actor, now)
         audit.record(
-            session, actor, "request.awaiting_checkin", "request", request.id,
-            customer_id=customer.id, checkin_id=checkin.id,
+            session,
+            actor,
+            "request.awaiting_checkin",
+            "request",
+            request.id,
+            customer_id=customer.id,
+            checkin_id=checkin.id,
         )
         _refresh_request_cards(session, request)
         return request
@@ -484,8 +491,13 @@ def answer_checkin(
             _move(request, RequestStatus.SUBMITTED, settings)
             request.customer_id = None
             audit.record(
-                session, actor, "request.returned", "request", request.id,
-                customer_id=customer.id, answer=answer.value,
+                session,
+                actor,
+                "request.returned",
+                "request",
+                request.id,
+                customer_id=customer.id,
+                answer=answer.value,
             )
             _refresh_request_cards(session, request)
     elif request is not None and RequestStatus(request.status).is_open:

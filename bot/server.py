@@ -51,7 +51,13 @@ class RefbotWSGI:
 
 
 def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
-    reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 503: "Service Unavailable"}
+    reason = {
+        200: "OK",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        413: "Payload Too Large",
+        503: "Service Unavailable",
+    }
     data = json.dumps(body).encode()
     start_response(
         f"{status} {reason[status]}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot import ids
@@ -12,7 +13,7 @@ from bot import requests as rq
 from bot.deps import Deps
 from bot.errors import NotFound, ValidationFailed
 from bot.views.checkins import checkin_modal
-from handlers.errors import as_plain, user_message
+from handlers.errors import as_plain, reported, user_message
 from handlers.forms import form_values, ids_from, metadata
 from models.enums import Happiness
 
@@ -20,26 +21,28 @@ from models.enums import Happiness
 def register(app: App, deps: Deps) -> None:
     settings = deps.settings
 
-    @app.action(ids.CHECKIN_ANSWER)
-    def answer(ack: Ack, body: dict[str, Any]) -> None:
+    @app.action(ids.matching(ids.CHECKIN_ANSWER))
+    def answer(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        checkin_id, _, answer_value = ((body.get("actions") or [{}])[0].get("value") or "").partition(":")
-        if not checkin_id.isdigit() or answer_value not in {a.value for a in Happiness}:
-            raise NotFound("That button is out of date; use the latest check-in message.")
-        with deps.db.transaction() as session:
-            rq.answer_checkin(session, settings, int(checkin_id), Happiness(answer_value), body["user"]["id"])
-        deps.outbox.kick()
+        with reported(body, client, respond):
+            checkin_id, _, answer_value = ((body.get("actions") or [{}])[0].get("value") or "").partition(":")
+            if not checkin_id.isdigit() or answer_value not in {a.value for a in Happiness}:
+                raise NotFound("That button is out of date; use the latest check-in message.")
+            with deps.db.transaction() as session:
+                rq.answer_checkin(session, settings, int(checkin_id), Happiness(answer_value), body["user"]["id"])
+            deps.outbox.kick()
 
     @app.action(ids.CHECKIN_WITH_NOTE)
-    def open_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def open_form(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        found = ids_from((body.get("actions") or [{}])[0].get("value"), 1)
-        if found is None:
-            raise NotFound("That button is out of date; use the latest check-in message.")
-        with deps.db.reading() as session:
-            checkin, customer = rq.checkin_to_answer(session, settings, found[0], body["user"]["id"])
-            view = checkin_modal(checkin, customer)
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        with reported(body, client, respond):
+            found = ids_from((body.get("actions") or [{}])[0].get("value"), 1)
+            if found is None:
+                raise NotFound("That button is out of date; use the latest check-in message.")
+            with deps.db.reading() as session:
+                checkin, customer = rq.checkin_to_answer(session, settings, found[0], body["user"]["id"])
+                view = checkin_modal(checkin, customer)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(ids.CHECKIN_MODAL)
     def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -68,5 +71,3 @@ def register(app: App, deps: Deps) -> None:
             return
         ack()
         deps.outbox.kick()
-
-

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import App
@@ -68,6 +70,19 @@ def tell_user(body: dict[str, Any], client: WebClient, respond: Respond | None, 
             client.chat_postMessage(channel=user, text=text)
     except (SlackApiError, OSError):
         log.warning("could not tell user %s: %s", user, text, exc_info=True)
+
+
+@contextmanager
+def reported(body: dict[str, Any], client: WebClient, respond: Respond | None) -> Iterator[None]:
+    """Tell the user about any failure in the block, after `ack()`.
+
+    Bolt's error handler is not enough there: when a listener acks and then raises, Bolt's thread runner
+    resets the ack and Slack gets a 404 three seconds later. So post-ack work runs inside this instead.
+    """
+    try:
+        yield
+    except Exception as error:
+        tell_user(body, client, respond, user_message(error))
 
 
 def register(app: App, deps: Deps) -> None:

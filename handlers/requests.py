@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot import ids
@@ -13,7 +14,7 @@ from bot import requests as rq
 from bot.deps import Deps
 from bot.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from bot.views.requests import decline_modal
-from handlers.errors import as_plain, user_message
+from handlers.errors import as_plain, reported, user_message
 from handlers.forms import form_values, ids_from, metadata
 from models.enums import RequestStatus
 from models.types import utcnow
@@ -46,41 +47,44 @@ def register(app: App, deps: Deps) -> None:
         ack()
         deps.outbox.kick()
 
-    @app.action(ids.APPROVE)
-    def approve(ack: Ack, body: dict[str, Any]) -> None:
+    @app.action(ids.matching(ids.APPROVE))
+    def approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        pair = ids_from(_button(body).get("value"), 2)
-        if pair is None:
-            raise NotFound("That button is out of date; use the latest message about this request.")
-        with deps.db.transaction() as session:
-            rq.approve(session, settings, pair[0], pair[1], body["user"]["id"])
-        deps.outbox.kick()
+        with reported(body, client, respond):
+            pair = ids_from(_button(body).get("value"), 2)
+            if pair is None:
+                raise NotFound("That button is out of date; use the latest message about this request.")
+            with deps.db.transaction() as session:
+                rq.approve(session, settings, pair[0], pair[1], body["user"]["id"])
+            deps.outbox.kick()
 
-    @app.action(ids.ASK_OWNER)
-    def ask_owner(ack: Ack, body: dict[str, Any]) -> None:
+    @app.action(ids.matching(ids.ASK_OWNER))
+    def ask_owner(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        pair = ids_from(_button(body).get("value"), 2)
-        if pair is None:
-            raise NotFound("That button is out of date; use the latest message about this request.")
-        with deps.db.transaction() as session:
-            rq.ask_owner(session, settings, pair[0], pair[1], body["user"]["id"])
-        deps.outbox.kick()
+        with reported(body, client, respond):
+            pair = ids_from(_button(body).get("value"), 2)
+            if pair is None:
+                raise NotFound("That button is out of date; use the latest message about this request.")
+            with deps.db.transaction() as session:
+                rq.ask_owner(session, settings, pair[0], pair[1], body["user"]["id"])
+            deps.outbox.kick()
 
     @app.action(ids.DECLINE)
-    def open_decline(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def open_decline(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        user_id = body["user"]["id"]
-        if not settings.is_manager(user_id):
-            raise NotAllowed("Only reference managers can decline requests.")
-        found = ids_from(_button(body).get("value"), 1)
-        if found is None:
-            raise NotFound("That button is out of date; use the latest message about this request.")
-        with deps.db.reading() as session:
-            request = rq.load_request(session, found[0])
-            if not RequestStatus(request.status).is_open:
-                raise DomainError(rq.describe(request, settings))
-            view = decline_modal(request)
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        with reported(body, client, respond):
+            user_id = body["user"]["id"]
+            if not settings.is_manager(user_id):
+                raise NotAllowed("Only reference managers can decline requests.")
+            found = ids_from(_button(body).get("value"), 1)
+            if found is None:
+                raise NotFound("That button is out of date; use the latest message about this request.")
+            with deps.db.reading() as session:
+                request = rq.load_request(session, found[0])
+                if not RequestStatus(request.status).is_open:
+                    raise DomainError(rq.describe(request, settings))
+                view = decline_modal(request)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(ids.DECLINE_MODAL)
     def submit_decline(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -101,11 +105,12 @@ def register(app: App, deps: Deps) -> None:
         deps.outbox.kick()
 
     @app.action(ids.CANCEL)
-    def cancel(ack: Ack, body: dict[str, Any]) -> None:
+    def cancel(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        found = ids_from(_button(body).get("value"), 1)
-        if found is None:
-            raise NotFound("That button is out of date.")
-        with deps.db.transaction() as session:
-            rq.cancel(session, settings, found[0], body["user"]["id"])
-        deps.outbox.kick()
+        with reported(body, client, respond):
+            found = ids_from(_button(body).get("value"), 1)
+            if found is None:
+                raise NotFound("That button is out of date.")
+            with deps.db.transaction() as session:
+                rq.cancel(session, settings, found[0], body["user"]["id"])
+            deps.outbox.kick()

@@ -14,8 +14,11 @@ from models.enums import CheckInPurpose, CheckInStatus, Happiness, RefType
 Message = dict[str, Any]
 
 _ANSWER_STYLE = {Happiness.HAPPY: "primary", Happiness.UNHAPPY: "danger"}
-_ANSWER_EMOJI = {Happiness.HAPPY: ":large_green_circle:", Happiness.CONCERNS: ":large_yellow_circle:",
-                 Happiness.UNHAPPY: ":red_circle:"}
+_ANSWER_EMOJI = {
+    Happiness.HAPPY: ":large_green_circle:",
+    Happiness.CONCERNS: ":large_yellow_circle:",
+    Happiness.UNHAPPY: ":red_circle:",
+}
 
 
 def _question(checkin: CheckIn, customer: Customer, request: ReferenceRequest | None) -> str:
@@ -48,7 +51,12 @@ def checkin_card(checkin: CheckIn, customer: Customer, request: ReferenceRequest
             actions(
                 f"checkin:{checkin.id}",
                 *[
-                    button(answer.label, ids.CHECKIN_ANSWER, f"{checkin.id}:{answer.value}", style=_ANSWER_STYLE.get(answer))
+                    button(
+                        answer.label,
+                        ids.for_item(ids.CHECKIN_ANSWER, answer.value),
+                        f"{checkin.id}:{answer.value}",
+                        style=_ANSWER_STYLE.get(answer),
+                    )
                     for answer in Happiness
                 ],
                 button("Answer with a note…", ids.CHECKIN_WITH_NOTE, str(checkin.id)),

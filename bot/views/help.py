@@ -23,8 +23,10 @@ def help_message(is_manager: bool, unknown: str | None = None, suggestion: str |
     blocks.append(section("\n".join(f"`/reference {name}`: {what}" for name, what in COMMANDS)))
     if is_manager:
         blocks.append(
-            context("You're a reference manager: requests come to you as DMs with ranked candidates and "
-                    "Approve / Decline / Ask owner buttons.")
+            context(
+                "You're a reference manager: requests come to you as DMs with ranked candidates and "
+                "Approve / Decline / Ask owner buttons."
+            )
         )
     text = "refbot commands: " + ", ".join(f"/reference {name}" for name, _ in COMMANDS)
     return {"text": text, "blocks": blocks}

@@ -145,7 +145,10 @@ def decline_modal(request: ReferenceRequest) -> dict[str, Any]:
         "submit": plain("Decline", 24),
         "close": plain("Back", 24),
         "blocks": [
-            section(f"Declining request #{request.id} for *{safe(request.prospect, 200)}* from {mention(request.requester_id)}."),
+            section(
+                f"Declining request #{request.id} for *{safe(request.prospect, 200)}* "
+                f"from {mention(request.requester_id)}."
+            ),
             {
                 "type": "input",
                 "block_id": "reason",
@@ -232,9 +235,13 @@ def _candidate_blocks(
     elements = []
     if verdict.eligible:
         label = "Approve (after check-in)" if verdict.needs_checkin else "Approve"
-        elements.append(button(f"{label}: {clip(customer.name, 40)}", ids.APPROVE, value, style="primary"))
+        elements.append(
+            button(
+                f"{label}: {clip(customer.name, 40)}", ids.for_item(ids.APPROVE, customer.id), value, style="primary"
+            )
+        )
     if customer.owner_slack_id and asked is None:
-        elements.append(button("Ask owner", ids.ASK_OWNER, value))
+        elements.append(button("Ask owner", ids.for_item(ids.ASK_OWNER, customer.id), value))
     if elements:
         blocks.append(actions(f"candidate:{customer.id}", *elements))
     return blocks
@@ -254,7 +261,9 @@ def manager_card(
     """
     ref_type = RefType(request.ref_type)
     title = f"Request #{request.id}: {ref_type.label} for {request.prospect}"
-    text = f"Request #{request.id}: {ref_type.label} for {escape(request.prospect)} from {mention(request.requester_id)}"
+    text = (
+        f"Request #{request.id}: {ref_type.label} for {escape(request.prospect)} from {mention(request.requester_id)}"
+    )
     blocks: list[dict[str, Any]] = [
         header(title),
         section(
@@ -284,8 +293,10 @@ def manager_card(
             blocks += _candidate_blocks(request, rank, candidate, pending.get(candidate.customer.id), settings, now)
     else:
         blocks.append(
-            section(":mag: No referenceable customer is on record yet. Import customers with `refbot import`, "
-                    "or decline with a reason.")
+            section(
+                ":mag: No referenceable customer is on record yet. Import customers with `refbot import`, "
+                "or decline with a reason."
+            )
         )
     blocks.append(actions("decision", button("Decline…", ids.DECLINE, str(request.id), style="danger")))
     return {"text": text, "blocks": blocks}

@@ -12,7 +12,6 @@ from alembic import op
 
 import models.types
 
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -199,9 +198,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("reference_requests", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_reference_requests_customer_id"), ["customer_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_reference_requests_requester_id"), ["requester_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_reference_requests_requester_id"), ["requester_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_reference_requests_status"), ["status"], unique=False)
 
     op.create_table(

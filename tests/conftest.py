@@ -1,0 +1,136 @@
+"""Shared fixtures: every database test runs on SQLite and, when TEST_DATABASE_URL is set, PostgreSQL.
+
+The end-to-end fixtures start the project's Slack fake and a real `refbot serve` HTTP server (the same
+`HttpServer` the CLI runs) on loopback port 0, and drive it with properly signed requests.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot import migrate
+from bot.app import Refbot, create_app
+from bot.server import HttpServer
+from bot.settings import Settings
+from models import Base
+from models.db import Database
+from slackfake.client import SignedClient
+from slackfake.server import FakeSlack
+
+MANAGER = "UMANAGER1"
+MANAGER_2 = "UMANAGER2"
+REP = "UREP00001"
+OWNER = "UOWNER001"
+OTHER = "UOTHER001"
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test"
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def _postgres_schema_url(base: str, schema: str) -> str:
+    url = make_url(base)
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database per backend for the whole session (a private schema on PostgreSQL)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'refbot.db'}"
+        engine = create_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    base = os.environ["TEST_DATABASE_URL"]
+    schema = f"refbot_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = _postgres_schema_url(base, schema)
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The session's database, emptied before each test."""
+    database = Database(database_url)
+    with database.transaction() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    slack = FakeSlack(token=BOT_TOKEN).start()
+    for user_id, name in [
+        (MANAGER, "Morgan (reference manager)"),
+        (MANAGER_2, "Maya (reference manager)"),
+        (REP, "Riley (sales)"),
+        (OWNER, "Olivia (account owner)"),
+        (OTHER, "Oscar (someone else)"),
+    ]:
+        slack.add_user(user_id, name.split()[0].lower(), real_name=name, email=f"{name.split()[0].lower()}@example.com")
+    yield slack
+    slack.stop()
+
+
+@pytest.fixture
+def settings(fake: FakeSlack, database_url: str) -> Settings:
+    return Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.url,
+        database_url=database_url,
+        managers=(MANAGER, MANAGER_2),
+        timezone="Europe/Berlin",
+        outbox_poll_seconds=0.2,
+        slack_timeout_seconds=3,
+    )
+
+
+@pytest.fixture
+def refbot(settings: Settings, db: Database) -> Refbot:
+    """The app without an HTTP server (for tests that call the outbox or domain directly)."""
+    return create_app(settings, db=db)
+
+
+@pytest.fixture
+def server(refbot: Refbot) -> Iterator[HttpServer]:
+    http = HttpServer(refbot, host="127.0.0.1", port=0, threads=4).start_background()
+    yield http
+    http.stop()
+
+
+@pytest.fixture
+def slack(server: HttpServer, fake: FakeSlack) -> SignedClient:
+    """Signed requests to the running server, as Slack would send them."""
+    return SignedClient(f"{server.url}/slack/events", SIGNING_SECRET, fake=fake)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent / "shared", here / "shared"):
+        if (candidate / "slack").is_dir():
+            return candidate
+    message = "../shared/slack (Slack's published schemas) is not beside this checkout"
+    if os.environ.get("CI"):
+        pytest.fail(message)  # CI always has shared/ beside the clone: its absence is a real failure
+    pytest.skip(message)
