@@ -1,0 +1,63 @@
+"""manifest.yml is a valid Slack app manifest, and asks for what refbot uses and no more."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manifest() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def test_manifest_validates_against_slacks_schema(shared_dir: Path) -> None:
+    schema = json.loads((shared_dir / "slack" / "manifest.schema.1.0.0.json").read_text())
+    jsonschema.validate(manifest(), schema)
+
+
+def test_schema_validation_really_rejects_a_broken_manifest(shared_dir: Path) -> None:
+    schema = json.loads((shared_dir / "slack" / "manifest.schema.1.0.0.json").read_text())
+    broken = manifest()
+    broken["settings"]["socket_mode_enabled"] = "yes"
+    try:
+        jsonschema.validate(broken, schema)
+    except jsonschema.ValidationError:
+        return
+    raise AssertionError("the schema accepted a string for socket_mode_enabled")
+
+
+def test_manifest_has_what_refbot_needs_and_no_more() -> None:
+    data = manifest()
+    assert data["settings"]["socket_mode_enabled"] is True
+    assert data["settings"]["interactivity"]["is_enabled"] is True
+    assert [c["command"] for c in data["features"]["slash_commands"]] == ["/reference"]
+    # Messages tab: managers, owners and reps receive refbot's DMs there.
+    assert data["features"]["app_home"]["messages_tab_enabled"] is True
+    # chat:write posts and updates DMs (to a user ID, no im:write needed); commands for /reference.
+    assert sorted(data["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands"]
+    # The type-ahead for "specific customer" needs the options load URL in HTTP mode.
+    assert data["settings"]["interactivity"]["message_menu_options_url"].endswith("/slack/events")
+
+
+def test_every_web_api_method_the_bot_calls_exists_with_its_required_arguments(shared_dir: Path) -> None:
+    spec = json.loads((shared_dir / "slack" / "web_api_openapi_v2.json").read_text())
+    calls = {
+        "chat.postMessage": {"channel", "text", "blocks", "unfurl_links"},
+        "chat.update": {"channel", "ts", "text", "blocks"},
+        "chat.postEphemeral": {"channel", "user", "text"},
+        "views.open": {"trigger_id", "view"},
+        "auth.test": set(),
+    }
+    for method, args in calls.items():
+        operation = spec["paths"][f"/{method}"]
+        op = operation.get("post") or operation.get("get")
+        params = {p["name"]: p for p in op.get("parameters", [])}
+        required = {name for name, p in params.items() if p.get("required") and name != "token"}
+        assert required <= args, (method, required - args)
+        assert args <= set(params), (method, args - set(params))
