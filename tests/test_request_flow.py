@@ -442,3 +442,27 @@ def test_healthz(server: Any) -> None:
     with urllib.request.urlopen(f"{server.url}/healthz") as response:
         assert response.status == 200
         assert json.loads(response.read()) == {"ok": True, "database": True}
+
+
+def test_ask_owner_before_deciding(slack: SignedClient, fake: FakeSlack, db: Database) -> None:
+    ids = seed(db, happy_days_ago=45)
+    request_id = request_submitted(slack, fake)
+    card = wait_card(fake, MANAGER, "Acme Corp")
+    slack.click(MANAGER, card, f"request.ask_owner:{ids['acme']}")
+    question = wait_card(fake, OWNER, "still happy")
+    assert f"<@{MANAGER}> is considering *Acme Corp*" in blob(question.blocks)
+    # Asked once: the button is gone from the card and a second ask is refused.
+    card = wait_card(fake, MANAGER, "owner asked")
+    assert f"request.ask_owner:{ids['acme']}" not in blob(card.blocks)
+    slack.block_action(MANAGER_2, "request.ask_owner", value=f"{request_id}:{ids['acme']}", message=card)
+    fake.wait_for(lambda f: [e for e in f.ephemerals(MANAGER_2) if "was already asked" in blob(e)])
+
+    slack.click(OWNER, question, "checkin.answer:happy")
+    result = wait_card(fake, MANAGER, "says *Acme Corp* is *happy*", index=1)
+    assert result.channel == fake.dm_channel(MANAGER)
+    # The request still waits for a decision, and Acme is now fresh: approving it is immediate.
+    assert status_of(db, request_id) == RequestStatus.SUBMITTED
+    card = wait_card(fake, MANAGER, "Happy today")
+    slack.click(MANAGER, card, f"request.approve:{ids['acme']}")
+    wait_card(fake, REP, "is approved", index=1)
+    assert fake.violations == []
