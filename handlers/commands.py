@@ -16,6 +16,7 @@ from bot.deps import Deps
 from bot.views.help import COMMANDS, help_message
 from bot.views.requests import request_modal
 from bot.views.text import context, escape, section, when
+from handlers.errors import reported
 from models import ReferenceRequest
 from models.enums import RefType, RequestStatus
 
@@ -54,6 +55,18 @@ def _mine(deps: Deps, user_id: str) -> dict[str, Any]:
     return {"text": "Your reference requests", "blocks": blocks}
 
 
+def _cancel(deps: Deps, user_id: str, rest: str, respond: Respond) -> None:
+    number = rest.strip().lstrip("#")
+    if not number.isdigit():
+        respond(text="Which request? For example `/reference cancel 12`.", response_type="ephemeral")
+        return
+    with deps.db.transaction() as session:
+        request = rq.cancel(session, deps.settings, int(number), user_id)
+        prospect = request.prospect
+    deps.outbox.kick()
+    respond(text=f"Request #{number} for {escape(prospect)} is cancelled.", response_type="ephemeral")
+
+
 def register(app: App, deps: Deps) -> None:
     @app.command("/reference")
     def reference(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -68,30 +81,23 @@ def register(app: App, deps: Deps) -> None:
             return
         if sub == "request":
             ack()
-            try:
-                open_request_form(client, command["trigger_id"], rest.strip())
-            except SlackApiError as exc:
-                respond(
-                    text=":warning: Slack could not open the request form "
-                    f"(`{escape(exc.response.get('error', 'error'))}`). Please run the command again.",
-                    response_type="ephemeral",
-                )
+            with reported(command, client, respond):
+                try:
+                    open_request_form(client, command["trigger_id"], rest.strip())
+                except SlackApiError as exc:
+                    respond(
+                        text=":warning: Slack could not open the request form "
+                        f"(`{escape(exc.response.get('error', 'error'))}`). Please run the command again.",
+                        response_type="ephemeral",
+                    )
             return
-        if sub == "mine":
+        if sub in ("mine", "cancel"):
             ack()
-            respond(response_type="ephemeral", **_mine(deps, user_id))
-            return
-        if sub == "cancel":
-            ack()
-            number = rest.strip().lstrip("#")
-            if not number.isdigit():
-                respond(text="Which request? For example `/reference cancel 12`.", response_type="ephemeral")
-                return
-            with deps.db.transaction() as session:
-                request = rq.cancel(session, deps.settings, int(number), user_id)
-                prospect = request.prospect
-            deps.outbox.kick()
-            respond(text=f"Request #{number} for {escape(prospect)} is cancelled.", response_type="ephemeral")
+            with reported(command, client, respond):
+                if sub == "mine":
+                    respond(response_type="ephemeral", **_mine(deps, user_id))
+                else:
+                    _cancel(deps, user_id, rest, respond)
             return
         guess = difflib.get_close_matches(sub, SUBCOMMANDS, n=1, cutoff=0.5)
         ack(**help_message(is_manager, unknown=sub, suggestion=guess[0] if guess else None))

@@ -466,3 +466,12 @@ def test_ask_owner_before_deciding(slack: SignedClient, fake: FakeSlack, db: Dat
     slack.click(MANAGER, card, f"request.approve:{ids['acme']}")
     wait_card(fake, REP, "is approved", index=1)
     assert fake.violations == []
+
+
+def test_command_failures_are_told_not_dropped(slack: SignedClient, fake: FakeSlack, db: Database) -> None:
+    started = time.monotonic()
+    assert slack.command(REP, "cancel 999").status == 200
+    assert time.monotonic() - started < 2.5, "the ack must not wait for Bolt's 3-second timeout"
+    fake.wait_for(lambda f: [e for e in f.ephemerals(REP) if "Request #999 does not exist" in blob(e)])
+    slack.command(REP, "cancel twelve")
+    fake.wait_for(lambda f: [e for e in f.ephemerals(REP) if "For example `/reference cancel 12`" in blob(e)])
