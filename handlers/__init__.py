@@ -11,7 +11,7 @@ from handlers import checkins, commands, errors, middleware, requests, suggestio
 def register_all(app: App, deps: Deps) -> None:
     middleware.register(app, deps)
     errors.register(app, deps)
-    commands.register(app, deps)
+    commands.register(app, deps, requests.subcommands())
     requests.register(app, deps)
     checkins.register(app, deps)
     suggestions.register(app, deps)

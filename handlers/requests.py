@@ -8,15 +8,20 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
 
 from bot import ids
 from bot import requests as rq
 from bot.deps import Deps
 from bot.errors import DomainError, NotAllowed, NotFound, ValidationFailed
-from bot.views.requests import decline_modal
+from bot.views.requests import decline_modal, request_modal
+from bot.views.text import context, escape, section, when
+from handlers.commands import Invocation, Subcommand
 from handlers.errors import as_plain, reported, user_message
 from handlers.forms import form_values, ids_from, metadata
-from models.enums import RequestStatus
+from models import ReferenceRequest
+from models.enums import RefType, RequestStatus
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -24,6 +29,59 @@ log = logging.getLogger(__name__)
 
 def _button(body: dict[str, Any]) -> dict[str, Any]:
     return (body.get("actions") or [{}])[0]
+
+
+def _open_request_form(call: Invocation) -> None:
+    try:
+        call.client.views_open(trigger_id=call.command["trigger_id"], view=request_modal(prospect=call.rest))
+    except SlackApiError as exc:
+        call.reply(
+            ":warning: Slack could not open the request form "
+            f"(`{escape(exc.response.get('error', 'error'))}`). Please run the command again."
+        )
+
+
+def _mine(call: Invocation) -> None:
+    with call.deps.db.reading() as session:
+        mine = session.scalars(
+            select(ReferenceRequest)
+            .where(ReferenceRequest.requester_id == call.user_id)
+            .order_by(ReferenceRequest.id.desc())
+            .limit(15)
+        ).all()
+        if not mine:
+            call.reply("You have no reference requests yet. Start one with `/reference request`.")
+            return
+        lines = []
+        for request in mine:
+            status = RequestStatus(request.status).value.replace("_", " ")
+            customer = f" → {escape(request.customer.name)}" if request.customer else ""
+            lines.append(
+                f"*#{request.id}* {escape(request.prospect)} · {RefType(request.ref_type).label} · "
+                f"_{status}_{customer} · {when(request.created_at, call.deps.settings.tz)}"
+            )
+    blocks = [section("*Your reference requests*\n" + "\n".join(lines))]
+    blocks.append(context("Cancel a pending one with `/reference cancel <number>`."))
+    call.reply("Your reference requests", blocks=blocks)
+
+
+def _cancel(call: Invocation) -> None:
+    number = call.rest.lstrip("#")
+    if not number.isdigit():
+        call.reply("Which request? For example `/reference cancel 12`.")
+        return
+    with call.deps.db.transaction() as session:
+        prospect = rq.cancel(session, call.deps.settings, int(number), call.user_id).prospect
+    call.deps.outbox.kick()
+    call.reply(f"Request #{number} for {escape(prospect)} is cancelled.")
+
+
+def subcommands() -> list[Subcommand]:
+    return [
+        Subcommand("request", "request [prospect]", "ask for a customer reference (opens a form).", _open_request_form),
+        Subcommand("mine", "mine", "your requests and where they stand.", _mine),
+        Subcommand("cancel", "cancel <number>", "withdraw one of your pending requests.", _cancel),
+    ]
 
 
 def register(app: App, deps: Deps) -> None:

@@ -6,21 +6,19 @@ from typing import Any
 
 from bot.views.text import context, escape, header, section
 
-COMMANDS: list[tuple[str, str]] = [
-    ("request [prospect]", "Ask the reference team for a customer reference (opens a form)."),
-    ("mine", "Your requests and where they stand."),
-    ("cancel <number>", "Withdraw one of your pending requests."),
-    ("help", "This list."),
-]
 
-
-def help_message(is_manager: bool, unknown: str | None = None, suggestion: str | None = None) -> dict[str, Any]:
+def help_message(
+    commands: list[tuple[str, str]], is_manager: bool, unknown: str | None = None, suggestion: str | None = None
+) -> dict[str, Any]:
+    """`commands` is (usage, summary) for each subcommand this user may run."""
     blocks: list[dict[str, Any]] = []
     if unknown is not None:
         hint = f" Did you mean `/reference {suggestion}`?" if suggestion else ""
         blocks.append(section(f":thinking_face: I don't know `{escape(unknown[:50])}`.{hint}"))
     blocks.append(header("refbot: customer references in Slack"))
-    blocks.append(section("\n".join(f"`/reference {name}`: {what}" for name, what in COMMANDS)))
+    lines = [f"`/reference {usage}`: {summary}" for usage, summary in commands]
+    lines.append("`/reference help`: this list.")
+    blocks.append(section("\n".join(lines)))
     if is_manager:
         blocks.append(
             context(
@@ -28,5 +26,5 @@ def help_message(is_manager: bool, unknown: str | None = None, suggestion: str |
                 "Approve / Decline / Ask owner buttons."
             )
         )
-    text = "refbot commands: " + ", ".join(f"/reference {name}" for name, _ in COMMANDS)
+    text = "refbot commands: " + ", ".join(f"/reference {usage}" for usage, _ in commands)
     return {"text": text, "blocks": blocks}
