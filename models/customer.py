@@ -31,10 +31,16 @@ class Customer(Base):
     products: Mapped[list[str]] = mapped_column(JSON, default=list)
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     owner_slack_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    # An owner known only by e-mail (an import without Slack access): resolved to a Slack ID later.
+    owner_email: Mapped[str | None] = mapped_column(String(320))
     referenceable: Mapped[bool] = mapped_column(Boolean, default=True)
     not_referenceable_reason: Mapped[str] = mapped_column(Text, default="")
     guidance: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Summary of the latest answered check-in, kept by `models.checkin_summary` on every flush, so
+    # ranking 100,000 customers can sort by freshness without aggregating the check-in history.
+    last_checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_checkin_answer: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -140,7 +146,10 @@ class ReferenceUse(Base):
     """A customer committed to a reference; what fatigue (SPEC rule 5) counts."""
 
     __tablename__ = "reference_uses"
-    __table_args__ = (Index("ix_reference_uses_customer_used", "customer_id", "used_at"),)
+    __table_args__ = (
+        Index("ix_reference_uses_customer_used", "customer_id", "used_at"),
+        Index("ix_reference_uses_contact_used", "contact_id", "used_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
