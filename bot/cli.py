@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "demo":  # self-contained: a broken .env must not stop someone trying refbot
+            return int(args.func(args, Settings()))
         settings = load_settings(dotenv_path=args.env_file)
         _configure_logging(settings.log_level)
         return int(args.func(args, settings))

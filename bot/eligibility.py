@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.settings import Settings
-from models import CheckIn, Customer, ReferenceRequest, ReferenceUse
+from models import CheckIn, Contact, Customer, ReferenceRequest, ReferenceUse
 from models.enums import TENURE_TYPES, CheckInStatus, Happiness, RefType, RequestStatus
 
 
@@ -28,11 +28,20 @@ class Assessment:
     last_checkin: CheckIn | None = None
     uses_in_window: int = 0
     last_used_at: datetime | None = None
+    # Who the rep should talk to: the primary contact unless they are over the limit themselves.
+    contact: Contact | None = None
+    # Blockers an owner's fresh answer could lift (a recent "concerns"/"unhappy").
+    happiness_blockers: list[str] = field(default_factory=list)
 
     @property
     def eligible(self) -> bool:
         """Usable now, or usable once the owner confirms happiness."""
         return not self.blockers
+
+    @property
+    def worth_asking_owner(self) -> bool:
+        """Would asking the owner now help: the customer is usable, or only a past answer stands in the way."""
+        return bool(self.customer.owner_slack_id) and all(b in self.happiness_blockers for b in self.blockers)
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,14 @@ class Context:
     uses_in_window: dict[int, int]
     last_used: dict[int, datetime]
     on_open_checkin: dict[int, int]  # customer id → request id whose approval waits on its check-in
+    contact_uses: dict[int, int] = field(default_factory=dict)  # contact id → uses in the window
 
 
 def load_context(
     session: Session, settings: Settings, customer_ids: list[int], now: datetime, exclude_request: int | None
 ) -> Context:
     if not customer_ids:
-        return Context({}, {}, {})
+        return Context({}, {}, {}, {})
     since = now - timedelta(days=settings.fatigue_window_days)
     counted = select(ReferenceUse.customer_id, func.count()).where(
         ReferenceUse.customer_id.in_(customer_ids), ReferenceUse.counted.is_(True), ReferenceUse.used_at >= since
@@ -65,7 +75,18 @@ def load_context(
     if exclude_request is not None:
         waiting = waiting.where(ReferenceRequest.id != exclude_request)
     on_open = {cid: rid for cid, rid in session.execute(waiting) if cid is not None}
-    return Context(uses, last_used, on_open)
+    per_contact = (
+        select(ReferenceUse.contact_id, func.count())
+        .where(
+            ReferenceUse.customer_id.in_(customer_ids),
+            ReferenceUse.contact_id.is_not(None),
+            ReferenceUse.counted.is_(True),
+            ReferenceUse.used_at >= since,
+        )
+        .group_by(ReferenceUse.contact_id)
+    )
+    contact_uses = {cid: n for cid, n in session.execute(per_contact) if cid is not None}
+    return Context(uses, last_used, on_open, contact_uses)
 
 
 def _aware(value: datetime) -> datetime:
@@ -107,9 +128,9 @@ def assess(
         )
     elif last.answer != Happiness.HAPPY:
         note = f": “{last.note}”" if last.note else ""
-        result.blockers.append(
-            f"{Happiness(last.answer).label} at the last check-in ({_day(last.answered_at, settings)}){note}"
-        )
+        reason = f"{Happiness(last.answer).label} at the last check-in ({_day(last.answered_at, settings)}){note}"
+        result.blockers.append(reason)
+        result.happiness_blockers.append(reason)
 
     if result.needs_checkin and not customer.owner_slack_id:
         result.blockers.append("No account owner on record to confirm the customer is happy")
@@ -125,6 +146,8 @@ def assess(
             f"(limit {settings.fatigue_limit})"
         )
 
+    _choose_contact(customer, settings, context, result)
+
     waiting_on = context.on_open_checkin.get(customer.id)
     if waiting_on is not None:
         result.blockers.append(f"Already on request #{waiting_on}, waiting for its check-in")
@@ -136,9 +159,28 @@ def assess(
             f"{len(open_incidents)} open incident{'s' if len(open_incidents) > 1 else ''} "
             f"(worst: {worst.severity}, {worst.summary})"
         )
-    if customer.primary_contact is None:
-        result.warnings.append("No contact on record")
     return result
+
+
+def _choose_contact(customer: Customer, settings: Settings, context: Context, result: Assessment) -> None:
+    """Fatigue per person, too: a contact over the limit is spared, and another one is offered instead."""
+    if not customer.contacts:
+        result.warnings.append("No contact on record")
+        return
+    primary = customer.primary_contact
+    ordered = sorted(customer.contacts, key=lambda c: (c is not primary, context.contact_uses.get(c.id, 0), c.id))
+    rested = [c for c in ordered if context.contact_uses.get(c.id, 0) < settings.fatigue_limit]
+    if not rested:
+        result.blockers.append(
+            f"Every contact was used {settings.fatigue_limit}× or more in the last {settings.fatigue_window_days} days"
+        )
+        return
+    result.contact = rested[0]
+    if primary is not None and rested[0] is not primary:
+        result.warnings.append(
+            f"{primary.name} was used {context.contact_uses.get(primary.id, 0)}× lately; "
+            f"{rested[0].name} is offered instead"
+        )
 
 
 _SEVERITY = {"low": 1, "medium": 2, "high": 3, "critical": 4}

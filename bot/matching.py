@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Row, case, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.eligibility import Assessment, assess, load_context
@@ -22,8 +24,9 @@ from models.enums import RefType
 WEIGHTS = {"industry": 30.0, "products": 25.0, "region": 20.0, "segment": 10.0, "topics": 15.0}
 # Two labels are "the same" at this similarity ("Fin-tech" ~ "fintech", "Healthcare" ~ "Health care").
 SIMILAR = 85.0
-# The candidate pool read per request; issue-level search/indexing is the customer database's job.
-POOL_LIMIT = 2000
+# Light rows scored per request, and how many of the best are judged in full.
+POOL_LIMIT = 1500
+SHORTLIST = 60
 
 
 @dataclass
@@ -42,7 +45,9 @@ def _norm(value: str) -> str:
     return " ".join(value.lower().replace("-", " ").replace("_", " ").split())
 
 
+@lru_cache(maxsize=65536)
 def _same(a: str, b: str) -> bool:
+    """Labels repeat across a customer list (a few dozen industries, regions, products), so memoise."""
     a, b = _norm(a), _norm(b)
     return bool(a and b) and (a == b or fuzz.ratio(a, b) >= SIMILAR)
 
@@ -53,23 +58,29 @@ def _overlap(wanted: list[str], have: list[str]) -> list[str]:
 
 def fit(request: ReferenceRequest, customer: Customer) -> tuple[float, list[str]]:
     """A 0–100 score over the criteria the rep gave, and the plain-words reasons for it."""
+    return _fit(request, customer.industry, customer.region, customer.segment, customer.products, customer.topics)
+
+
+def _fit(
+    request: ReferenceRequest, industry: str, region: str, segment: str, products: list[str], topics: list[str]
+) -> tuple[float, list[str]]:
     given = 0.0
     matched = 0.0
     reasons: list[str] = []
-    for attr in ("industry", "region", "segment"):
+    for attr, have in (("industry", industry), ("region", region), ("segment", segment)):
         wanted = getattr(request, attr)
         if not wanted:
             continue
         given += WEIGHTS[attr]
-        if _same(wanted, getattr(customer, attr)):
+        if _same(wanted, have):
             matched += WEIGHTS[attr]
-            reasons.append(f"{attr} {getattr(customer, attr)}")
-    for attr in ("products", "topics"):
+            reasons.append(f"{attr} {have}")
+    for attr, have_list in (("products", products), ("topics", topics)):
         wanted_list = getattr(request, attr) or []
         if not wanted_list:
             continue
         given += WEIGHTS[attr]
-        hits = _overlap(wanted_list, getattr(customer, attr) or [])
+        hits = _overlap(wanted_list, have_list or [])
         if hits:
             matched += WEIGHTS[attr] * len(hits) / len(wanted_list)
             reasons.append(f"{attr[:-1] if len(hits) == 1 else attr} {', '.join(hits)}")
@@ -78,45 +89,82 @@ def fit(request: ReferenceRequest, customer: Customer) -> tuple[float, list[str]
     return round(100.0 * matched / given, 1), reasons
 
 
-def _pool(session: Session, request: ReferenceRequest) -> list[Customer]:
-    """Customers worth scoring: referenceable ones sharing a criterion (or all, when none was given)."""
-    query = select(Customer).options(
-        selectinload(Customer.checkins),
-        selectinload(Customer.consents),
-        selectinload(Customer.contacts),
-        selectinload(Customer.incidents),
-    )
-    filters = [
-        func.lower(getattr(Customer, attr)) == _norm(getattr(request, attr))
+def _pool(session: Session, request: ReferenceRequest) -> list[Row[Any]]:
+    """Light rows of the customers worth scoring.
+
+    With criteria: the referenceable customers sharing at least one exact label, best partial score first
+    (computed in SQL on industry/region/segment), then the freshest check-in; topped up with the freshest
+    others when that leaves too few (so fuzzy variants like "Fin-tech" still get their chance).
+    Without criteria: the freshest check-ins, from the index.
+    """
+    columns = select(
+        Customer.id,
+        Customer.industry,
+        Customer.region,
+        Customer.segment,
+        Customer.products,
+        Customer.topics,
+        Customer.last_checkin_at,
+    ).where(Customer.referenceable.is_(True))
+    fresh = [Customer.last_checkin_at.desc().nulls_last(), Customer.id]
+    matches = [
+        (func.lower(getattr(Customer, attr)) == _norm(getattr(request, attr)), WEIGHTS[attr])
         for attr in ("industry", "region", "segment")
         if getattr(request, attr)
     ]
-    query = query.where(Customer.referenceable.is_(True))
-    if filters:
-        # Exact matches first; fuzzy variants ("Fin-tech") still come from the rest of the pool.
-        query = query.order_by(case((or_(*filters), 0), else_=1), Customer.id)
-    else:
-        query = query.order_by(Customer.id)
-    return list(session.scalars(query.limit(POOL_LIMIT)))
+    if not matches:
+        return list(session.execute(columns.order_by(*fresh).limit(POOL_LIMIT)))
+    partial = sum((case((condition, weight), else_=0.0) for condition, weight in matches), start=literal(0.0))
+    rows = list(
+        session.execute(
+            columns.where(or_(*(condition for condition, _ in matches)))
+            .order_by(partial.desc(), *fresh)
+            .limit(POOL_LIMIT)
+        )
+    )
+    if len(rows) < SHORTLIST:
+        seen = {row.id for row in rows}
+        others = session.execute(columns.order_by(*fresh).limit(POOL_LIMIT))
+        rows += [row for row in others if row.id not in seen][: POOL_LIMIT - len(rows)]
+    return rows
 
 
 def rank_candidates(
     session: Session, settings: Settings, request: ReferenceRequest, now: datetime, limit: int | None = None
 ) -> list[Candidate]:
-    """The best customers for `request`, eligible ones first; each with its fit reasons and verdict."""
-    customers = _pool(session, request)
+    """The best customers for `request`, eligible ones first; each with its fit reasons and verdict.
+
+    Two stages keep this fast on a large list: fit is scored on light rows for the whole pool, and only
+    the best-fitting shortlist is loaded in full and judged by `assess()`.
+    """
+    scores: dict[int, tuple[float, list[str], float]] = {}
+    for row in _pool(session, request):
+        score, reasons = _fit(request, row.industry, row.region, row.segment, row.products, row.topics)
+        checked = row.last_checkin_at.timestamp() if row.last_checkin_at else float("-inf")
+        scores[row.id] = (score, reasons, checked)
+    shortlist = sorted(scores, key=lambda cid: (-scores[cid][0], -scores[cid][2], cid))[:SHORTLIST]
     pinned_id = request.specific_customer_id
-    if pinned_id is not None and all(c.id != pinned_id for c in customers):
-        pinned = session.get(Customer, pinned_id)
-        if pinned is not None:
-            customers.insert(0, pinned)
+    if pinned_id is not None and pinned_id not in shortlist:
+        shortlist.insert(0, pinned_id)
+    customers = session.scalars(
+        select(Customer)
+        .where(Customer.id.in_(shortlist))
+        .options(
+            selectinload(Customer.checkins),
+            selectinload(Customer.consents),
+            selectinload(Customer.contacts),
+            selectinload(Customer.incidents),
+        )
+    ).all()
     context = load_context(session, settings, [c.id for c in customers], now, exclude_request=request.id)
     ref_type = RefType(request.ref_type)
     candidates = []
     for customer in customers:
-        score, reasons = fit(request, customer)
+        score, reasons = scores[customer.id][:2] if customer.id in scores else fit(request, customer)
         verdict = assess(customer, ref_type, settings, now, context)
         candidates.append(Candidate(verdict, score, reasons, pinned=customer.id == pinned_id))
+
+    has_criteria = bool(request.industry or request.region or request.segment or request.products or request.topics)
 
     def order(c: Candidate) -> tuple[object, ...]:
         a = c.assessment
@@ -124,7 +172,18 @@ def rank_candidates(
         freshness = -(checked.timestamp()) if checked else float("inf")
         rest = a.last_used_at.timestamp() if a.last_used_at else float("-inf")
         over_limit = a.uses_in_window >= settings.fatigue_limit
-        return (not c.pinned, not a.eligible, over_limit, -c.score, a.needs_checkin, freshness, rest, c.customer.name)
+        misfit = has_criteria and c.score == 0  # eligible but irrelevant is no better than blocked but apt
+        return (
+            not c.pinned,
+            misfit,
+            not a.eligible,
+            over_limit,
+            -c.score,
+            a.needs_checkin,
+            freshness,
+            rest,
+            c.customer.name,
+        )
 
     candidates.sort(key=order)
     return candidates[: limit or settings.candidates_shown]

@@ -128,7 +128,8 @@ def parse_draft(raw: dict[str, str | None], today: date) -> RequestDraft:
                 errors["opportunity_amount"] = "The amount cannot be negative."
             elif amount > MAX_AMOUNT:
                 errors["opportunity_amount"] = "That amount is too large to be real."
-            amount = amount.quantize(Decimal("0.01"))
+            else:
+                amount = amount.quantize(Decimal("0.01"))
 
     specific: int | None = None
     if raw.get("specific_customer"):
@@ -307,15 +308,15 @@ def approve(
         )
         _refresh_request_cards(session, request)
         return request
-    _grant(session, settings, request, customer, actor, now)
+    _grant(session, settings, request, verdict, actor, now)
     return request
 
 
 def _grant(
-    session: Session, settings: Settings, request: ReferenceRequest, customer: Customer, actor: str, now: datetime
+    session: Session, settings: Settings, request: ReferenceRequest, verdict: Assessment, actor: str, now: datetime
 ) -> None:
     _move(request, RequestStatus.APPROVED, settings)
-    contact = customer.primary_contact
+    customer, contact = verdict.customer, verdict.contact
     request.customer_id = customer.id
     request.contact_id = contact.id if contact else None
     request.decided_by = actor
@@ -486,7 +487,7 @@ def answer_checkin(
         session.refresh(customer, attribute_names=["checkins"])
         verdict = _assess(session, settings, customer, request, now)
         if answer == Happiness.HAPPY and not verdict.blockers:
-            _grant(session, settings, request, customer, checkin.asked_by, now)
+            _grant(session, settings, request, verdict, checkin.asked_by, now)
         else:
             _move(request, RequestStatus.SUBMITTED, settings)
             request.customer_id = None

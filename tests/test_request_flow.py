@@ -193,7 +193,7 @@ def test_stale_checkin_waits_for_owner_then_happy_approves(slack: SignedClient, 
         question.blocks
     )
     assert status_of(db, request_id) == RequestStatus.AWAITING_CHECKIN
-    wait_card(fake, MANAGER, "waiting for")
+    wait_card(fake, MANAGER, "it is approved as soon as")
 
     slack.click(OWNER, question, "checkin.answer:happy")
     wait_card(fake, REP, "is approved", index=1)

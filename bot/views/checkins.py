@@ -27,7 +27,10 @@ def _question(checkin: CheckIn, customer: Customer, request: ReferenceRequest | 
         return f"Is {name} still happy?"
     use = f"a {RefType(request.ref_type).label.lower()} for *{safe(request.prospect, 200)}*"
     if checkin.purpose == CheckInPurpose.APPROVAL:
-        return f"Before {name} is used as a reference for *{safe(request.prospect, 200)}*: is {name} still happy?"
+        return (
+            f"Before {name} is used as a reference for *{safe(request.prospect, 200)}*: is {name} still happy?\n"
+            f"{mention(checkin.asked_by)} picked {name} for {use}, requested by {mention(request.requester_id)}."
+        )
     return f"{mention(checkin.asked_by)} is considering {name} for {use}. Is {name} still happy?"
 
 

@@ -102,7 +102,7 @@ def request_modal(prospect: str = "", specific: Customer | None = None) -> dict[
             "type": "input",
             "block_id": "specific_customer",
             "optional": True,
-            "label": plain("A specific customer (optional)", 2000),
+            "label": plain("A specific customer", 2000),
             "element": customer_select,
         },
         {
@@ -240,7 +240,7 @@ def _candidate_blocks(
                 f"{label}: {clip(customer.name, 40)}", ids.for_item(ids.APPROVE, customer.id), value, style="primary"
             )
         )
-    if customer.owner_slack_id and asked is None:
+    if verdict.worth_asking_owner and asked is None:
         elements.append(button("Ask owner", ids.for_item(ids.ASK_OWNER, customer.id), value))
     if elements:
         blocks.append(actions(f"candidate:{customer.id}", *elements))
@@ -282,9 +282,9 @@ def manager_card(
     if status == RequestStatus.AWAITING_CHECKIN and waiting_on is not None:
         blocks.append(
             section(
-                f":hourglass_flowing_sand: Approved with *{safe(waiting_on.customer.name, 200)}* by "
-                f"{mention(waiting_on.asked_by)}; waiting for {mention(waiting_on.asked_of)} to confirm the "
-                f"customer is still happy (asked {when(waiting_on.asked_at, settings.tz)})."
+                f":hourglass_flowing_sand: {mention(waiting_on.asked_by)} picked "
+                f"*{safe(waiting_on.customer.name, 200)}*; it is approved as soon as {mention(waiting_on.asked_of)} "
+                f"confirms the customer is still happy (asked {when(waiting_on.asked_at, settings.tz)})."
             )
         )
     elif candidates:
@@ -309,7 +309,8 @@ def receipt(request: ReferenceRequest, settings: Settings) -> Message:
     """The rep's receipt; while the request is pending it carries the Cancel button."""
     text = f"Request #{request.id} for {escape(request.prospect)} sent to the reference team"
     status = RequestStatus(request.status)
-    blocks: list[dict[str, Any]] = [section(f":inbox_tray: {text}.")]
+    title = f"{text}." if status.is_open else f"Request #{request.id} for {escape(request.prospect)}"
+    blocks: list[dict[str, Any]] = [section(f":inbox_tray: {title}")]
     if status == RequestStatus.SUBMITTED:
         blocks.append(context("Status: waiting for a reference manager. You'll get a DM when it is decided."))
     elif status == RequestStatus.AWAITING_CHECKIN:
@@ -361,6 +362,7 @@ def approved_notice(
         section(
             f"*Customer:* {safe(customer.name, 200)}\n{contact_line}\n"
             f"*Account owner:* {mention(customer.owner_slack_id)}"
+            + (f"\n*Needed by:* {request.needed_by.isoformat()}" if request.needed_by else "")
         ),
         section(f"*Guidance*\n{quote(guidance)}"),
     ]
