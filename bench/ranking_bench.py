@@ -37,10 +37,54 @@ from models.db import Database  # noqa: E402
 TARGET_TYPEAHEAD_P95_MS = 100
 TARGET_RANKING_P95_MS = 200
 
-FIRST = "Acme Globex Initech Umbrella Stark Wayne Wonka Hooli Pied Vandelay Soylent Tyrell Cyberdyne Oscorp Aperture".split()
-SECOND = "Bank Foods Health Systems Logistics Energy Labs Media Retail Insurance Motors Telecom Pharma Capital".split()
+FIRST = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Hooli",
+    "Pied",
+    "Vandelay",
+    "Soylent",
+    "Tyrell",
+    "Cyberdyne",
+    "Oscorp",
+    "Aperture",
+]
+SECOND = [
+    "Bank",
+    "Foods",
+    "Health",
+    "Systems",
+    "Logistics",
+    "Energy",
+    "Labs",
+    "Media",
+    "Retail",
+    "Insurance",
+    "Motors",
+    "Telecom",
+    "Pharma",
+    "Capital",
+]
 LEGAL = ["Inc", "Ltd", "GmbH", "LLC", "plc", "SA", "Corp", ""]
-INDUSTRIES = "Fintech Healthcare Retail Manufacturing Logistics Energy Media Insurance Telecom Pharma Public Education".split()
+INDUSTRIES = [
+    "Fintech",
+    "Healthcare",
+    "Retail",
+    "Manufacturing",
+    "Logistics",
+    "Energy",
+    "Media",
+    "Insurance",
+    "Telecom",
+    "Pharma",
+    "Public",
+    "Education",
+]
 REGIONS = ["EMEA", "North America", "LATAM", "APAC", "DACH"]
 SEGMENTS = ["Enterprise", "Mid-market", "SMB"]
 PRODUCTS = ["Payments", "Ledger", "Analytics", "Risk", "Onboarding", "Billing", "Identity", "Reporting"]
@@ -80,7 +124,9 @@ def load(db: Database, count: int, seed: int = 7) -> list[str]:
                 "updated_at": now,
             }
         )
-        contacts.append({"id": i, "customer_id": i, "name": f"Contact {i}", "title": "VP", "email": "", "is_primary": True})
+        contacts.append(
+            {"id": i, "customer_id": i, "name": f"Contact {i}", "title": "VP", "email": "", "is_primary": True}
+        )
         if checked:
             checkins.append(
                 {
@@ -144,9 +190,7 @@ def measure(label: str, url: str, count: int, runs: int) -> bool:
     def baseline() -> None:
         q = queries[rng.randrange(runs)]
         with db.reading() as session:
-            session.execute(
-                select(Customer.id, Customer.name).where(Customer.name_key.like(f"{q}%")).limit(20)
-            ).all()
+            session.execute(select(Customer.id, Customer.name).where(Customer.name_key.like(f"{q}%")).limit(20)).all()
 
     def typeahead() -> None:
         search_customers(deps, rng.choice(queries + words))  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from dotenv import dotenv_values
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -43,6 +44,19 @@ class Settings:
     fatigue_limit: int = 2
     fatigue_window_days: int = 90
     candidates_shown: int = 5
+    checkin_remind_days: int = 3
+    approval_sla_hours: int = 48
+    outcome_followup_days: int = 14
+    outcome_remind_days: int = 3
+    consent_notice_days: int = 30
+    # When each job runs: standard 5-field cron (minute hour day month weekday), or 6 fields with seconds
+    # first; in REFBOT_TIMEZONE.
+    schedule_checkins: str = "0 9 * * mon-fri"
+    schedule_reminders: str = "15 * * * *"
+    schedule_consents: str = "0 8 * * *"
+    # Outgoing pace: Slack allows about one message per second per channel.
+    rate_per_channel: float = 1.0
+    rate_global: float = 20.0
     outbox_poll_seconds: float = 2.0
     slack_timeout_seconds: int = 10
     log_level: str = "INFO"
@@ -125,6 +139,29 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def cron_trigger(expression: str, timezone: str) -> CronTrigger:
+    """A trigger from 5-field cron, or 6 fields with seconds first (handy for tests and demos)."""
+    fields = expression.split()
+    if len(fields) == 6:
+        second, minute, hour, day, month, weekday = fields
+        return CronTrigger(
+            second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone=timezone
+        )
+    return CronTrigger.from_crontab(expression, timezone=timezone)
+
+
+def _cron(env: Mapping[str, str], name: str, default: str, timezone: str) -> str:
+    raw = env.get(name, "").strip() or default
+    try:
+        cron_trigger(raw, timezone)
+    except ValueError as exc:
+        raise SettingsError(
+            f"{name} must be a cron expression like '0 9 * * mon-fri' (minute hour day month weekday), "
+            f"not {raw!r}: {exc}."
+        ) from None
+    return raw
+
+
 def _managers(raw: str) -> tuple[str, ...]:
     ids = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
     bad = [value for value in ids if not _USER_ID.match(value)]
@@ -171,6 +208,16 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         fatigue_limit=_int(env, "REFBOT_FATIGUE_LIMIT", 2, minimum=1),
         fatigue_window_days=_int(env, "REFBOT_FATIGUE_WINDOW_DAYS", 90, minimum=1),
         candidates_shown=_int(env, "REFBOT_CANDIDATES_SHOWN", 5, minimum=1),
+        checkin_remind_days=_int(env, "REFBOT_CHECKIN_REMIND_DAYS", 3, minimum=1),
+        approval_sla_hours=_int(env, "REFBOT_APPROVAL_SLA_HOURS", 48, minimum=1),
+        outcome_followup_days=_int(env, "REFBOT_OUTCOME_FOLLOWUP_DAYS", 14, minimum=1),
+        outcome_remind_days=_int(env, "REFBOT_OUTCOME_REMIND_DAYS", 3, minimum=1),
+        consent_notice_days=_int(env, "REFBOT_CONSENT_NOTICE_DAYS", 30, minimum=1),
+        schedule_checkins=_cron(env, "REFBOT_SCHEDULE_CHECKINS", "0 9 * * mon-fri", timezone),
+        schedule_reminders=_cron(env, "REFBOT_SCHEDULE_REMINDERS", "15 * * * *", timezone),
+        schedule_consents=_cron(env, "REFBOT_SCHEDULE_CONSENTS", "0 8 * * *", timezone),
+        rate_per_channel=_float(env, "REFBOT_RATE_PER_CHANNEL", 1.0),
+        rate_global=_float(env, "REFBOT_RATE_GLOBAL", 20.0),
         outbox_poll_seconds=_float(env, "REFBOT_OUTBOX_POLL_SECONDS", 2.0),
         slack_timeout_seconds=_int(env, "REFBOT_SLACK_TIMEOUT_SECONDS", 10, minimum=1),
         log_level=(env.get("REFBOT_LOG_LEVEL", "").strip() or "INFO").upper(),

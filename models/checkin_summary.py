@@ -55,5 +55,3 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
         for obj in session.identity_map.values():
             if isinstance(obj, Customer) and obj.id in touched:
                 session.expire(obj, ["last_checkin_at", "last_checkin_answer"])
-
-

@@ -96,6 +96,8 @@ class Consent(Base):
     expires_on: Mapped[date | None] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The expiry date the owner and managers were last warned about (a renewed consent warns again).
+    expiry_notice_for: Mapped[date | None] = mapped_column(Date)
 
     customer: Mapped[Customer] = relationship(back_populates="consents")
 
@@ -119,6 +121,10 @@ class CheckIn(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     answered_by: Mapped[str | None] = mapped_column(String(64))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The grouped DM that asked it (periodic check-ins): its subject, so an answer can update it in place.
+    round_subject: Mapped[str | None] = mapped_column(String(80), index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     customer: Mapped[Customer] = relationship(back_populates="checkins")

@@ -91,6 +91,20 @@ class CheckInPurpose(StrEnum):
 
     APPROVAL = "approval"
     ASK_OWNER = "ask_owner"
+    PERIODIC = "periodic"
+
+
+class Outcome(StrEnum):
+    """How a reference went, in the requester's words (SPEC rule 7)."""
+
+    HELPED = "helped"
+    NEUTRAL = "neutral"
+    HURT = "hurt"
+    DID_NOT_HAPPEN = "did_not_happen"
+
+    @property
+    def label(self) -> str:
+        return {"helped": "Helped", "neutral": "Neutral", "hurt": "Hurt", "did_not_happen": "Didn't happen"}[self.value]
 
 
 class OutboxStatus(StrEnum):

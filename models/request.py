@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -35,6 +35,15 @@ class ReferenceRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decline_reason: Mapped[str] = mapped_column(Text, default="")
+    # The requester's account of what happened (SPEC rule 7), asked for once the reference is due.
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_by: Mapped[str | None] = mapped_column(String(32))
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    held_on: Mapped[date | None] = mapped_column(Date)
+    deal_stage: Mapped[str] = mapped_column(String(100), default="")
+    deal_won: Mapped[bool | None] = mapped_column(Boolean)
+    amount_influenced: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    feedback: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Optimistic lock: two replicas (or a double click) deciding at once → exactly one wins.
