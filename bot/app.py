@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -17,42 +19,54 @@ import handlers
 from bot.deps import Deps
 from bot.notifications import build_renderers
 from bot.outbox import OutboxWorker
+from bot.ratelimit import Pacer
+from bot.scheduler import JobScheduler
 from bot.settings import Settings
 from models.db import Database
 
 log = logging.getLogger(__name__)
 
 
-def make_client(settings: Settings) -> WebClient:
-    """The one Web API client: pointed at SLACK_API_URL, retrying rate limits and server errors too.
+def make_client(settings: Settings, *, for_outbox: bool = False) -> WebClient:
+    """A Web API client pointed at SLACK_API_URL that retries rate limits and server errors too.
 
     slack_sdk retries only connection errors by default; a 429 (honouring Retry-After) or a 5xx from
-    Slack is as passing as a dropped connection, so both get a couple of tries before the outbox takes over.
+    Slack is as passing as a dropped connection, so interactive calls get a couple of tries. The outbox's
+    client never sleeps on a 429 inside a delivery: it hands the row back with Retry-After as its next
+    attempt, so no sleep can outlast the row's lease and let another worker send it as well.
     """
+    handlers: list[RetryHandler] = [
+        ConnectionErrorRetryHandler(max_retry_count=1 if for_outbox else 2),
+        ServerErrorRetryHandler(max_retry_count=1 if for_outbox else 2),
+    ]
+    if not for_outbox:
+        handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     return WebClient(
         token=settings.slack_bot_token or None,
         base_url=settings.slack_api_url,
         timeout=settings.slack_timeout_seconds,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=handlers,
     )
 
 
 @dataclass
 class Refbot:
-    """A built bot: the Bolt app, its dependencies, and the background outbox worker."""
+    """A built bot: the Bolt app, its dependencies, the outbox worker and the job scheduler."""
 
     bolt: App
     deps: Deps
+    scheduler: JobScheduler | None = None
 
     def start(self) -> None:
         self.deps.outbox.start()
         self.deps.outbox.kick()  # deliver whatever a previous process left behind
+        if self.scheduler is not None:
+            self.scheduler.start()
 
     def stop(self) -> None:
+        """Stop taking scheduled work, then let the outbox deliver what is due before it stops."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.deps.outbox.stop()
 
 
@@ -60,7 +74,14 @@ def create_app(settings: Settings, *, db: Database | None = None, socket_mode: b
     """Build the bot. No network call happens here, and none later except to SLACK_API_URL."""
     db = db or Database(settings.database_url)
     client = make_client(settings)
-    outbox = OutboxWorker(db, client, build_renderers(settings), poll_seconds=settings.outbox_poll_seconds)
+    outbox = OutboxWorker(
+        db,
+        make_client(settings, for_outbox=True),
+        build_renderers(settings),
+        poll_seconds=settings.outbox_poll_seconds,
+        pacer=Pacer(per_channel=settings.rate_per_channel, total=settings.rate_global),
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+    )
     bolt = App(
         client=client,
         signing_secret=settings.slack_signing_secret or None,
@@ -70,4 +91,5 @@ def create_app(settings: Settings, *, db: Database | None = None, socket_mode: b
     )
     deps = Deps(settings=settings, db=db, client=client, outbox=outbox)
     handlers.register_all(bolt, deps)
-    return Refbot(bolt=bolt, deps=deps)
+    scheduler = JobScheduler(db, settings, outbox, outbox.worker_id) if settings.run_scheduler else None
+    return Refbot(bolt=bolt, deps=deps, scheduler=scheduler)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from bot import cli_ops
 from bot.settings import Settings, SettingsError, load_settings
 from models.db import Database, DatabaseUnavailable
 
@@ -157,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("files", nargs="+", metavar="FILE")
     imp.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
     imp.set_defaults(func=cmd_import)
+
+    cli_ops.add_parsers(sub, lambda settings: open_database(settings, auto_upgrade=True))
 
     demo = sub.add_parser("demo", help="play a whole request on this machine against a local Slack fake")
     demo.add_argument("--pause", type=float, default=0.0, help="seconds to wait between steps")

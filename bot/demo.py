@@ -522,6 +522,7 @@ def _play(pause: float, out: TextIO) -> int:
             timezone="UTC",
             outbox_poll_seconds=0.2,
             slack_timeout_seconds=5,
+            run_scheduler=False,
         )
         server = HttpServer(create_app(settings, db=db), host="127.0.0.1", port=0, threads=4).start_background()
         slack = SignedClient(f"{server.url}/slack/events", signing_secret, fake=fake)

@@ -23,6 +23,11 @@ CHECKIN_ANSWER = "checkin.answer"  # value: "<checkin id>:<happy|concerns|unhapp
 CHECKIN_WITH_NOTE = "checkin.answer_with_note"
 CHECKIN_MODAL = "checkin.answer_submit"
 
+# Requester's outcome follow-up
+OUTCOME = "outcome.record"  # per item: "outcome.record:helped"; value "<request id>:<outcome>"
+OUTCOME_DETAILS = "outcome.details"
+OUTCOME_MODAL = "outcome.details_submit"
+
 
 def for_item(action_id: str, item: object) -> str:
     """A per-item action_id ("request.approve:34"): Slack wants action_ids unique within one message."""

@@ -84,7 +84,8 @@ def normalise_domain(value: str) -> str | None:
         value = "//" + value
     host = urlsplit(value).hostname or ""
     host = host.removeprefix("www.").strip(".")
-    return host or None
+    # "n/a", "-", "none": spreadsheet placeholders, not domains; two customers must not merge on them.
+    return host if "." in host else None
 
 
 def _list(value: str) -> list[str]:
@@ -97,7 +98,7 @@ class _Row:
     name: str
     domain: str | None
     values: dict[str, str]
-    referenceable: bool
+    referenceable: bool | None  # None: the cell was blank, so an existing customer keeps its flag
     consents: list[RefType]
 
 
@@ -111,7 +112,10 @@ def _read_rows(path: Path) -> tuple[list[_Row], list[Skipped]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+        try:
+            text = raw.decode("cp1252")  # what Excel on Windows writes; Latin-1 for the few bytes it lacks
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
     reader = csv.DictReader(io.StringIO(text, newline=""))
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "name" not in headers:
@@ -160,7 +164,14 @@ def _read_rows(path: Path) -> tuple[list[_Row], list[Skipped]]:
                 skipped.append(Skipped(line, f"owner_slack_id {owner!r} is not a Slack user ID like U012ABCDEF"))
                 continue
             rows.append(
-                _Row(line, name, normalise_domain(values.get("domain", "")), values, flag not in _FALSE, consents)
+                _Row(
+                    line,
+                    name,
+                    normalise_domain(values.get("domain", "")),
+                    values,
+                    None if not flag else flag not in _FALSE,
+                    consents,
+                )
             )
     except csv.Error as exc:
         raise ImportFailed(f"{path} is not valid CSV (line {reader.line_num}: {exc})") from None
@@ -190,7 +201,8 @@ def _apply(session: Session, customer: Customer, row: _Row, actor: str) -> None:
             setattr(customer, attr, _list(values[attr]))
     if values.get("owner_slack_id"):
         customer.owner_slack_id = values["owner_slack_id"]
-    customer.referenceable = row.referenceable
+    if row.referenceable is not None:
+        customer.referenceable = row.referenceable
     contact_name = values.get("contact_name", "")
     if contact_name and not any(c.name.lower() == contact_name.lower() for c in customer.contacts):
         customer.contacts.append(
@@ -233,7 +245,7 @@ def _write(session: Session, rows: list[_Row], report: ImportReport, actor: str,
             continue
         created = customer is None
         if customer is None:
-            customer = Customer(name=row.name, name_key=name_key(row.name), products=[], topics=[])
+            customer = Customer(name=row.name, name_key=name_key(row.name), products=[], topics=[], referenceable=True)
             session.add(customer)
         _apply(session, customer, row, actor)
         session.flush()

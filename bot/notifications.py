@@ -9,14 +9,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import jobs
 from bot import requests as rq
 from bot.eligibility import assess, load_context
 from bot.matching import rank_candidates
 from bot.outbox import Rendered, Renderer
 from bot.settings import Settings
 from bot.views import checkins as checkin_views
+from bot.views import followups as followup_views
 from bot.views import requests as request_views
-from models import CheckIn, OutboxMessage, ReferenceRequest
+from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
 from models.enums import CheckInStatus, RefType, RequestStatus
 from models.types import utcnow
 
@@ -93,7 +95,83 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
             blockers = assess(checkin.customer, RefType(request.ref_type), settings, now, context).blockers
         return Rendered(**checkin_views.checkin_result(checkin, checkin.customer, request, blockers, settings))
 
+    def checkin_round(session: Session, row: OutboxMessage) -> Rendered | None:
+        checkins = session.scalars(
+            select(CheckIn).where(CheckIn.round_subject == row.subject).order_by(CheckIn.id)
+        ).all()
+        if row.kind == jobs.CHECKIN_REMINDER:
+            wanted = set(row.params.get("checkin_ids", []))
+            checkins = [c for c in session.scalars(select(CheckIn).where(CheckIn.id.in_(wanted))).all()]
+            if row.status == "pending" and not any(c.status == CheckInStatus.PENDING for c in checkins):
+                return None  # answered before the reminder went out: nothing to remind of
+        if not checkins:
+            return None
+        return Rendered(
+            **followup_views.checkin_round(
+                sorted(checkins, key=lambda c: c.id), settings, utcnow(), reminder=row.kind == jobs.CHECKIN_REMINDER
+            )
+        )
+
+    def escalation(session: Session, row: OutboxMessage) -> Rendered | None:
+        checkins = session.scalars(
+            select(CheckIn).where(
+                CheckIn.id.in_(row.params.get("checkin_ids", [])), CheckIn.status == CheckInStatus.PENDING
+            )
+        ).all()
+        if not checkins:
+            return None
+        by_owner: dict[str, list[CheckIn]] = {}
+        for checkin in checkins:
+            by_owner.setdefault(checkin.asked_of, []).append(checkin)
+        return Rendered(**followup_views.escalation(by_owner, settings))
+
+    def ownerless(session: Session, row: OutboxMessage) -> Rendered | None:
+        customers = session.scalars(
+            select(Customer).where(
+                Customer.id.in_(row.params.get("customer_ids", [])), Customer.owner_slack_id.is_(None)
+            )
+        ).all()
+        return Rendered(**followup_views.ownerless(list(customers))) if customers else None
+
+    def checkin_alert(session: Session, row: OutboxMessage) -> Rendered | None:
+        checkin = _checkin(session, row)
+        return Rendered(**followup_views.checkin_alert(checkin, settings)) if checkin and checkin.answer else None
+
+    def sla_reminder(session: Session, row: OutboxMessage) -> Rendered | None:
+        request = _request(session, row)
+        if request is None or not RequestStatus(request.status).is_open:
+            return None  # decided meanwhile
+        return Rendered(**followup_views.sla_reminder(request, settings, utcnow()))
+
+    def outcome_ask(session: Session, row: OutboxMessage) -> Rendered | None:
+        request = _request(session, row)
+        if request is None:
+            return None
+        if row.status == "pending" and request.outcome is not None and row.kind == rq.OUTCOME_REMINDER:
+            return None
+        return Rendered(**followup_views.outcome_ask(request, settings, reminder=row.kind == rq.OUTCOME_REMINDER))
+
+    def negative(session: Session, row: OutboxMessage) -> Rendered | None:
+        request = _request(session, row)
+        return Rendered(**followup_views.negative_feedback(request, settings)) if request else None
+
+    def consent_expiring(session: Session, row: OutboxMessage) -> Rendered | None:
+        consent = session.get(Consent, _subject_id(row))
+        if consent is None or consent.expires_on is None:
+            return None
+        return Rendered(**followup_views.consent_expiring(consent, utcnow().astimezone(settings.tz).date()))
+
     return {
+        jobs.CHECKIN_ROUND: checkin_round,
+        jobs.CHECKIN_REMINDER: checkin_round,
+        jobs.CHECKIN_ESCALATION: escalation,
+        jobs.OWNERLESS: ownerless,
+        jobs.SLA_REMINDER: sla_reminder,
+        jobs.CONSENT_EXPIRING: consent_expiring,
+        rq.CHECKIN_ALERT: checkin_alert,
+        rq.OUTCOME_ASK: outcome_ask,
+        rq.OUTCOME_REMINDER: outcome_ask,
+        rq.NEGATIVE_FEEDBACK: negative,
         rq.MANAGER_CARD: manager_card,
         rq.RECEIPT: receipt,
         rq.APPROVED_NOTICE: approved,

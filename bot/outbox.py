@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.ratelimit import Pacer
 from models import InboundDelivery, OutboxMessage
 from models.db import Database
 from models.enums import OutboxStatus
@@ -58,7 +59,12 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 MAX_ATTEMPTS = 40  # with the backoff below: about eight hours of trying before giving up
+# A claimed row whose worker vanished (a crash, kill -9) is taken over after this long.
 LEASE = timedelta(seconds=60)
+# Recorded on a row whose last attempt may have reached Slack (a timeout, a dropped connection, a worker
+# that died mid-send): before sending it again the worker looks for it in the conversation's history.
+UNCERTAIN = "uncertain: "
+METADATA_EVENT = "refbot_outbox"
 
 
 @dataclass(frozen=True)
@@ -146,11 +152,15 @@ class OutboxWorker:
         poll_seconds: float = 2.0,
         worker_id: str | None = None,
         on_permanent_failure: Callable[[OutboxMessage], None] | None = None,
+        pacer: Pacer | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self.db = db
         self.client = client
         self.renderers = renderers
         self.poll_seconds = poll_seconds
+        self.pacer = pacer or Pacer(per_channel=1.0, total=20.0)
+        self.lease = lease
         self.worker_id = worker_id or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.on_permanent_failure = on_permanent_failure
         self._wake = threading.Event()
@@ -212,8 +222,12 @@ class OutboxWorker:
         return done
 
     def _claim(self, row_id: int) -> bool:
+        """Take the row for one lease; a previous claim that was never released makes it uncertain."""
         now = utcnow()
         with self.db.transaction() as session:
+            previous = session.execute(
+                select(OutboxMessage.claimed_by).where(OutboxMessage.id == row_id).with_for_update()
+            ).scalar_one_or_none()
             result = session.execute(
                 update(OutboxMessage)
                 .where(
@@ -221,9 +235,17 @@ class OutboxWorker:
                     OutboxMessage.status == OutboxStatus.PENDING,
                     or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
                 )
-                .values(claimed_by=self.worker_id, claimed_until=now + LEASE)
+                .values(claimed_by=self.worker_id, claimed_until=now + self.lease)
             )
-            return result.rowcount == 1
+            if result.rowcount != 1:
+                return False
+            if previous is not None:  # its worker died between claiming and recording the result
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row_id)
+                    .values(last_error=f"{UNCERTAIN}previous worker {previous} stopped mid-delivery")
+                )
+            return True
 
     def _deliver(self, row_id: int) -> None:
         try:
@@ -231,10 +253,12 @@ class OutboxWorker:
                 row = session.get(OutboxMessage, row_id)
                 if row is None:
                     return
-                if row.kind == REFRESH:
-                    plan = self._plan_refresh(session, row)
-                else:
-                    plan = self._plan_post(session, row)
+                if row.kind != REFRESH and row.last_error.startswith(UNCERTAIN):
+                    found = self._find_posted(row)
+                    if found is not None:
+                        self._finish(row_id, (OutboxStatus.SENT.value, found[0], found[1], ""))
+                        return
+                plan = self._plan_refresh(session, row) if row.kind == REFRESH else self._plan_post(session, row)
             result = self._send(plan)
         except _Retry as retry:
             self._reschedule(row_id, retry)
@@ -245,6 +269,28 @@ class OutboxWorker:
             return
         self._finish(row_id, result)
 
+    def _find_posted(self, row: OutboxMessage) -> tuple[str, str] | None:
+        """(channel, ts) of this row's message if an earlier attempt did post it, found by its metadata."""
+        try:
+            channel = row.slack_channel or row.recipient
+            if channel[:1] in ("U", "W"):
+                channel = self.client.conversations_open(users=channel)["channel"]["id"]
+            history = self.client.conversations_history(
+                channel=channel, oldest=f"{row.created_at.timestamp() - 1:.6f}", limit=200, include_all_metadata=True
+            )
+        except SlackApiError as exc:
+            raise _Retry(f"{UNCERTAIN}cannot check history ({exc.response.get('error')})", counts=False) from None
+        except (URLError, TimeoutError, ConnectionError, HTTPException, OSError) as exc:
+            raise _Retry(f"{UNCERTAIN}network: {exc!r}") from None
+        for message in history.get("messages", []):
+            meta = message.get("metadata") or {}
+            if (
+                meta.get("event_type") == METADATA_EVENT
+                and meta.get("event_payload", {}).get("key") == row.idempotency_key
+            ):
+                return channel, str(message["ts"])
+        return None
+
     def _plan_post(self, session: Session, row: OutboxMessage) -> list[tuple[str, dict[str, Any]]]:
         rendered = self.renderers[row.kind](session, row)
         if rendered is None:
@@ -252,7 +298,13 @@ class OutboxWorker:
         return [
             (
                 "chat_postMessage",
-                {"channel": row.recipient, "text": rendered.text, "blocks": rendered.blocks, "unfurl_links": False},
+                {
+                    "channel": row.recipient,
+                    "text": rendered.text,
+                    "blocks": rendered.blocks,
+                    "unfurl_links": False,
+                    "metadata": {"event_type": METADATA_EVENT, "event_payload": {"key": row.idempotency_key}},
+                },
             )
         ]
 
@@ -289,6 +341,8 @@ class OutboxWorker:
         """Call Slack; returns (status, channel, ts, error) for the row."""
         channel = ts = None
         for method, kwargs in plan:
+            if method == "chat_postMessage":  # Slack's ~1 message/s per channel is a posting limit
+                self.pacer.acquire(str(kwargs.get("channel") or ""))
             try:
                 response = getattr(self.client, method)(**kwargs)
             except SlackApiError as exc:
@@ -300,7 +354,9 @@ class OutboxWorker:
                     return OutboxStatus.FAILED.value, None, None, error
                 raise _Retry(error) from None
             except (URLError, TimeoutError, ConnectionError, HTTPException, OSError) as exc:
-                raise _Retry(f"network: {exc!r}") from None
+                # Slack may have posted it before the connection failed: check before sending it again.
+                prefix = UNCERTAIN if method == "chat_postMessage" else ""
+                raise _Retry(f"{prefix}network: {exc!r}") from None
             channel, ts = response.get("channel", channel), response.get("ts", ts)
         status = OutboxStatus.SENT if plan else OutboxStatus.SKIPPED
         return status.value, channel, ts, ""
@@ -314,6 +370,7 @@ class OutboxWorker:
             row.status = status
             row.attempts += 1
             row.claimed_until = None
+            row.claimed_by = None
             row.sent_at = utcnow() if status in (OutboxStatus.SENT, OutboxStatus.SKIPPED) else None
             if row.kind != REFRESH:
                 row.slack_channel, row.slack_ts = channel, ts
@@ -331,7 +388,9 @@ class OutboxWorker:
             if retry.counts:
                 row.attempts += 1
             row.claimed_until = None
-            row.last_error = retry.reason
+            row.claimed_by = None
+            sticky = row.last_error.startswith(UNCERTAIN) and not retry.reason.startswith(UNCERTAIN)
+            row.last_error = UNCERTAIN + retry.reason if sticky else retry.reason
             if row.attempts >= MAX_ATTEMPTS:
                 row.status = OutboxStatus.FAILED
                 log.warning("outbox %s gave up after %s attempts: %s", row_id, row.attempts, retry.reason)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from bot.outbox import enqueue, enqueue_refresh
 from bot.settings import Settings
 from bot.views.text import escape, mention, when
 from models import CheckIn, Customer, ReferenceRequest, ReferenceUse
-from models.enums import CheckInPurpose, CheckInStatus, Happiness, RefType, RequestStatus
+from models.enums import CheckInPurpose, CheckInStatus, Happiness, Outcome, RefType, RequestStatus
 from models.types import utcnow
 
 # Outbox kinds this module causes (rendered by bot.notifications).
@@ -38,8 +38,17 @@ APPROVED_NOTICE = "request.approved"
 DECLINED_NOTICE = "request.declined"
 CHECKIN_CARD = "checkin.card"
 CHECKIN_RESULT = "checkin.result"
+CHECKIN_ALERT = "checkin.alert"
+OUTCOME_ASK = "request.outcome_ask"
+OUTCOME_REMINDER = "request.outcome_reminder"
+NEGATIVE_FEEDBACK = "request.negative_feedback"
 
 REQUEST_CARDS = (MANAGER_CARD, RECEIPT)
+OUTCOME_CARDS = (OUTCOME_ASK, OUTCOME_REMINDER)
+CHECKIN_ROUND = "checkin.round"
+CHECKIN_REMINDER = "checkin.reminder"
+# An answer at or below this NPS is treated like "unhappy" for routing to the managers at once.
+ALERT_NPS = 6
 
 ALLOWED: dict[RequestStatus, frozenset[RequestStatus]] = {
     RequestStatus.SUBMITTED: frozenset(
@@ -475,7 +484,17 @@ def answer_checkin(
     audit.record(session, actor, "checkin.answered", "customer", customer.id, answer=answer.value, nps=nps)
     subject = f"checkin:{checkin.id}"
     enqueue_refresh(session, subject, (CHECKIN_CARD,), checkin.version)
-    enqueue(session, key=f"{subject}:result", kind=CHECKIN_RESULT, recipient=checkin.asked_by, subject=subject)
+    if checkin.round_subject:
+        enqueue_refresh(session, checkin.round_subject, (CHECKIN_ROUND, CHECKIN_REMINDER), uuid.uuid4().hex)
+    if settings.is_manager(checkin.asked_by):
+        enqueue(session, key=f"{subject}:result", kind=CHECKIN_RESULT, recipient=checkin.asked_by, subject=subject)
+    if answer == Happiness.UNHAPPY or (nps is not None and nps <= ALERT_NPS):
+        # Routed at once: a customer going sour is the manager's business now, not at the next digest.
+        for manager in settings.managers:
+            if manager != checkin.asked_by:  # the asking manager hears it in the result already
+                enqueue(
+                    session, key=f"{subject}:alert:{manager}", kind=CHECKIN_ALERT, recipient=manager, subject=subject
+                )
 
     request = checkin.request
     if (
@@ -504,3 +523,77 @@ def answer_checkin(
     elif request is not None and RequestStatus(request.status).is_open:
         _refresh_request_cards(session, request)
     return checkin
+
+
+@dataclass(frozen=True)
+class OutcomeDetails:
+    """What the requester reports beyond the one-click answer (all optional)."""
+
+    held_on: date | None = None
+    deal_stage: str = ""
+    deal_won: bool | None = None
+    amount_influenced: Decimal | None = None
+    feedback: str = ""
+
+
+def record_outcome(
+    session: Session,
+    settings: Settings,
+    request_id: int,
+    outcome: Outcome,
+    actor: str,
+    details: OutcomeDetails | None = None,
+    now: datetime | None = None,
+) -> ReferenceRequest:
+    """The requester says how it went: the request completes; a reference that did not happen stops
+    counting towards the customer's fatigue; a hurtful one is routed to the managers and the owner."""
+    now = now or utcnow()
+    details = details or OutcomeDetails()
+    request = load_request(session, request_id, for_update=True)
+    if actor != request.requester_id and not settings.is_manager(actor):
+        raise NotAllowed(
+            f"Only {mention(request.requester_id)}, who made request #{request.id}, can report how it went."
+        )
+    if RequestStatus(request.status) == RequestStatus.COMPLETED:
+        raise InvalidTransition(
+            f"How request #{request.id} went is already recorded: *{Outcome(request.outcome).label}* "
+            f"by {mention(request.outcome_by)}."
+        )
+    if len(details.feedback) > 3000:
+        raise ValidationFailed(
+            {"feedback": f"Keep the feedback under 3000 characters (it has {len(details.feedback)})."}
+        )
+    if details.amount_influenced is not None and not (0 <= details.amount_influenced <= MAX_AMOUNT):
+        raise ValidationFailed({"amount_influenced": "The amount must be a positive number."})
+    _move(request, RequestStatus.COMPLETED, settings)
+    request.outcome = outcome.value
+    request.outcome_by = actor
+    request.outcome_at = now
+    request.held_on = details.held_on
+    request.deal_stage = details.deal_stage.strip()[:100]
+    request.deal_won = details.deal_won
+    request.amount_influenced = details.amount_influenced
+    request.feedback = details.feedback.strip()
+    use = session.scalars(select(ReferenceUse).where(ReferenceUse.request_id == request.id)).one_or_none()
+    if use is not None:
+        use.counted = outcome != Outcome.DID_NOT_HAPPEN
+        if details.held_on is not None:
+            use.used_at = datetime.combine(details.held_on, datetime.min.time(), tzinfo=settings.tz).astimezone(UTC)
+    audit.record(session, actor, "request.completed", "request", request.id, outcome=outcome.value)
+    subject = _subject(request.id)
+    session.flush()
+    enqueue_refresh(session, subject, OUTCOME_CARDS + REQUEST_CARDS, uuid.uuid4().hex)
+    if outcome == Outcome.HURT:
+        customer = request.customer
+        recipients = list(settings.managers)
+        if customer is not None and customer.owner_slack_id and customer.owner_slack_id not in recipients:
+            recipients.append(customer.owner_slack_id)
+        for recipient in recipients:
+            enqueue(
+                session,
+                key=f"{subject}:negative:{recipient}",
+                kind=NEGATIVE_FEEDBACK,
+                recipient=recipient,
+                subject=subject,
+            )
+    return request

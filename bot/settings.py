@@ -57,7 +57,10 @@ class Settings:
     # Outgoing pace: Slack allows about one message per second per channel.
     rate_per_channel: float = 1.0
     rate_global: float = 20.0
+    # Off in tests that drive jobs by hand; on in `serve` and `socket`.
+    run_scheduler: bool = True
     outbox_poll_seconds: float = 2.0
+    outbox_lease_seconds: float = 60.0
     slack_timeout_seconds: int = 10
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -162,6 +165,17 @@ def _cron(env: Mapping[str, str], name: str, default: str, timezone: str) -> str
     return raw
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be on or off, not {raw!r}.")
+
+
 def _managers(raw: str) -> tuple[str, ...]:
     ids = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
     bad = [value for value in ids if not _USER_ID.match(value)]
@@ -218,7 +232,9 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         schedule_consents=_cron(env, "REFBOT_SCHEDULE_CONSENTS", "0 8 * * *", timezone),
         rate_per_channel=_float(env, "REFBOT_RATE_PER_CHANNEL", 1.0),
         rate_global=_float(env, "REFBOT_RATE_GLOBAL", 20.0),
+        run_scheduler=_flag(env, "REFBOT_SCHEDULER", True),
         outbox_poll_seconds=_float(env, "REFBOT_OUTBOX_POLL_SECONDS", 2.0),
+        outbox_lease_seconds=_float(env, "REFBOT_OUTBOX_LEASE_SECONDS", 60.0),
         slack_timeout_seconds=_int(env, "REFBOT_SLACK_TIMEOUT_SECONDS", 10, minimum=1),
         log_level=(env.get("REFBOT_LOG_LEVEL", "").strip() or "INFO").upper(),
         extra=env,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from handlers import checkins, commands, errors, middleware, requests, suggestions
+from handlers import checkins, commands, errors, middleware, outcomes, requests, suggestions
 
 
 def register_all(app: App, deps: Deps) -> None:
@@ -14,4 +14,5 @@ def register_all(app: App, deps: Deps) -> None:
     commands.register(app, deps, requests.subcommands())
     requests.register(app, deps)
     checkins.register(app, deps)
+    outcomes.register(app, deps)
     suggestions.register(app, deps)

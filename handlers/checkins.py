@@ -32,7 +32,7 @@ def register(app: App, deps: Deps) -> None:
                 rq.answer_checkin(session, settings, int(checkin_id), Happiness(answer_value), body["user"]["id"])
             deps.outbox.kick()
 
-    @app.action(ids.CHECKIN_WITH_NOTE)
+    @app.action(ids.matching(ids.CHECKIN_WITH_NOTE))
     def open_form(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         with reported(body, client, respond):

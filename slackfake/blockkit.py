@@ -582,9 +582,7 @@ class _Validator:
             self.text(option["text"], f"{path}.text", MAX_OPTION_TEXT, plain_only=not mrkdwn_ok)
         self.string(option, "value", f"{path}.value", MAX_OPTION_VALUE, required=True)
         if option.get("description") is not None:
-            self.text(
-                option["description"], f"{path}.description", MAX_OPTION_DESCRIPTION, plain_only=not mrkdwn_ok
-            )
+            self.text(option["description"], f"{path}.description", MAX_OPTION_DESCRIPTION, plain_only=not mrkdwn_ok)
         if "url" in option:
             if url_ok:
                 self.url(option, "url", path)

@@ -242,9 +242,7 @@ class SignedClient:
         chosen = next((b for b in buttons if value is not None and b[1].get("value") == value), buttons[0])
         block_id, element = chosen
         kwargs: dict[str, Any] = {"view": target} if is_view else {"message": target}
-        return self.block_action(
-            user_id, action_id, value=element.get("value"), block_id=block_id, **kwargs, **opts
-        )
+        return self.block_action(user_id, action_id, value=element.get("value"), block_id=block_id, **kwargs, **opts)
 
     def view_submission(
         self, user_id: str, view: Mapping[str, Any], values: Mapping[str, Any], **opts: Unpack[SendOptions]
@@ -303,9 +301,7 @@ class SignedClient:
         }
         return self._send_payload(payload, opts)
 
-    def event(
-        self, event: Mapping[str, Any], *, event_id: str | None = None, **opts: Unpack[SendOptions]
-    ) -> Response:
+    def event(self, event: Mapping[str, Any], *, event_id: str | None = None, **opts: Unpack[SendOptions]) -> Response:
         """Deliver an Events API ``event_callback`` envelope (JSON) around ``event``."""
         team_id = opts.get("team_id") or self.team_id
         now = time.time()
@@ -578,9 +574,7 @@ def _elements(blocks: Sequence[Mapping[str, Any]]) -> Iterator[tuple[str, dict[s
                 yield block_id, block[key]
 
 
-def _find_element(
-    blocks: Sequence[Mapping[str, Any]], action_id: str, value: Any
-) -> tuple[str, dict[str, Any]] | None:
+def _find_element(blocks: Sequence[Mapping[str, Any]], action_id: str, value: Any) -> tuple[str, dict[str, Any]] | None:
     """The element with ``action_id`` (preferring the one whose value matches), or None."""
     matches = [(b, e) for b, e in _elements(blocks) if e.get("action_id") == action_id]
     if not matches:

@@ -47,9 +47,7 @@ def to_text(message_or_view: Any, users: Mapping[str, str] | None = None) -> str
         if isinstance(file, Mapping):
             lines.append(f"📎 {file.get('title') or file.get('name') or file.get('id')}")
     if kind == "modal":
-        buttons = [
-            f"[ {_plain(obj.get(key), names)} ]" for key in ("close", "submit") if obj.get(key) is not None
-        ]
+        buttons = [f"[ {_plain(obj.get(key), names)} ]" for key in ("close", "submit") if obj.get(key) is not None]
         if buttons:
             lines.append("  ".join(buttons))
     return "\n".join(lines)

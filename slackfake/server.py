@@ -17,6 +17,7 @@ import email.parser
 import email.policy
 import hashlib
 import json
+import math
 import re
 import secrets
 import threading
@@ -207,9 +208,7 @@ class _Reply:
     recorded: dict[str, Any]
 
     @classmethod
-    def json(
-        cls, payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
-    ) -> _Reply:
+    def json(cls, payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> _Reply:
         """A JSON answer, as the Web API gives."""
         body = json.dumps(payload).encode("utf-8")
         return cls(status, body, "application/json; charset=utf-8", headers or {}, payload)
@@ -261,6 +260,7 @@ class FakeSlack:
             "chat.delete": self._chat_delete,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.push": self._views_push,
@@ -271,9 +271,51 @@ class FakeSlack:
             "files.completeUploadExternal": self._files_complete_upload,
         }
 
+    def rate_limit(self, *, per_channel: float | None = None, total: float | None = None) -> None:
+        """Enforce Slack-like posting limits on chat.postMessage (messages per second; None = unlimited).
+
+        Over the limit the fake answers 429 with Retry-After, as Slack does; ``rate_limited`` counts them.
+        Each bucket holds one second's worth of tokens, so a short burst passes and a flood does not.
+        """
+        with self._lock:
+            self._rate_per_channel = per_channel
+            self._rate_total = total
+            self._buckets = {}
+            self.rate_limited = 0
+
+    def _rate_wait(self, channel: str) -> float:
+        """Take a token from the channel's and the global bucket; seconds to wait if either is empty."""
+        now = _real_seconds()
+        waits = []
+        for key, rate in (
+            (f"channel:{self._resolve_channel(channel)}", self._rate_per_channel),
+            ("*", self._rate_total),
+        ):
+            if not rate:
+                continue
+            tokens, at = self._buckets.get(key, (max(1.0, rate), now))
+            tokens = min(max(1.0, rate), tokens + (now - at) * rate)
+            if tokens < 1.0:
+                waits.append((1.0 - tokens) / rate)
+            self._buckets[key] = (tokens, now)
+        if waits:
+            return max(waits)
+        for key in (f"channel:{self._resolve_channel(channel)}", "*"):
+            if key in self._buckets:
+                tokens, at = self._buckets[key]
+                self._buckets[key] = (tokens - 1.0, at)
+        return 0.0
+
+    def _resolve_channel(self, channel: str) -> str:
+        return self.dm_channel(channel) if channel[:1] in ("U", "W") else channel
+
     def _clear_state(self) -> None:
         """Everything ``reset()`` forgets; users and DM channel ids survive because they are identity."""
         self._calls: list[Call] = []
+        self._rate_per_channel: float | None = None
+        self._rate_total: float | None = None
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self.rate_limited = 0
         self._messages: list[Message] = []
         self._ephemerals: list[dict[str, Any]] = []
         self._views: dict[str, _ViewRecord] = {}
@@ -426,9 +468,7 @@ class FakeSlack:
                 return result
             remaining = deadline - _real_seconds()
             if remaining <= 0:
-                raise AssertionError(
-                    f"FakeSlack.wait_for: condition not met within {timeout:g}s\n{self.dump()}"
-                )
+                raise AssertionError(f"FakeSlack.wait_for: condition not met within {timeout:g}s\n{self.dump()}")
             with self._changed:
                 if self._generation == generation:
                     self._changed.wait(min(0.05, remaining))
@@ -672,6 +712,13 @@ class FakeSlack:
                     return _Reply.json({"ok": False, "error": "not_authed"})
                 if token != self.token:
                     return _Reply.json({"ok": False, "error": "invalid_auth"})
+            if method == "chat.postMessage":
+                wait = self._rate_wait(str(args.get("channel") or ""))
+                if wait > 0:
+                    self.rate_limited += 1
+                    return _Reply.json(
+                        {"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(max(1, math.ceil(wait)))}
+                    )
             try:
                 payload = handler(args)
             except _ApiError as exc:
@@ -726,9 +773,7 @@ class FakeSlack:
         merged = {
             "text": _text_arg(args) if args.get("text") is not None else message.text,
             "blocks": args["blocks"] if args.get("blocks") is not None else message.blocks,
-            "attachments": (
-                args["attachments"] if args.get("attachments") is not None else message.attachments
-            ),
+            "attachments": (args["attachments"] if args.get("attachments") is not None else message.attachments),
         }
         if not _has_content(merged):
             raise _ApiError("no_text")
@@ -787,6 +832,27 @@ class FakeSlack:
         archive = f"https://{self.team_domain}.slack.com/archives/{message.channel}"
         link = f"{archive}/p{message.ts.replace('.', '')}"
         return {"ok": True, "channel": message.channel, "permalink": link}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Newest-first messages of a conversation, bounded by oldest/latest; metadata on request."""
+        channel = str(args.get("channel") or "")
+        if not channel:
+            raise _ApiError("channel_not_found")
+        channel = self._resolve_channel(channel)
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [m for m in self._messages if m.channel == channel and oldest <= float(m.ts) <= latest]
+        found.sort(key=lambda m: float(m.ts), reverse=True)
+        out = []
+        for message in found[:limit]:
+            item = message.as_dict()
+            item.pop("channel", None)
+            if not with_metadata:
+                item.pop("metadata", None)
+            out.append(item)
+        return {"ok": True, "messages": out, "has_more": len(found) > limit}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         """Open (or re-open) a DM or group DM; a single user maps to the same D… id as posts."""

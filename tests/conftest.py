@@ -102,6 +102,9 @@ def settings(fake: FakeSlack, database_url: str) -> Settings:
         timezone="Europe/Berlin",
         outbox_poll_seconds=0.2,
         slack_timeout_seconds=3,
+        run_scheduler=False,
+        rate_per_channel=1000.0,
+        rate_global=1000.0,
     )
 
 

@@ -1,0 +1,118 @@
+"""Operating commands: `refbot jobs list|run NAME [--dry-run]` and `refbot outbox [retry]`."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from sqlalchemy import func, select, update
+
+from bot.settings import Settings, cron_trigger
+from models import OutboxMessage
+from models.db import Database
+from models.enums import OutboxStatus
+from models.types import utcnow
+
+OpenDatabase = Callable[[Settings], Database]
+
+
+def add_parsers(sub: argparse._SubParsersAction, open_db: OpenDatabase) -> None:  # type: ignore[type-arg]
+    jobs = sub.add_parser("jobs", help="scheduled jobs: list them, or run one now")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    jobs_sub.add_parser("list", help="each job, its schedule and its next run").set_defaults(
+        func=lambda a, s: cmd_jobs_list(a, s)
+    )
+    run = jobs_sub.add_parser("run", help="run a job now (once per period across replicas, unless --force)")
+    run.add_argument("name", help="checkins, reminders or consents")
+    run.add_argument("--dry-run", action="store_true", help="print what it would send; change nothing")
+    run.add_argument("--force", action="store_true", help="run even if this period already ran")
+    run.set_defaults(func=lambda a, s: cmd_jobs_run(a, s, open_db))
+
+    outbox = sub.add_parser("outbox", help="messages waiting to go out or failed; `retry` re-queues failed ones")
+    outbox.add_argument("action", nargs="?", choices=["show", "retry"], default="show")
+    outbox.add_argument("--limit", type=int, default=20, help="rows to list (default 20)")
+    outbox.set_defaults(func=lambda a, s: cmd_outbox(a, s, open_db))
+
+
+def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.jobs import JOBS
+
+    now = utcnow()
+    print(f"{'job':10} {'schedule':22} {'next run (' + settings.timezone + ')':28} what it does")
+    for name, job in JOBS.items():
+        schedule = job.schedule(settings)
+        upcoming = cron_trigger(schedule, settings.timezone).get_next_fire_time(None, now)
+        when = upcoming.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S %Z") if upcoming else "never"
+        print(f"{name:10} {schedule:22} {when:28} {job.summary}")
+    if not settings.run_scheduler:
+        print("\nREFBOT_SCHEDULER is off: `serve` and `socket` will not run these on schedule.")
+    return 0
+
+
+def cmd_jobs_run(args: argparse.Namespace, settings: Settings, open_db: OpenDatabase) -> int:
+    from bot.jobs import JOBS, run_job
+
+    if args.name not in JOBS:
+        print(f"refbot: no job named {args.name!r}; the jobs are {', '.join(JOBS)}.")
+        return 1
+    db = open_db(settings)
+    result = run_job(db, settings, args.name, dry_run=args.dry_run, force=args.force)
+    head = "would send" if args.dry_run else "enqueued"
+    for line in result.lines:
+        print(f"  {line}")
+    if result.skipped:
+        print(f"{args.name}: {result.skipped}")
+    print(f"{args.name} ({result.period}): {head} {result.messages} message(s)")
+    if not args.dry_run and result.messages:
+        _deliver_now(db, settings)
+    return 0
+
+
+def _deliver_now(db: Database, settings: Settings) -> None:
+    """Send what the run enqueued, from this process, so `jobs run` is useful without a server."""
+    from bot.app import create_app
+
+    if not settings.slack_bot_token:
+        print("No SLACK_BOT_TOKEN here: the messages wait in the outbox for a running refbot to send them.")
+        return
+    outbox = create_app(settings.with_overrides(run_scheduler=False), db=db).deps.outbox
+    sent = 0
+    while True:
+        done = outbox.deliver_due()
+        sent += done
+        if not done:
+            break
+    print(f"delivered {sent} message(s) now; see `refbot outbox` for anything left")
+
+
+def cmd_outbox(args: argparse.Namespace, settings: Settings, open_db: OpenDatabase) -> int:
+    db = open_db(settings)
+    if args.action == "retry":
+        with db.transaction() as session:
+            count = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.FAILED)
+                .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), claimed_until=None)
+            ).rowcount
+        print(f"re-queued {count} failed message(s); a running refbot sends them within seconds")
+        return 0
+    with db.reading() as session:
+        counts = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))
+            .order_by(OutboxMessage.status, OutboxMessage.id)
+            .limit(args.limit)
+        ).all()
+        summary = ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in OutboxStatus)
+        print(f"outbox: {summary}")
+        for row in rows:
+            due = row.next_attempt_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
+            error = f" · {row.last_error}" if row.last_error else ""
+            print(
+                f"  #{row.id} {row.status:7} {row.kind:26} to {row.recipient:12} "
+                f"attempts {row.attempts} · next {due}{error}"
+            )
+    if counts.get(OutboxStatus.FAILED.value):
+        print("`refbot outbox retry` re-queues the failed ones once the cause is fixed.")
+    return 0

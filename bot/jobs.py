@@ -1,0 +1,392 @@
+"""Scheduled jobs that keep the program alive by itself: check-ins, reminders, follow-ups, consent expiry.
+
+Each job is a plain function of (session, settings, now) that decides what is due and records it in the
+outbox under keys that name the period (`checkin-round:U123:2026-11-23:0`), so running it twice, on two
+replicas, or again after a crash, sends nothing twice. `run_job` claims the job's period in `job_runs`
+inside the same transaction as the job's writes: a second replica waits on the unique key and then sees
+the period taken; a replica that dies mid-run rolls back, and the next one does the work. The scheduler
+(`bot.scheduler`) only decides *when*.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot import requests as rq
+from bot.outbox import enqueue
+from bot.settings import Settings
+from models import CheckIn, Consent, Customer, JobRun, OutboxMessage, ReferenceRequest
+from models.db import Database
+from models.enums import CheckInPurpose, CheckInStatus, RequestStatus
+from models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+# Outbox kinds the jobs cause (rendered by bot.notifications).
+CHECKIN_ROUND = rq.CHECKIN_ROUND
+CHECKIN_REMINDER = rq.CHECKIN_REMINDER
+CHECKIN_ESCALATION = "checkin.escalation"
+OWNERLESS = "checkin.ownerless"
+SLA_REMINDER = "request.sla_reminder"
+CONSENT_EXPIRING = "consent.expiring"
+
+# A grouped DM lists at most this many customers (each takes two blocks; Slack allows 50 per message).
+ROUND_SIZE = 20
+SYSTEM = "refbot"
+
+
+@dataclass
+class JobResult:
+    """What a run did (or, dry, would do): one line per message, for `refbot jobs run` and the logs."""
+
+    job: str
+    period: str
+    lines: list[str] = field(default_factory=list)
+    messages: int = 0
+    skipped: str = ""
+
+    def note(self, line: str, messages: int = 1) -> None:
+        self.lines.append(line)
+        self.messages += messages
+
+
+JobFunction = Callable[[Session, Settings, datetime, bool, JobResult], None]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    summary: str
+    run: JobFunction
+    schedule: Callable[[Settings], str]
+    period: Callable[[Settings, datetime], str]
+
+
+def _local(now: datetime, settings: Settings) -> datetime:
+    return now.astimezone(settings.tz)
+
+
+def _day_period(settings: Settings, now: datetime) -> str:
+    return _local(now, settings).date().isoformat()
+
+
+def _hour_period(settings: Settings, now: datetime) -> str:
+    return _local(now, settings).strftime("%Y-%m-%dT%H")
+
+
+# -- 1. periodic happiness check-ins -------------------------------------------------------------------
+
+
+def run_checkins(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
+    """Ask every stale, referenceable customer's owner: one grouped DM per owner, never one per customer."""
+    stale_before = now - timedelta(days=settings.checkin_max_age_days)
+    pending = select(CheckIn.customer_id).where(CheckIn.status == CheckInStatus.PENDING)
+    stale = session.execute(
+        select(Customer.id, Customer.name, Customer.owner_slack_id)
+        .where(
+            Customer.referenceable.is_(True),
+            or_(Customer.last_checkin_at.is_(None), Customer.last_checkin_at < stale_before),
+            Customer.id.not_in(pending),
+        )
+        .order_by(Customer.owner_slack_id, Customer.name)
+    ).all()
+    by_owner: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    ownerless: list[tuple[int, str]] = []
+    for customer_id, name, owner in stale:
+        (by_owner[owner] if owner else ownerless).append((customer_id, name))
+    period = result.period
+    for owner, customers in by_owner.items():
+        for part, start in enumerate(range(0, len(customers), ROUND_SIZE)):
+            chunk = customers[start : start + ROUND_SIZE]
+            subject = f"checkin-round:{owner}:{period}:{part}"
+            result.note(f"DM to {owner}: is {', '.join(name for _, name in chunk)} still happy?")
+            if dry_run:
+                continue
+            for customer_id, _ in chunk:
+                session.add(
+                    CheckIn(
+                        customer_id=customer_id,
+                        purpose=CheckInPurpose.PERIODIC.value,
+                        status=CheckInStatus.PENDING.value,
+                        asked_of=owner,
+                        asked_by=SYSTEM,
+                        asked_at=now,
+                        round_subject=subject,
+                    )
+                )
+            enqueue(session, key=subject, kind=CHECKIN_ROUND, recipient=owner, subject=subject)
+    if ownerless:
+        names = ", ".join(name for _, name in ownerless[:10]) + (" …" if len(ownerless) > 10 else "")
+        for manager in settings.managers:
+            result.note(f"DM to {manager}: {len(ownerless)} stale customers have no account owner ({names})")
+            if not dry_run:
+                enqueue(
+                    session,
+                    key=f"ownerless:{manager}:{period}",
+                    kind=OWNERLESS,
+                    recipient=manager,
+                    subject=f"ownerless:{period}",
+                    params={"customer_ids": [cid for cid, _ in ownerless]},
+                )
+    if not stale:
+        result.skipped = "every referenceable customer has a fresh check-in or one waiting"
+
+
+# -- 2. reminders: unanswered check-ins, waiting approvals, outcome follow-ups ----------------------------
+
+
+def run_reminders(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
+    _remind_owners(session, settings, now, dry_run, result)
+    _escalate_owners(session, settings, now, dry_run, result)
+    _remind_approvals(session, settings, now, dry_run, result)
+    _follow_up_outcomes(session, settings, now, dry_run, result)
+
+
+def _unanswered(session: Session, older_than: datetime, stamp: object) -> list[CheckIn]:
+    return list(
+        session.scalars(
+            select(CheckIn)
+            .where(CheckIn.status == CheckInStatus.PENDING, CheckIn.asked_at <= older_than, stamp.is_(None))  # type: ignore[attr-defined]
+            .order_by(CheckIn.asked_of, CheckIn.id)
+        )
+    )
+
+
+def _remind_owners(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
+    """One reminder per owner after REFBOT_CHECKIN_REMIND_DAYS, listing what still waits for them."""
+    due = _unanswered(session, now - timedelta(days=settings.checkin_remind_days), CheckIn.reminded_at)
+    by_owner: dict[str, list[CheckIn]] = defaultdict(list)
+    for checkin in due:
+        by_owner[checkin.asked_of].append(checkin)
+    for owner, checkins in by_owner.items():
+        subject = f"checkin-reminder:{owner}:{result.period}"
+        result.note(f"Reminder to {owner}: {len(checkins)} check-in(s) unanswered")
+        if dry_run:
+            continue
+        for checkin in checkins:
+            checkin.reminded_at = now
+            # The reminder carries the same buttons; an answer updates whichever message it came from.
+            checkin.round_subject = checkin.round_subject or subject
+        enqueue(
+            session,
+            key=subject,
+            kind=CHECKIN_REMINDER,
+            recipient=owner,
+            subject=subject,
+            params={"checkin_ids": [c.id for c in checkins]},
+        )
+
+
+def _escalate_owners(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
+    """After twice the reminder delay, the managers hear which owners are not answering."""
+    due = _unanswered(session, now - timedelta(days=2 * settings.checkin_remind_days), CheckIn.escalated_at)
+    if not due:
+        return
+    owners = sorted({c.asked_of for c in due})
+    for manager in settings.managers:
+        result.note(f"DM to {manager}: owners not answering check-ins: {', '.join(owners)}")
+        if not dry_run:
+            enqueue(
+                session,
+                key=f"checkin-escalation:{manager}:{result.period}",
+                kind=CHECKIN_ESCALATION,
+                recipient=manager,
+                subject=f"checkin-escalation:{result.period}",
+                params={"checkin_ids": [c.id for c in due]},
+            )
+    if not dry_run:
+        for checkin in due:
+            checkin.escalated_at = now
+
+
+def _remind_approvals(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
+    """A request waiting past the approval SLA is re-surfaced to the managers once per SLA period."""
+    sla = timedelta(hours=settings.approval_sla_hours)
+    waiting = session.scalars(
+        select(ReferenceRequest)
+        .where(
+            ReferenceRequest.status.in_([RequestStatus.SUBMITTED, RequestStatus.AWAITING_CHECKIN]),
+            ReferenceRequest.created_at <= now - sla,
+        )
+        .order_by(ReferenceRequest.created_at)
+    ).all()
+    for request in waiting:
+        periods = int((now - request.created_at) / sla)
+        for manager in settings.managers:
+            key = f"request:{request.id}:sla:{periods}:{manager}"
+            if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)):
+                continue
+            result.note(
+                f"Reminder to {manager}: request #{request.id} has waited {periods * settings.approval_sla_hours}+ h"
+            )
+            if not dry_run:
+                enqueue(session, key=key, kind=SLA_REMINDER, recipient=manager, subject=f"request:{request.id}")
+
+
+def outcome_due_at(request: ReferenceRequest, settings: Settings) -> datetime | None:
+    """When to ask how it went: the end of the needed-by day, else N days after approval."""
+    if request.needed_by is not None:
+        end_of_day = datetime.combine(request.needed_by + timedelta(days=1), time.min, tzinfo=settings.tz)
+        return end_of_day.astimezone(UTC)
+    if request.decided_at is not None:
+        return request.decided_at + timedelta(days=settings.outcome_followup_days)
+    return None
+
+
+def _follow_up_outcomes(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
+    approved = session.scalars(
+        select(ReferenceRequest).where(ReferenceRequest.status == RequestStatus.APPROVED).order_by(ReferenceRequest.id)
+    ).all()
+    for request in approved:
+        due = outcome_due_at(request, settings)
+        if due is None or now < due:
+            continue
+        ask_key = f"request:{request.id}:outcome-ask"
+        asked = session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key == ask_key)).first()
+        if asked is None:
+            result.note(f"DM to {request.requester_id}: how did the reference for request #{request.id} go?")
+            if not dry_run:
+                enqueue(
+                    session,
+                    key=ask_key,
+                    kind=rq.OUTCOME_ASK,
+                    recipient=request.requester_id,
+                    subject=f"request:{request.id}",
+                )
+            continue
+        if now - asked.created_at >= timedelta(days=settings.outcome_remind_days):
+            remind_key = f"request:{request.id}:outcome-reminder"
+            if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == remind_key)):
+                continue
+            result.note(f"Reminder to {request.requester_id}: outcome of request #{request.id}")
+            if not dry_run:
+                enqueue(
+                    session,
+                    key=remind_key,
+                    kind=rq.OUTCOME_REMINDER,
+                    recipient=request.requester_id,
+                    subject=f"request:{request.id}",
+                )
+
+
+# -- 3. consent expiry ------------------------------------------------------------------------------------
+
+
+def run_consents(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
+    """Thirty days (REFBOT_CONSENT_NOTICE_DAYS) before a public-use consent expires, tell owner and managers once."""
+    today = _local(now, settings).date()
+    horizon = today + timedelta(days=settings.consent_notice_days)
+    expiring = session.scalars(
+        select(Consent)
+        .where(
+            Consent.expires_on.is_not(None),
+            Consent.expires_on >= today,
+            Consent.expires_on <= horizon,
+            or_(Consent.expiry_notice_for.is_(None), Consent.expiry_notice_for != Consent.expires_on),
+        )
+        .order_by(Consent.expires_on)
+    ).all()
+    for consent in expiring:
+        customer = consent.customer
+        recipients = list(dict.fromkeys([*(r for r in [customer.owner_slack_id] if r), *settings.managers]))
+        for recipient in recipients:
+            result.note(f"DM to {recipient}: {customer.name}'s {consent.ref_type} consent expires {consent.expires_on}")
+            if not dry_run:
+                enqueue(
+                    session,
+                    key=f"consent:{consent.id}:expiry:{consent.expires_on}:{recipient}",
+                    kind=CONSENT_EXPIRING,
+                    recipient=recipient,
+                    subject=f"consent:{consent.id}",
+                )
+        if not dry_run:
+            consent.expiry_notice_for = consent.expires_on
+
+
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job(
+            "checkins",
+            "ask owners whether their stale customers are still happy (one DM per owner)",
+            run_checkins,
+            lambda s: s.schedule_checkins,
+            _day_period,
+        ),
+        Job(
+            "reminders",
+            "remind unanswered owners, escalate to managers, re-surface late approvals, ask for outcomes",
+            run_reminders,
+            lambda s: s.schedule_reminders,
+            _hour_period,
+        ),
+        Job(
+            "consents",
+            "warn owners and managers of public-use consents expiring soon",
+            run_consents,
+            lambda s: s.schedule_consents,
+            _day_period,
+        ),
+    )
+}
+
+
+def _claim(session: Session, job: str, period: str, worker: str, now: datetime) -> bool:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(JobRun)
+        .values(
+            job=job, period=period, status="running", claimed_by=worker, claimed_until=now, started_at=now, summary={}
+        )
+        .on_conflict_do_nothing()
+        .returning(JobRun.id)
+    )
+    return session.execute(stmt).first() is not None
+
+
+def run_job(
+    db: Database,
+    settings: Settings,
+    name: str,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    period: str | None = None,
+    worker: str = "cli",
+    force: bool = False,
+) -> JobResult:
+    """Run one job for its current period, once across all replicas (unless `force` or `dry_run`)."""
+    job = JOBS[name]
+    now = now or utcnow()
+    result = JobResult(job=name, period=period or job.period(settings, now))
+    if dry_run:
+        with db.reading() as session:
+            job.run(session, settings, now, True, result)
+        return result
+    with db.transaction() as session:
+        claim_period = result.period if not force else f"{result.period}#manual-{now.timestamp():.6f}"
+        if not _claim(session, name, claim_period, worker, now):
+            result.skipped = f"already run for {result.period} (by another replica or an earlier run)"
+            return result
+        job.run(session, settings, now, False, result)
+        run = session.scalars(select(JobRun).where(and_(JobRun.job == name, JobRun.period == claim_period))).one()
+        run.status = "done"
+        run.finished_at = utcnow()
+        run.summary = {"messages": result.messages, "lines": result.lines[:50]}
+    log.info(
+        "job %s for %s: %s message(s)%s",
+        name,
+        result.period,
+        result.messages,
+        f" ({result.skipped})" if result.skipped else "",
+    )
+    return result
