@@ -16,6 +16,13 @@ from bot.settings import Settings
 from models import CheckIn, Contact, Customer, ReferenceRequest, ReferenceUse
 from models.enums import TENURE_TYPES, CheckInStatus, Happiness, RefType, RequestStatus
 
+# An NPS at or below this is a detractor: however the owner worded it, the customer is not happy enough.
+LOW_NPS = 6
+
+
+def is_happy(checkin: CheckIn) -> bool:
+    return checkin.answer == Happiness.HAPPY and (checkin.nps is None or checkin.nps > LOW_NPS)
+
 
 @dataclass
 class Assessment:
@@ -126,9 +133,12 @@ def assess(
         result.warnings.append(
             f"Last check-in {age} days ago ({Happiness(last.answer).label}): the owner will be asked first"
         )
-    elif last.answer != Happiness.HAPPY:
+    elif not is_happy(last):
         note = f": “{last.note}”" if last.note else ""
-        reason = f"{Happiness(last.answer).label} at the last check-in ({_day(last.answered_at, settings)}){note}"
+        nps = f", NPS {last.nps}" if last.nps is not None and last.nps <= LOW_NPS else ""
+        reason = (
+            f"{Happiness(last.answer).label}{nps} at the last check-in ({_day(last.answered_at, settings)}){note}"
+        )
         result.blockers.append(reason)
         result.happiness_blockers.append(reason)
 
@@ -204,7 +214,7 @@ def _check_tenure(
     """Analyst and media uses need an unbroken run of happy answers at least N days long."""
     streak_start: datetime | None = None
     for checkin in answered:
-        if checkin.answer == Happiness.HAPPY:
+        if is_happy(checkin):
             streak_start = streak_start or checkin.answered_at
         else:
             streak_start = None

@@ -125,16 +125,18 @@ def run_checkins(session: Session, settings: Settings, now: datetime, dry_run: b
                 )
             enqueue(session, key=subject, kind=CHECKIN_ROUND, recipient=owner, subject=subject)
     if ownerless:
+        year, number, _ = _local(now, settings).isocalendar()
+        week = f"{year}-W{number:02d}"  # reported once a week until they get an owner, not every run
         names = ", ".join(name for _, name in ownerless[:10]) + (" …" if len(ownerless) > 10 else "")
         for manager in settings.managers:
             result.note(f"DM to {manager}: {len(ownerless)} stale customers have no account owner ({names})")
             if not dry_run:
                 enqueue(
                     session,
-                    key=f"ownerless:{manager}:{period}",
+                    key=f"ownerless:{manager}:{week}",
                     kind=OWNERLESS,
                     recipient=manager,
-                    subject=f"ownerless:{period}",
+                    subject=f"ownerless:{week}",
                     params={"customer_ids": [cid for cid, _ in ownerless]},
                 )
     if not stale:
@@ -161,24 +163,30 @@ def _unanswered(session: Session, older_than: datetime, stamp: object) -> list[C
     )
 
 
+def _asked_in(checkin: CheckIn) -> str:
+    """The subject of the message that asked this check-in (a grouped round, or its own card)."""
+    return checkin.round_subject or f"checkin:{checkin.id}"
+
+
 def _remind_owners(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
-    """One reminder per owner after REFBOT_CHECKIN_REMIND_DAYS, listing what still waits for them."""
+    """One reminder after REFBOT_CHECKIN_REMIND_DAYS for each message still waiting on its owner.
+
+    The reminder shares the subject of the message it reminds about, so an answer given in either one
+    updates both in place: no stale button is left in the conversation.
+    """
     due = _unanswered(session, now - timedelta(days=settings.checkin_remind_days), CheckIn.reminded_at)
-    by_owner: dict[str, list[CheckIn]] = defaultdict(list)
+    by_message: dict[tuple[str, str], list[CheckIn]] = defaultdict(list)
     for checkin in due:
-        by_owner[checkin.asked_of].append(checkin)
-    for owner, checkins in by_owner.items():
-        subject = f"checkin-reminder:{owner}:{result.period}"
+        by_message[(checkin.asked_of, _asked_in(checkin))].append(checkin)
+    for (owner, subject), checkins in by_message.items():
         result.note(f"Reminder to {owner}: {len(checkins)} check-in(s) unanswered")
         if dry_run:
             continue
         for checkin in checkins:
             checkin.reminded_at = now
-            # The reminder carries the same buttons; an answer updates whichever message it came from.
-            checkin.round_subject = checkin.round_subject or subject
         enqueue(
             session,
-            key=subject,
+            key=f"reminder:{subject}",
             kind=CHECKIN_REMINDER,
             recipient=owner,
             subject=subject,
@@ -372,13 +380,17 @@ def run_job(
         with db.reading() as session:
             job.run(session, settings, now, True, result)
         return result
+    if force:
+        # A forced run is a period of its own, for its claim *and* its messages' keys: reusing the period's
+        # keys would make its DMs no-ops (the earlier run's rows hold them) while its check-ins are recorded.
+        # Kept short: the period ends up in outbox subjects (60 characters).
+        result.period = f"{result.period}#{now:%H%M%S%f}"
     with db.transaction() as session:
-        claim_period = result.period if not force else f"{result.period}#manual-{now.timestamp():.6f}"
-        if not _claim(session, name, claim_period, worker, now):
+        if not _claim(session, name, result.period, worker, now):
             result.skipped = f"already run for {result.period} (by another replica or an earlier run)"
             return result
         job.run(session, settings, now, False, result)
-        run = session.scalars(select(JobRun).where(and_(JobRun.job == name, JobRun.period == claim_period))).one()
+        run = session.scalars(select(JobRun).where(and_(JobRun.job == name, JobRun.period == result.period))).one()
         run.status = "done"
         run.finished_at = utcnow()
         run.summary = {"messages": result.messages, "lines": result.lines[:50]}

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import audit
-from bot.eligibility import Assessment, assess, load_context
+from bot.eligibility import LOW_NPS, Assessment, assess, load_context
 from bot.errors import Ineligible, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from bot.outbox import enqueue, enqueue_refresh
 from bot.settings import Settings
@@ -47,8 +47,7 @@ REQUEST_CARDS = (MANAGER_CARD, RECEIPT)
 OUTCOME_CARDS = (OUTCOME_ASK, OUTCOME_REMINDER)
 CHECKIN_ROUND = "checkin.round"
 CHECKIN_REMINDER = "checkin.reminder"
-# An answer at or below this NPS is treated like "unhappy" for routing to the managers at once.
-ALERT_NPS = 6
+ALERT_NPS = LOW_NPS  # an answer at or below it is routed to the managers at once (and blocks use)
 
 ALLOWED: dict[RequestStatus, frozenset[RequestStatus]] = {
     RequestStatus.SUBMITTED: frozenset(
@@ -483,7 +482,7 @@ def answer_checkin(
     session.flush()
     audit.record(session, actor, "checkin.answered", "customer", customer.id, answer=answer.value, nps=nps)
     subject = f"checkin:{checkin.id}"
-    enqueue_refresh(session, subject, (CHECKIN_CARD,), checkin.version)
+    enqueue_refresh(session, subject, (CHECKIN_CARD, CHECKIN_REMINDER), checkin.version)
     if checkin.round_subject:
         enqueue_refresh(session, checkin.round_subject, (CHECKIN_ROUND, CHECKIN_REMINDER), uuid.uuid4().hex)
     if settings.is_manager(checkin.asked_by):

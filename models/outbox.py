@@ -27,7 +27,7 @@ class OutboxMessage(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     recipient: Mapped[str] = mapped_column(String(32))
     # What the message is about ("request:12", "checkin:5"): refreshes find the cards to update by it.
-    subject: Mapped[str] = mapped_column(String(60), index=True, default="")
+    subject: Mapped[str] = mapped_column(String(120), index=True, default="")
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

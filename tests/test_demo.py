@@ -48,7 +48,7 @@ def test_demo_plays_request_approval_checkin_and_notification() -> None:
         "Last check-in 45 days ago (Happy): the owner will be asked first",
         "Approve (after check-in): Acme Financial",
         "Contoso Bank",
-        "Unhappy at the last check-in",
+        "Unhappy, NPS 3 at the last check-in",
         "Northwind Payments",
         "Used 2× in the last 90 days (limit 2)",
         # The manager approves; the owner is asked first.

@@ -230,7 +230,7 @@ def test_concerns_or_unhappy_return_request_to_queue(
     assert "Outage last week" in blob(told.blocks)
     assert status_of(db, request_id) == RequestStatus.SUBMITTED
     # The card is re-rendered in place: buttons are back, Acme is now blocked by the answer.
-    card = wait_card(fake, MANAGER, f"{answer.label} at the last check-in")
+    card = wait_card(fake, MANAGER, f"{answer.label}, NPS 4 at the last check-in")
     approve_values = [
         e["value"]
         for b in card.blocks
