@@ -4,7 +4,7 @@ from models import checkin_summary  # noqa: F401  (keeps customers' check-in sum
 from models.audit import AuditEntry
 from models.base import Base
 from models.customer import CheckIn, Consent, Contact, Customer, Incident, ReferenceUse
-from models.jobs import JobRun
+from models.jobs import JobRun, WatchedChannel
 from models.outbox import InboundDelivery, OutboxMessage
 from models.request import ReferenceRequest
 
@@ -21,4 +21,5 @@ __all__ = [
     "OutboxMessage",
     "ReferenceRequest",
     "ReferenceUse",
+    "WatchedChannel",
 ]

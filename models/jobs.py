@@ -27,3 +27,13 @@ class JobRun(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class WatchedChannel(Base):
+    """A channel where a manager opted in to shadow-market capture (`/reference watch`)."""
+
+    __tablename__ = "watched_channels"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled_by: Mapped[str] = mapped_column(String(32))
+    enabled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
