@@ -12,12 +12,13 @@ so a card always shows the request's current state. A `refresh` row re-renders c
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from http.client import HTTPException
 from typing import Any
@@ -69,10 +70,17 @@ METADATA_EVENT = "refbot_outbox"
 
 @dataclass(frozen=True)
 class Rendered:
-    """What to post: the notification text (for Slack's notification and screen readers) and blocks."""
+    """What to send: the notification text (for Slack's notification and screen readers) and blocks.
 
-    text: str
-    blocks: list[dict[str, Any]]
+    `view` instead makes it a `views.publish` of the recipient's App Home. `files` are uploaded first
+    (files upload v2, not shared anywhere by themselves) and an image block whose `slack_file.id` is
+    `"file:<name>"` is pointed at the uploaded file, so a chart appears inside the message itself.
+    """
+
+    text: str = ""
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    view: dict[str, Any] | None = None
+    files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)  # name → (filename, data, title)
 
 
 Renderer = Callable[[Session, OutboxMessage], "Rendered | None"]
@@ -295,6 +303,10 @@ class OutboxWorker:
         rendered = self.renderers[row.kind](session, row)
         if rendered is None:
             return []
+        if rendered.view is not None:
+            return [("views_publish", {"user_id": row.recipient, "view": rendered.view})]
+        if rendered.files:
+            return [("_post_with_files", {"row": row, "rendered": rendered})]
         return [
             (
                 "chat_postMessage",
@@ -341,10 +353,13 @@ class OutboxWorker:
         """Call Slack; returns (status, channel, ts, error) for the row."""
         channel = ts = None
         for method, kwargs in plan:
-            if method == "chat_postMessage":  # Slack's ~1 message/s per channel is a posting limit
+            if method in ("chat_postMessage", "_post_with_files"):  # ~1 message/s per channel: a posting limit
                 self.pacer.acquire(str(kwargs.get("channel") or ""))
             try:
-                response = getattr(self.client, method)(**kwargs)
+                if method == "_post_with_files":
+                    response = self._post_with_files(kwargs["row"], kwargs["rendered"])
+                else:
+                    response = getattr(self.client, method)(**kwargs)
             except SlackApiError as exc:
                 error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
                 if exc.response.status_code == 429 or error == "ratelimited":
@@ -355,11 +370,34 @@ class OutboxWorker:
                 raise _Retry(error) from None
             except (URLError, TimeoutError, ConnectionError, HTTPException, OSError) as exc:
                 # Slack may have posted it before the connection failed: check before sending it again.
-                prefix = UNCERTAIN if method == "chat_postMessage" else ""
+                prefix = UNCERTAIN if method in ("chat_postMessage", "_post_with_files") else ""
                 raise _Retry(f"{prefix}network: {exc!r}") from None
             channel, ts = response.get("channel", channel), response.get("ts", ts)
         status = OutboxStatus.SENT if plan else OutboxStatus.SKIPPED
         return status.value, channel, ts, ""
+
+    def _post_with_files(self, row: OutboxMessage, rendered: Rendered) -> Any:
+        """Upload the files (unshared), then post the message with image blocks pointing at them.
+
+        A retry may upload a file again (an unshared orphan, harmless); the message itself stays
+        exactly-once through the same key-in-metadata check as every post.
+        """
+        file_ids: dict[str, str] = {}
+        for name, (filename, data, title) in rendered.files.items():
+            upload = self.client.files_upload_v2(content=data, filename=filename, title=title)
+            file_ids[f"file:{name}"] = str(upload["file"]["id"])
+        blocks = json.loads(json.dumps(rendered.blocks))
+        for block in blocks:
+            slack_file = block.get("slack_file") if isinstance(block, dict) else None
+            if isinstance(slack_file, dict) and slack_file.get("id") in file_ids:
+                slack_file["id"] = file_ids[slack_file["id"]]
+        return self.client.chat_postMessage(
+            channel=row.recipient,
+            text=rendered.text,
+            blocks=blocks,
+            unfurl_links=False,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": row.idempotency_key}},
+        )
 
     def _finish(self, row_id: int, result: tuple[str, str | None, str | None, str]) -> None:
         status, channel, ts, error = result
