@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from slack_bolt import App
-from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -18,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 import handlers
 from bot.deps import Deps
 from bot.notifications import build_renderers
+from bot.observability import InstrumentedWebClient, Metrics
 from bot.outbox import OutboxWorker
 from bot.ratelimit import Pacer
 from bot.scheduler import JobScheduler
@@ -27,7 +27,7 @@ from models.db import Database
 log = logging.getLogger(__name__)
 
 
-def make_client(settings: Settings, *, for_outbox: bool = False) -> WebClient:
+def make_client(settings: Settings, *, for_outbox: bool = False) -> InstrumentedWebClient:
     """A Web API client pointed at SLACK_API_URL that retries rate limits and server errors too.
 
     slack_sdk retries only connection errors by default; a 429 (honouring Retry-After) or a 5xx from
@@ -41,7 +41,7 @@ def make_client(settings: Settings, *, for_outbox: bool = False) -> WebClient:
     ]
     if not for_outbox:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    return WebClient(
+    return InstrumentedWebClient(
         token=settings.slack_bot_token or None,
         base_url=settings.slack_api_url,
         timeout=settings.slack_timeout_seconds,
@@ -55,6 +55,7 @@ class Refbot:
 
     bolt: App
     deps: Deps
+    metrics: Metrics
     scheduler: JobScheduler | None = None
 
     def start(self) -> None:
@@ -73,10 +74,14 @@ class Refbot:
 def create_app(settings: Settings, *, db: Database | None = None, socket_mode: bool = False) -> Refbot:
     """Build the bot. No network call happens here, and none later except to SLACK_API_URL."""
     db = db or Database(settings.database_url)
+    metrics = Metrics(db)
     client = make_client(settings)
+    outbox_client = make_client(settings, for_outbox=True)
+    for instrumented in (client, outbox_client):
+        instrumented.metrics = metrics
     outbox = OutboxWorker(
         db,
-        make_client(settings, for_outbox=True),
+        outbox_client,
         build_renderers(settings),
         poll_seconds=settings.outbox_poll_seconds,
         pacer=Pacer(per_channel=settings.rate_per_channel, total=settings.rate_global),
@@ -91,5 +96,5 @@ def create_app(settings: Settings, *, db: Database | None = None, socket_mode: b
     )
     deps = Deps(settings=settings, db=db, client=client, outbox=outbox)
     handlers.register_all(bolt, deps)
-    scheduler = JobScheduler(db, settings, outbox, outbox.worker_id) if settings.run_scheduler else None
-    return Refbot(bolt=bolt, deps=deps, scheduler=scheduler)
+    scheduler = JobScheduler(db, settings, outbox, outbox.worker_id, metrics) if settings.run_scheduler else None
+    return Refbot(bolt=bolt, deps=deps, metrics=metrics, scheduler=scheduler)

@@ -21,12 +21,12 @@ class CommandError(Exception):
     """A failure to report as `refbot: <message>` with exit status 1."""
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+def _configure_logging(settings: Settings) -> None:
+    """JSON lines for log collectors; readable lines when a person watches a terminal. No secrets."""
+    from bot.observability import configure_logging
+
+    secrets = (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token)
+    configure_logging(settings.log_level, secrets, json_lines=not sys.stderr.isatty())
 
 
 def open_database(settings: Settings, *, auto_upgrade: bool) -> Database:
@@ -111,19 +111,70 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.importer import ImportFailed, import_csv
+    from bot.importing import ImportFailed, ImportOptions, Source, import_files, parse_overrides
+    from bot.importing.progress import terminal_progress
 
+    try:
+        overrides = parse_overrides(args.map or [])
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    report_path = Path(args.report) if args.report else None
+    if report_path is not None and not report_path.parent.is_dir():
+        raise CommandError(f"--report {report_path}: the folder {report_path.parent} does not exist")
     db = open_database(settings, auto_upgrade=True)
-    status = 0
-    for name in args.files:
-        try:
-            report = import_csv(db, Path(name), dry_run=args.dry_run)
-        except ImportFailed as exc:
-            print(f"refbot: {exc}; nothing was imported from it.", file=sys.stderr)
-            status = 1
-            continue
+    owners = None
+    if settings.slack_bot_token:  # without a token, owners given by e-mail are kept as e-mail and reported
+        from bot.app import make_client
+        from bot.importing import SlackOwnerDirectory
+
+        owners = SlackOwnerDirectory(make_client(settings))
+
+    def show_mapping(source: Source) -> None:
+        if source.mapping.interpreted:
+            print(f"{source.path}: {source.kind}, {source.details}, {source.rows_read:,} rows; columns used:")
+            for line in source.mapping.describe():
+                print(f"  {line}")
+
+    options = ImportOptions(sheet=args.sheet, overrides=overrides, dry_run=args.dry_run)
+    try:
+        report = import_files(
+            db,
+            [Path(name) for name in args.files],
+            options,
+            owners=owners,
+            progress=terminal_progress(),
+            on_source=show_mapping,
+        )
+    except ImportFailed as exc:
+        raise CommandError(f"{exc}; nothing was imported.") from None
+    for failure in report.failed:
+        print(f"refbot: {failure.message}; nothing was imported from it.", file=sys.stderr)
+    if report.files:
         print(report.summary())
-    return status
+    if report_path is not None:
+        try:
+            report.write_csv(report_path)
+        except OSError as exc:
+            raise CommandError(f"cannot write the report to {report_path}: {exc.strerror or exc}") from None
+        print(f"report written to {report_path}")
+    return 1 if report.failed else 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.exporter import export_customers
+
+    output = Path(args.output) if args.output else None
+    fmt = args.format or ("xlsx" if output is not None and output.suffix.lower() == ".xlsx" else "csv")
+    if fmt == "xlsx" and output is None:
+        raise CommandError("--format xlsx needs --output FILE.xlsx (a workbook cannot be written to the terminal)")
+    db = open_database(settings, auto_upgrade=True)
+    try:
+        count = export_customers(db, output if output is not None else sys.stdout, fmt)
+    except OSError as exc:
+        raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from None
+    if output is not None:
+        print(f"exported {count:,} customers to {output}", file=sys.stderr)
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -154,10 +205,28 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "current"])
     db.set_defaults(func=cmd_db)
 
-    imp = sub.add_parser("import", help="import customers from CSV files")
-    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp = sub.add_parser(
+        "import",
+        help="import and de-duplicate customers from CSV/XLSX lists (see docs/IMPORT.md)",
+        description="Import customer lists (CSV with any delimiter, or XLSX), mapping their headers, merging "
+        "the same company within and across files and the database. Later files win conflicts.",
+    )
+    imp.add_argument("files", nargs="+", metavar="FILE", help="CSV or XLSX files, oldest first")
+    imp.add_argument("--sheet", metavar="NAME", help="the XLSX sheet to read (default: the first)")
+    imp.add_argument(
+        "--map",
+        action="append",
+        metavar='"Header=field"',
+        help='read a column as a field (repeatable): --map "Acct=name"; "Header=ignore" skips a column',
+    )
     imp.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    imp.add_argument("--report", metavar="FILE", help="also write every decision to this CSV file")
     imp.set_defaults(func=cmd_import)
+
+    exp = sub.add_parser("export", help="write every customer to CSV or XLSX (re-importable)")
+    exp.add_argument("--format", choices=["csv", "xlsx"], help="csv (default) or xlsx")
+    exp.add_argument("--output", metavar="FILE", help="write to this file (default: CSV to standard output)")
+    exp.set_defaults(func=cmd_export)
 
     cli_ops.add_parsers(sub, lambda settings: open_database(settings, auto_upgrade=True))
 
@@ -173,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":  # self-contained: a broken .env must not stop someone trying refbot
             return int(args.func(args, Settings()))
         settings = load_settings(dotenv_path=args.env_file)
-        _configure_logging(settings.log_level)
+        _configure_logging(settings)
         return int(args.func(args, settings))
     except (SettingsError, DatabaseUnavailable, CommandError) as exc:
         print(f"refbot: {exc}", file=sys.stderr)

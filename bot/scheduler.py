@@ -14,6 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.jobs import JOBS, run_job
+from bot.observability import Metrics
 from bot.outbox import OutboxWorker
 from bot.settings import Settings, cron_trigger
 from models.db import Database
@@ -33,7 +34,10 @@ def scheduled_time(trigger: CronTrigger, now: datetime) -> datetime | None:
 
 
 class JobScheduler:
-    def __init__(self, db: Database, settings: Settings, outbox: OutboxWorker, worker_id: str) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, outbox: OutboxWorker, worker_id: str, metrics: Metrics | None = None
+    ) -> None:
+        self.metrics = metrics
         self.db = db
         self.settings = settings
         self.outbox = outbox
@@ -58,7 +62,11 @@ class JobScheduler:
             result = run_job(self.db, self.settings, name, period=fire.isoformat(), worker=self.worker_id)
         except Exception:  # the next period tries again; the outbox keys make a retry harmless
             log.exception("job %s failed", name)
+            if self.metrics is not None:
+                self.metrics.job_runs.labels(name, "failed").inc()
             return
+        if self.metrics is not None:
+            self.metrics.job_runs.labels(name, "skipped" if result.skipped and not result.messages else "ran").inc()
         if result.messages:
             self.outbox.kick()
 

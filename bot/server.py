@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
 from bot.app import Refbot
+from bot.observability import REQUEST_ID, new_request_id
+from handlers.middleware import PAYLOAD_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +29,7 @@ StartResponse = Callable[..., Any]
 
 
 class RefbotWSGI:
-    """Routes the two endpoints; everything else is a 404."""
+    """Routes the three endpoints; everything else is a 404. Times every Slack acknowledgement."""
 
     def __init__(self, bot: Refbot) -> None:
         self.bot = bot
@@ -37,6 +41,10 @@ class RefbotWSGI:
         if path == "/healthz" and method in ("GET", "HEAD"):
             healthy = self.bot.deps.db.ping()
             return _json(start_response, 200 if healthy else 503, {"ok": healthy, "database": healthy})
+        if path == "/metrics" and method == "GET":
+            data = self.bot.metrics.render()
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(data)))])
+            return [data]
         if path == "/slack/events":
             if method != "POST":
                 return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
@@ -46,8 +54,26 @@ class RefbotWSGI:
                 length = MAX_BODY + 1
             if length > MAX_BODY:
                 return _json(start_response, 413, {"ok": False, "error": "payload_too_large"})
-            return self.slack(environ, start_response)
+            return self._slack(environ, start_response)
         return _json(start_response, 404, {"ok": False, "error": "not_found"})
+
+    def _slack(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        token = REQUEST_ID.set(environ.get("HTTP_X_REQUEST_ID") or new_request_id())
+        PAYLOAD_TYPE.set("unknown")
+        status_holder: list[str] = []
+
+        def recording_start_response(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            status_holder.append(status.split()[0])
+            return start_response(status, headers, *args)
+
+        try:
+            return self.slack(environ, recording_start_response)
+        finally:
+            kind = PAYLOAD_TYPE.get()
+            self.bot.metrics.ack_seconds.labels(kind).observe(time.perf_counter() - started)
+            self.bot.metrics.requests.labels(kind, status_holder[0] if status_holder else "500").inc()
+            REQUEST_ID.reset(token)
 
 
 def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:

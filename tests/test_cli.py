@@ -124,6 +124,8 @@ def serve_process(
         "DATABASE_URL": database_url,
         "REFBOT_MANAGERS": MANAGER,
         "REFBOT_OUTBOX_POLL_SECONDS": "0.2",
+        "REFBOT_LOG_LEVEL": "DEBUG",  # the chattiest logs must still carry no secret
+        "REFBOT_SCHEDULER": "off",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
@@ -167,3 +169,7 @@ def test_real_serve_process_handles_a_signed_request_end_to_end(
     fake.wait_for(lambda f: f.messages(MANAGER))
     process.send_signal(signal.SIGTERM)
     assert process.wait(15) == 0
+    logs = process.stderr.read() if process.stderr else ""
+    assert logs.strip(), "serve logged nothing at DEBUG"
+    assert BOT_TOKEN not in logs and SIGNING_SECRET not in logs
+    assert all(json.loads(line)["level"] for line in logs.splitlines() if line.startswith("{"))

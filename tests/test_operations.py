@@ -1,0 +1,65 @@
+"""Operating refbot: /metrics in Prometheus format, JSON logs with request ids, and no secret in any log."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import urllib.request
+from typing import Any
+
+from bot.observability import RedactSecrets, configure_logging
+from bot.server import HttpServer
+from slackfake.client import SignedClient
+from slackfake.server import FakeSlack
+from tests.conftest import BOT_TOKEN, REP, SIGNING_SECRET
+
+
+def scrape(server: HttpServer) -> str:
+    with urllib.request.urlopen(f"{server.url}/metrics") as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        return response.read().decode()
+
+
+def test_metrics_count_requests_latency_outbox_and_slack_errors(
+    slack: SignedClient, fake: FakeSlack, server: HttpServer, db: Any
+) -> None:
+    assert slack.command(REP, "help").status == 200
+    assert slack.command(REP, "help", signature="v0=" + "0" * 64).status == 401
+    fake.fail("views.open", error="expired_trigger_id")
+    slack.command(REP, "request Globex")
+    fake.wait_for(lambda f: f.ephemerals(REP))
+    text = scrape(server)
+    assert 'refbot_slack_requests_total{status="200",type="command"}' in text
+    assert 'refbot_slack_requests_total{status="401",type="unknown"} 1.0' in text
+    assert 'refbot_ack_seconds_bucket{le="0.3",type="command"}' in text
+    assert 'refbot_slack_api_errors_total{error="expired_trigger_id",method="views.open"} 1.0' in text
+    assert "refbot_outbox_messages" in text
+
+
+def test_json_logs_carry_request_ids_and_no_secrets() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", secrets=[BOT_TOKEN, SIGNING_SECRET], json_lines=True)
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+    log = logging.getLogger("refbot.test")
+    log.info("token %s secret %s", "xoxb-1234-abcdef", SIGNING_SECRET)
+    log.warning("db postgresql+psycopg://refbot:hunter2@db:5432/refbot and app token xapp-1-A0-xyz")
+    try:
+        raise RuntimeError(f"failed with {BOT_TOKEN}")
+    except RuntimeError:
+        log.exception("boom")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["level"] for line in lines] == ["INFO", "WARNING", "ERROR"]
+    assert all("request_id" in line for line in lines)
+    blob = stream.getvalue()
+    for secret in ("xoxb-1234-abcdef", SIGNING_SECRET, "hunter2", "xapp-1-A0-xyz", BOT_TOKEN):
+        assert secret not in blob
+    assert "refbot:[redacted]@db" in blob
+
+
+def test_redaction_keeps_ordinary_text() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "request %s for %s", (12, "Globex"), None)
+    assert RedactSecrets(["s3cret-value"]).filter(record)
+    assert record.getMessage() == "request 12 for Globex"
