@@ -136,9 +136,7 @@ def assess(
     elif not is_happy(last):
         note = f": “{last.note}”" if last.note else ""
         nps = f", NPS {last.nps}" if last.nps is not None and last.nps <= LOW_NPS else ""
-        reason = (
-            f"{Happiness(last.answer).label}{nps} at the last check-in ({_day(last.answered_at, settings)}){note}"
-        )
+        reason = f"{Happiness(last.answer).label}{nps} at the last check-in ({_day(last.answered_at, settings)}){note}"
         result.blockers.append(reason)
         result.happiness_blockers.append(reason)
 

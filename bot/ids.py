@@ -28,6 +28,13 @@ OUTCOME = "outcome.record"  # per item: "outcome.record:helped"; value "<request
 OUTCOME_DETAILS = "outcome.details"
 OUTCOME_MODAL = "outcome.details_submit"
 
+# Customers: /reference find, show, add and the Edit button
+CUSTOMER_FIND_PAGE = "customer.find_page"  # per item: ":next" / ":previous"; value: JSON {"q": query, "o": offset}
+CUSTOMER_REQUEST = "customer.request"  # per item: "customer.request:34"; value: customer id
+CUSTOMER_PROFILE = "customer.profile"  # per item: "customer.profile:34"; value: customer id
+CUSTOMER_EDIT = "customer.edit"  # value: customer id (only on a manager's profile)
+CUSTOMER_MODAL = "customer.save"  # the add/edit form; private_metadata: {"customer_id", "fingerprint"}
+
 
 def for_item(action_id: str, item: object) -> str:
     """A per-item action_id ("request.approve:34"): Slack wants action_ids unique within one message."""
