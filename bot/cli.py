@@ -6,7 +6,8 @@ import argparse
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -29,12 +30,16 @@ def _configure_logging(settings: Settings) -> None:
     configure_logging(settings.log_level, secrets, json_lines=not sys.stderr.isatty())
 
 
-def open_database(settings: Settings, *, auto_upgrade: bool) -> Database:
-    """Connect, and make sure the schema is current: upgraded in place for embedded SQLite."""
+def open_database(settings: Settings, *, auto_upgrade: bool, wait: float = 0) -> Database:
+    """Connect, and make sure the schema is current: upgraded in place for embedded SQLite.
+
+    With `wait` (seconds; `serve` and `socket` pass REFBOT_DB_STARTUP_WAIT), a database that does not answer
+    yet (the server still starting, a container coming up after refbot's) is tried again with backoff.
+    """
     from bot import migrate
 
     db = Database(settings.database_url)
-    db.check()
+    wait_for_database(db, wait)
     if auto_upgrade and settings.is_sqlite:
         migrate.upgrade(db.engine)
     elif not migrate.is_current(db.engine):
@@ -45,6 +50,32 @@ def open_database(settings: Settings, *, auto_upgrade: bool) -> Database:
     return db
 
 
+def wait_for_database(db: Database, wait: float, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    """`db.check()`, retried after 1, 2, 4 … (at most 10) seconds until `wait` seconds have passed.
+
+    Each failed attempt is one log line; when time is up, the last DatabaseUnavailable (one sentence) is raised.
+    """
+    deadline = time.monotonic() + wait
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            db.check()
+        except DatabaseUnavailable as exc:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if attempt > 1:
+                    log.error("database still unreachable after %d attempts in %gs; giving up", attempt, wait)
+                raise
+            pause = min(2.0 ** (attempt - 1), 10.0, remaining)
+            log.warning("database not reachable (attempt %d), retrying in %.1fs: %s", attempt, pause, exc)
+            sleep(pause)
+        else:
+            if attempt > 1:
+                log.info("database reachable after %d attempts", attempt)
+            return
+
+
 def _stop_on_sigterm() -> None:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -52,19 +83,32 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _stop_gracefully_on_signals(stop: Callable[[], None]) -> None:
+    """SIGTERM or Ctrl-C: `stop()` (stop accepting, finish what is in flight, drain the outbox). A second
+    signal cuts the wait short (KeyboardInterrupt: exit status 130); what is undelivered stays in the outbox."""
+    received: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import create_app
     from bot.server import HttpServer
 
     settings.require_slack_http()
-    db = open_database(settings, auto_upgrade=True)
+    db = open_database(settings, auto_upgrade=True, wait=settings.db_startup_wait)
     server = HttpServer(create_app(settings, db=db), host=args.host, port=args.port, threads=args.threads)
     print(f"refbot listening on {server.url} (POST /slack/events, GET /healthz)", flush=True)
-    _stop_on_sigterm()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("refbot: stopping", flush=True)
+    _stop_gracefully_on_signals(server.shutdown)
+    server.serve_forever()  # returns once a signal has stopped it and in-flight work and the outbox are drained
+    print("refbot: stopped", flush=True)
     return 0
 
 
@@ -74,7 +118,7 @@ def cmd_socket(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import create_app
 
     settings.require_socket_mode()
-    db = open_database(settings, auto_upgrade=True)
+    db = open_database(settings, auto_upgrade=True, wait=settings.db_startup_wait)
     bot = create_app(settings, db=db, socket_mode=True)
     handler = SocketModeHandler(bot.bolt, app_token=settings.slack_app_token, web_client=bot.deps.client)
     bot.start()
@@ -131,7 +175,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
     def show_mapping(source: Source) -> None:
         if source.mapping.interpreted:
-            print(f"{source.path}: {source.kind}, {source.details}, {source.rows_read:,} rows; columns used:")
+            rows = f"{source.rows_read:,} row{'' if source.rows_read == 1 else 's'}"
+            print(f"{source.path}: {source.kind}, {source.details}, {rows}; columns used:")
             for line in source.mapping.describe():
                 print(f"  {line}")
 

@@ -39,8 +39,9 @@ def test_manifest_has_what_refbot_needs_and_no_more() -> None:
     assert [c["command"] for c in data["features"]["slash_commands"]] == ["/reference"]
     # Messages tab: managers, owners and reps receive refbot's DMs there.
     assert data["features"]["app_home"]["messages_tab_enabled"] is True
-    # chat:write posts and updates DMs (to a user ID, no im:write needed); commands for /reference.
-    assert sorted(data["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands"]
+    # chat:write posts and updates DMs (to a user ID, no im:write needed); commands for /reference;
+    # users:read + users:read.email let `refbot import` resolve owners given by e-mail (users.lookupByEmail).
+    assert sorted(data["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "users:read", "users:read.email"]
     # The type-ahead for "specific customer" needs the options load URL in HTTP mode.
     assert data["settings"]["interactivity"]["message_menu_options_url"].endswith("/slack/events")
 
@@ -53,6 +54,7 @@ def test_every_web_api_method_the_bot_calls_exists_with_its_required_arguments(s
         "chat.postEphemeral": {"channel", "user", "text"},
         "views.open": {"trigger_id", "view"},
         "auth.test": set(),
+        "users.lookupByEmail": {"email"},
     }
     for method, args in calls.items():
         operation = spec["paths"][f"/{method}"]
