@@ -63,6 +63,8 @@ class Settings:
     outbox_poll_seconds: float = 2.0
     outbox_lease_seconds: float = 60.0
     slack_timeout_seconds: int = 10
+    # `serve`/`socket` wait this long for an unreachable database at start-up, retrying with backoff.
+    db_startup_wait: int = 60
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -238,6 +240,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         outbox_poll_seconds=_float(env, "REFBOT_OUTBOX_POLL_SECONDS", 2.0),
         outbox_lease_seconds=_float(env, "REFBOT_OUTBOX_LEASE_SECONDS", 60.0),
         slack_timeout_seconds=_int(env, "REFBOT_SLACK_TIMEOUT_SECONDS", 10, minimum=1),
+        db_startup_wait=_int(env, "REFBOT_DB_STARTUP_WAIT", 60),
         log_level=(env.get("REFBOT_LOG_LEVEL", "").strip() or "INFO").upper(),
         extra=env,
     )
