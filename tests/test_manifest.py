@@ -41,7 +41,18 @@ def test_manifest_has_what_refbot_needs_and_no_more() -> None:
     assert data["features"]["app_home"]["messages_tab_enabled"] is True
     # chat:write posts and updates DMs (to a user ID, no im:write needed); commands for /reference;
     # users:read + users:read.email let `refbot import` resolve owners given by e-mail (users.lookupByEmail).
-    assert sorted(data["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "users:read", "users:read.email"]
+    assert sorted(data["oauth_config"]["scopes"]["bot"]) == [
+        "channels:history",
+        "chat:write",
+        "commands",
+        "files:write",
+        "im:history",
+        "im:write",
+        "users:read",
+        "users:read.email",
+    ]
+    assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "message.channels"]
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
     # The type-ahead for "specific customer" needs the options load URL in HTTP mode.
     assert data["settings"]["interactivity"]["message_menu_options_url"].endswith("/slack/events")
 
@@ -51,8 +62,11 @@ def test_every_web_api_method_the_bot_calls_exists_with_its_required_arguments(s
     calls = {
         "chat.postMessage": {"channel", "text", "blocks", "unfurl_links"},
         "chat.update": {"channel", "ts", "text", "blocks"},
-        "chat.postEphemeral": {"channel", "user", "text"},
+        "chat.postEphemeral": {"channel", "user", "text", "blocks", "thread_ts"},
         "views.open": {"trigger_id", "view"},
+        "views.publish": {"user_id", "view"},
+        "conversations.open": {"users"},
+        "conversations.history": {"channel", "oldest", "limit"},
         "auth.test": set(),
         "users.lookupByEmail": {"email"},
     }
