@@ -124,28 +124,39 @@ _SECRET_PATTERNS = [
 ]
 
 
-class RedactSecrets(logging.Filter):
-    """Removes Slack tokens, the signing secret and URL passwords from every log record."""
+class RedactSecrets:
+    """Removes Slack tokens, the signing secret and URL passwords from text."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
         self.secrets = [s for s in secrets if s and len(s) >= 6]
 
-    def _clean(self, text: str) -> str:
+    def clean(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
         for pattern in _SECRET_PATTERNS:
             text = pattern.sub(lambda m: f"{m.group(1)}:[redacted]@" if m.lastindex else "[redacted]", text)
         return text
 
+
+class RedactingFormatter(logging.Formatter):
+    """Formats with `inner`, then removes secrets from the finished line, tracebacks included.
+
+    Redacting the output, not the record, leaves records untouched for any other handler.
+    """
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.inner = inner
+        self.redact = RedactSecrets(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact.clean(self.inner.format(record))
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each record with the id of the Slack delivery being handled."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        message = self._clean(record.getMessage())
-        if record.exc_info:
-            # Formatters format exc_info themselves, unredacted: fold the cleaned traceback into the message.
-            trace = record.exc_text or logging.Formatter().formatException(record.exc_info)
-            message = f"{message}\n{self._clean(trace)}"
-            record.exc_info, record.exc_text = None, None
-        record.msg, record.args = message, None
         record.request_id = REQUEST_ID.get()
         return True
 
@@ -153,17 +164,17 @@ class RedactSecrets(logging.Filter):
 def configure_logging(level: str, secrets: Iterable[str] = (), *, json_lines: bool = True) -> None:
     """One JSON object per line on stderr (or plain text for a person at a terminal), secrets removed."""
     handler = logging.StreamHandler(sys.stderr)
+    inner: logging.Formatter
     if json_lines:
-        handler.setFormatter(
-            JsonFormatter(
-                "{asctime}{levelname}{name}{message}{request_id}",
-                style="{",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            )
+        inner = JsonFormatter(
+            "{asctime}{levelname}{name}{message}{request_id}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
-    handler.addFilter(RedactSecrets(secrets))
+        inner = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+    handler.setFormatter(RedactingFormatter(inner, secrets))
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

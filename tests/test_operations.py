@@ -6,9 +6,12 @@ import io
 import json
 import logging
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
-from bot.observability import RedactSecrets, configure_logging
+import pytest
+
+from bot.observability import RedactingFormatter, RedactSecrets, configure_logging
 from bot.server import HttpServer
 from slackfake.client import SignedClient
 from slackfake.server import FakeSlack
@@ -37,7 +40,20 @@ def test_metrics_count_requests_latency_outbox_and_slack_errors(
     assert "refbot_outbox_messages" in text
 
 
-def test_json_logs_carry_request_ids_and_no_secrets() -> None:
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """configure_logging() replaces the root handlers; put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def test_json_logs_carry_request_ids_and_no_secrets(restore_logging: None) -> None:
     stream = io.StringIO()
     configure_logging("INFO", secrets=[BOT_TOKEN, SIGNING_SECRET], json_lines=True)
     handler = logging.getLogger().handlers[0]
@@ -59,7 +75,9 @@ def test_json_logs_carry_request_ids_and_no_secrets() -> None:
     assert "refbot:[redacted]@db" in blob
 
 
-def test_redaction_keeps_ordinary_text() -> None:
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "request %s for %s", (12, "Globex"), None)
-    assert RedactSecrets(["s3cret-value"]).filter(record)
-    assert record.getMessage() == "request 12 for Globex"
+def test_redaction_keeps_ordinary_text_and_leaves_records_alone() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "request %s for %s", (12, "s3cret-value"), None)
+    line = RedactingFormatter(logging.Formatter("%(message)s"), ["s3cret-value"]).format(record)
+    assert line == "request 12 for [redacted]"
+    assert record.getMessage() == "request 12 for s3cret-value"  # other handlers see the record unchanged
+    assert RedactSecrets().clean("request 12 for Globex") == "request 12 for Globex"
