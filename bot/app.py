@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk.http_retry import RetryHandler
@@ -49,6 +53,36 @@ def make_client(settings: Settings, *, for_outbox: bool = False) -> Instrumented
     )
 
 
+class ListenerExecutor(ThreadPoolExecutor):
+    """Bolt's pool for the work listeners do after `ack()` (views.open, the transaction behind a click),
+    which keeps count of it, so that a graceful stop can wait for it before the outbox's last delivery."""
+
+    def __init__(self, max_workers: int = 5) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="refbot-listener")
+        self._running: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._running.discard(future)
+
+    def drain(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for listener work already started; True when all of it finished."""
+        with self._lock:
+            running = list(self._running)
+        _, not_done = wait(running, timeout=timeout)
+        if not_done:
+            log.warning("stopping with %d listener(s) still running after %gs", len(not_done), timeout)
+        return not not_done
+
+
 @dataclass
 class Refbot:
     """A built bot: the Bolt app, its dependencies, the outbox worker and the job scheduler."""
@@ -57,6 +91,7 @@ class Refbot:
     deps: Deps
     metrics: Metrics
     scheduler: JobScheduler | None = None
+    listeners: ListenerExecutor | None = None
 
     def start(self) -> None:
         self.deps.outbox.start()
@@ -64,11 +99,14 @@ class Refbot:
         if self.scheduler is not None:
             self.scheduler.start()
 
-    def stop(self) -> None:
-        """Stop taking scheduled work, then let the outbox deliver what is due before it stops."""
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let listeners finish what they acknowledged, stop taking scheduled work, then let the outbox
+        deliver what is due (what those listeners just enqueued included) before it stops."""
+        if self.listeners is not None:
+            self.listeners.drain(timeout / 2)
         if self.scheduler is not None:
             self.scheduler.stop()
-        self.deps.outbox.stop()
+        self.deps.outbox.stop(timeout)
 
 
 def create_app(settings: Settings, *, db: Database | None = None, socket_mode: bool = False) -> Refbot:
@@ -87,8 +125,10 @@ def create_app(settings: Settings, *, db: Database | None = None, socket_mode: b
         pacer=Pacer(per_channel=settings.rate_per_channel, total=settings.rate_global),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
+    listeners = ListenerExecutor()
     bolt = App(
         client=client,
+        listener_executor=listeners,
         signing_secret=settings.slack_signing_secret or None,
         request_verification_enabled=not socket_mode,
         token_verification_enabled=False,
@@ -97,4 +137,4 @@ def create_app(settings: Settings, *, db: Database | None = None, socket_mode: b
     deps = Deps(settings=settings, db=db, client=client, outbox=outbox)
     handlers.register_all(bolt, deps)
     scheduler = JobScheduler(db, settings, outbox, outbox.worker_id, metrics) if settings.run_scheduler else None
-    return Refbot(bolt=bolt, deps=deps, metrics=metrics, scheduler=scheduler)
+    return Refbot(bolt=bolt, deps=deps, metrics=metrics, scheduler=scheduler, listeners=listeners)

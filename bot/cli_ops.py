@@ -1,13 +1,15 @@
-"""Operating commands: `refbot jobs list|run NAME [--dry-run]` and `refbot outbox [retry]`."""
+"""Operating commands: `refbot jobs list|run NAME [--dry-run]`, `refbot outbox [retry]` and
+`refbot digest --dry-run|--post [--week 2026-W47]`."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from bot.settings import Settings, cron_trigger
+from bot.settings import Settings, SettingsError, cron_trigger
 from models import OutboxMessage
 from models.db import Database
 from models.enums import OutboxStatus
@@ -23,7 +25,7 @@ def add_parsers(sub: argparse._SubParsersAction, open_db: OpenDatabase) -> None:
         func=lambda a, s: cmd_jobs_list(a, s)
     )
     run = jobs_sub.add_parser("run", help="run a job now (once per period across replicas, unless --force)")
-    run.add_argument("name", help="checkins, reminders or consents")
+    run.add_argument("name", help="checkins, reminders, consents or digest")
     run.add_argument("--dry-run", action="store_true", help="print what it would send; change nothing")
     run.add_argument("--force", action="store_true", help="run even if this period already ran")
     run.set_defaults(func=lambda a, s: cmd_jobs_run(a, s, open_db))
@@ -32,6 +34,16 @@ def add_parsers(sub: argparse._SubParsersAction, open_db: OpenDatabase) -> None:
     outbox.add_argument("action", nargs="?", choices=["show", "retry"], default="show")
     outbox.add_argument("--limit", type=int, default=20, help="rows to list (default 20)")
     outbox.set_defaults(func=lambda a, s: cmd_outbox(a, s, open_db))
+
+    digest = sub.add_parser("digest", help="the weekly digest: print it with its chart, or post it now")
+    mode = digest.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dry-run", action="store_true", help="print the digest as text and write the chart to a file")
+    mode.add_argument("--post", action="store_true", help="send it to REFBOT_DIGEST_CHANNEL now (once per week)")
+    digest.add_argument("--week", help="the ISO week to cover, e.g. 2026-W47 (default: the last full week)")
+    digest.add_argument(
+        "--chart", type=Path, help="--dry-run: where to write the PNG (default: refbot-digest-WEEK.png)"
+    )
+    digest.set_defaults(func=lambda a, s: cmd_digest(a, s, open_db))
 
 
 def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -83,6 +95,47 @@ def _deliver_now(db: Database, settings: Settings) -> None:
         if not done:
             break
     print(f"delivered {sent} message(s) now; see `refbot outbox` for anything left")
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings, open_db: OpenDatabase) -> int:
+    from bot import digest
+    from slackfake.render import to_text
+
+    now = utcnow()
+    try:
+        period = digest.parse_week(args.week, settings.tz) if args.week else digest.digest_week(now, settings.tz)
+    except digest.UnknownPeriod as exc:
+        print(f"refbot: {exc}")
+        return 1
+    if args.post and not settings.digest_channel:
+        raise SettingsError(digest.NO_CHANNEL)
+    db = open_db(settings)
+    if args.dry_run:
+        with db.reading() as session:
+            _, rendered = digest.render_digest(session, settings, period, now)
+        print(to_text({"text": rendered.text, "blocks": rendered.blocks}))
+        (filename, png, _title) = rendered.files[digest.CHART]
+        path = args.chart or Path(filename)
+        try:
+            path.write_bytes(png)
+        except OSError as exc:
+            print(f"refbot: cannot write the chart to {path}: {exc.strerror or exc}")
+            return 1
+        print(f"\nchart: {path} ({len(png) / 1024:.0f} KB) · nothing was sent")
+        if not settings.digest_channel:
+            print("REFBOT_DIGEST_CHANNEL is not set: `refbot digest --post` needs it.")
+        return 0
+    with db.transaction() as session:
+        enqueued = digest.enqueue_digest(session, settings, period)
+    if not enqueued:
+        print(
+            f"The digest for {period.label} was already sent to {settings.digest_channel} (or is on its way): "
+            "each week's digest goes out once."
+        )
+        return 0
+    print(f"digest for {period.label} ({period.title}) enqueued for {settings.digest_channel}")
+    _deliver_now(db, settings)
+    return 0
 
 
 def cmd_outbox(args: argparse.Namespace, settings: Settings, open_db: OpenDatabase) -> int:

@@ -16,7 +16,7 @@ DECLINE_MODAL = "request.decline_submit"
 
 # Requester
 CANCEL = "request.cancel"
-NEW_REQUEST = "request.new"
+NEW_REQUEST = "request.new"  # opens the intake form (the App Home's button)
 
 # Account owner check-in
 CHECKIN_ANSWER = "checkin.answer"  # value: "<checkin id>:<happy|concerns|unhappy>"
@@ -34,6 +34,13 @@ CUSTOMER_REQUEST = "customer.request"  # per item: "customer.request:34"; value:
 CUSTOMER_PROFILE = "customer.profile"  # per item: "customer.profile:34"; value: customer id
 CUSTOMER_EDIT = "customer.edit"  # value: customer id (only on a manager's profile)
 CUSTOMER_MODAL = "customer.save"  # the add/edit form; private_metadata: {"customer_id", "fingerprint"}
+
+# App Home (the Approve / Decline / Cancel / outcome / check-in buttons on it reuse the ids above, per item)
+HOME_EXPAND = "home.expand"  # per item: "home.expand:queue"; value: the section to show in full, "all" for all
+HOME_OUTCOME_DETAILS = "home.outcome_details"  # per item: "home.outcome_details:12"; value: request id
+
+# Shadow-market capture: the private reply to an ask spotted in a watched channel
+SHADOW_REQUEST = "shadow.to_request"  # value: JSON of the guessed criteria (bot.shadow.Prefill), ≤ 2000 chars
 
 
 def for_item(action_id: str, item: object) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot import digest
 from bot import requests as rq
 from bot.outbox import enqueue
 from bot.settings import Settings
@@ -38,6 +39,7 @@ CHECKIN_ESCALATION = "checkin.escalation"
 OWNERLESS = "checkin.ownerless"
 SLA_REMINDER = "request.sla_reminder"
 CONSENT_EXPIRING = "consent.expiring"
+DIGEST = digest.DIGEST  # the weekly digest to REFBOT_DIGEST_CHANNEL (bot.digest)
 
 # A grouped DM lists at most this many customers (each takes two blocks; Slack allows 50 per message).
 ROUND_SIZE = 20
@@ -81,6 +83,11 @@ def _day_period(settings: Settings, now: datetime) -> str:
 
 def _hour_period(settings: Settings, now: datetime) -> str:
     return _local(now, settings).strftime("%Y-%m-%dT%H")
+
+
+def _digest_period(settings: Settings, now: datetime) -> str:
+    """The ISO week the digest covers (the last full week), e.g. `2026-W47`."""
+    return digest.digest_week(now, settings.tz).label
 
 
 # -- 1. periodic happiness check-ins -------------------------------------------------------------------
@@ -343,6 +350,13 @@ JOBS: dict[str, Job] = {
             run_consents,
             lambda s: s.schedule_consents,
             _day_period,
+        ),
+        Job(
+            "digest",
+            "post last week's digest to REFBOT_DIGEST_CHANNEL (once per ISO week)",
+            digest.run_digest_job,
+            lambda s: s.schedule_digest,
+            _digest_period,
         ),
     )
 }

@@ -9,7 +9,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import jobs
+from bot import digest, jobs
+from bot import home as home_data
 from bot import requests as rq
 from bot.eligibility import assess, load_context
 from bot.matching import rank_candidates
@@ -17,6 +18,7 @@ from bot.outbox import Rendered, Renderer
 from bot.settings import Settings
 from bot.views import checkins as checkin_views
 from bot.views import followups as followup_views
+from bot.views import home as home_views
 from bot.views import requests as request_views
 from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
 from models.enums import CheckInStatus, RefType, RequestStatus
@@ -48,6 +50,7 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         waiting_on = None
         if request.status == RequestStatus.SUBMITTED:
             candidates = rank_candidates(session, settings, request, now)
+            home_data.remember_ranking(session, request, candidates)  # the Home's Approve button reuses it
             asked = session.scalars(
                 select(CheckIn).where(
                     CheckIn.customer_id.in_([c.customer.id for c in candidates]),
@@ -161,7 +164,19 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
             return None
         return Rendered(**followup_views.consent_expiring(consent, utcnow().astimezone(settings.tz).date()))
 
+    def weekly_digest(session: Session, row: OutboxMessage) -> Rendered | None:
+        period = digest.parse_week(str(row.params.get("week", "")), settings.tz)
+        return digest.render_digest(session, settings, period, utcnow())[1]
+
+    def home(session: Session, row: OutboxMessage) -> Rendered | None:
+        if home_data.superseded(session, row):
+            return None  # a newer refresh for the same person is waiting: it publishes the latest state
+        now = utcnow()
+        built = home_data.build_home(session, settings, row.recipient, now, rank_budget=home_data.BACKGROUND_BUDGET)
+        return Rendered(view=home_views.home_view(built, settings, now))
+
     return {
+        jobs.DIGEST: weekly_digest,
         jobs.CHECKIN_ROUND: checkin_round,
         jobs.CHECKIN_REMINDER: checkin_round,
         jobs.CHECKIN_ESCALATION: escalation,
@@ -178,4 +193,5 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         rq.DECLINED_NOTICE: declined,
         rq.CHECKIN_CARD: checkin_card,
         rq.CHECKIN_RESULT: checkin_result,
+        rq.HOME: home,
     }

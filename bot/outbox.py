@@ -16,6 +16,7 @@ import json
 import logging
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ LEASE = timedelta(seconds=60)
 # that died mid-send): before sending it again the worker looks for it in the conversation's history.
 UNCERTAIN = "uncertain: "
 METADATA_EVENT = "refbot_outbox"
+# A worker whose passes keep failing (the database unreachable) waits up to this long between tries.
+MAX_IDLE_BACKOFF = 15.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,10 @@ def remember_delivery(session: Session, key: str) -> bool:
     return session.execute(stmt).first() is not None
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 class _Retry(Exception):
     def __init__(self, reason: str, after: float | None = None, counts: bool = True) -> None:
         super().__init__(reason)
@@ -173,17 +180,25 @@ class OutboxWorker:
         self.on_permanent_failure = on_permanent_failure
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._drain_until: float | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
         if self._thread is None:
+            self._stop.clear()
+            self._drain_until = None
             self._thread = threading.Thread(target=self._run, name="refbot-outbox", daemon=True)
             self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish what is due (a graceful shutdown drains the outbox), then stop."""
+        """Deliver what is due (a graceful shutdown drains the outbox), then stop.
+
+        No new delivery starts after most of `timeout` has passed, so the worker is not cut off mid-send when
+        the process exits; rows still due then simply wait in the outbox for the next process.
+        """
+        self._drain_until = time.monotonic() + timeout * 0.8
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -194,17 +209,35 @@ class OutboxWorker:
         """Deliver soon: called after a transaction that enqueued messages has committed."""
         self._wake.set()
 
+    def _draining_too_long(self) -> bool:
+        return self._drain_until is not None and time.monotonic() > self._drain_until
+
     def _run(self) -> None:
+        failures = 0  # passes in a row that failed (the database gone): wait longer each time, log less
         while True:
-            self._wake.wait(self.poll_seconds)
+            self._wake.wait(self.poll_seconds if not failures else self._backoff(failures))
             self._wake.clear()
+            stopping = self._stop.is_set()  # a stop during this pass still gets one full pass after it
             try:
-                while self.deliver_due() and not self._stop.is_set():
+                while self.deliver_due() and not self._draining_too_long():
                     pass
-            except Exception:  # a database blip must not kill the worker thread; it tries again later
-                log.exception("outbox delivery pass failed")
-            if self._stop.is_set():
+            except Exception as exc:  # a database blip must not kill the worker thread; it tries again later
+                failures += 1
+                if failures == 1:
+                    log.exception("outbox delivery pass failed; retrying with backoff")
+                else:
+                    log.warning("outbox delivery pass failed (%d in a row): %s", failures, _first_line(exc))
+            else:
+                if failures:
+                    log.info("outbox delivery works again after %d failed passes", failures)
+                failures = 0
+            if stopping:
                 return
+            if self._stop.is_set():
+                self._wake.set()  # stopped mid-pass: the final pass goes at once
+
+    def _backoff(self, failures: int) -> float:
+        return min(self.poll_seconds * 2.0**failures, max(self.poll_seconds, MAX_IDLE_BACKOFF))
 
     # -- delivery --------------------------------------------------------------------------------
 
@@ -224,6 +257,8 @@ class OutboxWorker:
             ).all()
         done = 0
         for row_id in ids:
+            if self._draining_too_long():
+                break
             if self._claim(row_id):
                 self._deliver(row_id)
                 done += 1

@@ -14,6 +14,7 @@ notifications it causes in the outbox, so the decision and its messages commit t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -27,7 +28,7 @@ from bot.errors import Ineligible, InvalidTransition, NotAllowed, NotFound, Vali
 from bot.outbox import enqueue, enqueue_refresh
 from bot.settings import Settings
 from bot.views.text import escape, mention, when
-from models import CheckIn, Customer, ReferenceRequest, ReferenceUse
+from models import CheckIn, Customer, OutboxMessage, ReferenceRequest, ReferenceUse
 from models.enums import CheckInPurpose, CheckInStatus, Happiness, Outcome, RefType, RequestStatus
 from models.types import utcnow
 
@@ -42,6 +43,7 @@ CHECKIN_ALERT = "checkin.alert"
 OUTCOME_ASK = "request.outcome_ask"
 OUTCOME_REMINDER = "request.outcome_reminder"
 NEGATIVE_FEEDBACK = "request.negative_feedback"
+HOME = "home"  # a person's App Home tab: built from the database at delivery (bot.home), views.publish
 
 REQUEST_CARDS = (MANAGER_CARD, RECEIPT)
 OUTCOME_CARDS = (OUTCOME_ASK, OUTCOME_REMINDER)
@@ -236,9 +238,50 @@ def _assess(
     return assess(customer, RefType(request.ref_type), settings, now, context)
 
 
-def _refresh_request_cards(session: Session, request: ReferenceRequest) -> None:
+def _refresh_request_cards(session: Session, settings: Settings, request: ReferenceRequest) -> None:
     session.flush()
     enqueue_refresh(session, _subject(request.id), REQUEST_CARDS, uuid.uuid4().hex)
+    _refresh_homes(session, settings, request)
+
+
+def home_subject(user_id: str) -> str:
+    return f"home:{user_id}"
+
+
+def refresh_homes(session: Session, users: Iterable[str | None]) -> None:
+    """Re-publish, once this transaction commits, the App Home of each of `users` who has one.
+
+    Only people whose Home is on record (an outbox row of kind `home`: their first visit leaves one) get
+    a refresh, so nobody is sent a tab they never look at. Each refresh is a row with a fresh key, rendered
+    from the database at delivery; a burst of them for one person coalesces there (a row with a newer one
+    waiting behind it is skipped), so only the latest state is published. One row per person per
+    transaction, however many changes it makes.
+    """
+    transaction = session.get_transaction()
+    done: set[str] = session.info.setdefault(("refbot.homes", id(transaction)), set())
+    subjects = {home_subject(u): u for u in sorted({u for u in users if u} - done)}
+    if not subjects:
+        return
+    known = session.scalars(
+        select(OutboxMessage.subject)
+        .where(OutboxMessage.subject.in_(list(subjects)), OutboxMessage.kind == HOME)
+        .distinct()
+    ).all()
+    for subject in sorted(known):
+        enqueue(session, key=f"{subject}:{uuid.uuid4().hex}", kind=HOME, recipient=subjects[subject], subject=subject)
+    done.update(subjects.values())
+
+
+def _refresh_homes(session: Session, settings: Settings, request: ReferenceRequest | None, *others: str | None) -> None:
+    """The Homes a change shows on: every manager's (queue, numbers), the requester's, the owners asked."""
+    people: list[str | None] = [*settings.managers, *others]
+    if request is not None:
+        people.append(request.requester_id)
+        if request.customer_id is not None:
+            customer = session.get(Customer, request.customer_id)
+            people.append(customer.owner_slack_id if customer else None)
+        people += session.scalars(select(CheckIn.asked_of).where(CheckIn.request_id == request.id)).all()
+    refresh_homes(session, people)
 
 
 def _close_pending_checkins(session: Session, request: ReferenceRequest) -> None:
@@ -281,6 +324,7 @@ def submit(session: Session, settings: Settings, requester: str, draft: RequestD
     enqueue(session, key=f"{subject}:receipt", kind=RECEIPT, recipient=requester, subject=subject)
     for manager in settings.managers:
         enqueue(session, key=f"{subject}:card:{manager}", kind=MANAGER_CARD, recipient=manager, subject=subject)
+    _refresh_homes(session, settings, request)
     return request
 
 
@@ -314,7 +358,7 @@ def approve(
             customer_id=customer.id,
             checkin_id=checkin.id,
         )
-        _refresh_request_cards(session, request)
+        _refresh_request_cards(session, settings, request)
         return request
     _grant(session, settings, request, verdict, actor, now)
     return request
@@ -341,7 +385,7 @@ def _grant(
     audit.record(session, actor, "request.approved", "request", request.id, customer_id=customer.id)
     subject = _subject(request.id)
     enqueue(session, key=f"{subject}:approved", kind=APPROVED_NOTICE, recipient=request.requester_id, subject=subject)
-    _refresh_request_cards(session, request)
+    _refresh_request_cards(session, settings, request)
 
 
 def decline(session: Session, settings: Settings, request_id: int, reason: str, actor: str) -> ReferenceRequest:
@@ -360,7 +404,7 @@ def decline(session: Session, settings: Settings, request_id: int, reason: str, 
     audit.record(session, actor, "request.declined", "request", request.id, reason=reason)
     subject = _subject(request.id)
     enqueue(session, key=f"{subject}:declined", kind=DECLINED_NOTICE, recipient=request.requester_id, subject=subject)
-    _refresh_request_cards(session, request)
+    _refresh_request_cards(session, settings, request)
     return request
 
 
@@ -376,7 +420,7 @@ def cancel(session: Session, settings: Settings, request_id: int, actor: str) ->
     request.decided_at = utcnow()
     _close_pending_checkins(session, request)
     audit.record(session, actor, "request.cancelled", "request", request.id)
-    _refresh_request_cards(session, request)
+    _refresh_request_cards(session, settings, request)
     return request
 
 
@@ -400,7 +444,7 @@ def ask_owner(
         )
     checkin = _ask(session, customer, request, CheckInPurpose.ASK_OWNER, actor, now)
     audit.record(session, actor, "checkin.asked", "customer", customer.id, request_id=request.id)
-    _refresh_request_cards(session, request)
+    _refresh_request_cards(session, settings, request)
     return checkin
 
 
@@ -518,9 +562,10 @@ def answer_checkin(
                 customer_id=customer.id,
                 answer=answer.value,
             )
-            _refresh_request_cards(session, request)
+            _refresh_request_cards(session, settings, request)
     elif request is not None and RequestStatus(request.status).is_open:
-        _refresh_request_cards(session, request)
+        _refresh_request_cards(session, settings, request)
+    _refresh_homes(session, settings, request, checkin.asked_of, customer.owner_slack_id)
     return checkin
 
 
@@ -582,6 +627,7 @@ def record_outcome(
     subject = _subject(request.id)
     session.flush()
     enqueue_refresh(session, subject, OUTCOME_CARDS + REQUEST_CARDS, uuid.uuid4().hex)
+    _refresh_homes(session, settings, request)
     if outcome == Outcome.HURT:
         customer = request.customer
         recipients = list(settings.managers)

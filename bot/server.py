@@ -15,6 +15,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress import wasyncore
 from waitress.server import create_server
 
 from bot.app import Refbot
@@ -24,6 +25,9 @@ from handlers.middleware import PAYLOAD_TYPE
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1_000_000  # Slack's payloads are far smaller; anything this big is not from Slack
+# On shutdown, how long requests already received may take to be answered (Slack wants an ack within 3 s).
+DRAIN_SECONDS = 5.0
+LOOP_SECONDS = 0.25  # how soon the serving loop notices shutdown()
 
 StartResponse = Callable[..., Any]
 
@@ -92,13 +96,29 @@ def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> l
 
 
 class HttpServer:
-    """The bot behind waitress; `start_background()` for tests and the demo, `serve_forever()` for `serve`."""
+    """The bot behind waitress; `start_background()` for tests and the demo, `serve_forever()` for `serve`.
 
-    def __init__(self, bot: Refbot, host: str = "127.0.0.1", port: int = 3000, threads: int = 8) -> None:
+    Stopping is graceful, whichever way it is started: `shutdown()` (SIGTERM, Ctrl-C, `stop()`) closes the
+    listening socket, so a load balancer sends new requests elsewhere; requests already received are
+    answered and their responses sent; then the bot stops (listeners finish their after-ack work, the outbox
+    delivers what is due). Only after `drain_seconds` does anything still in flight get cut off, and then
+    nothing acknowledged is lost: messages wait in the outbox for the next process.
+    """
+
+    def __init__(
+        self,
+        bot: Refbot,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        threads: int = 8,
+        drain_seconds: float = DRAIN_SECONDS,
+    ) -> None:
         self.bot = bot
         self.server = create_server(
             RefbotWSGI(bot), host=host, port=port, threads=threads, ident="refbot", max_request_body_size=MAX_BODY
         )
+        self.drain_seconds = drain_seconds
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
@@ -111,20 +131,55 @@ class HttpServer:
         return f"http://{host}:{self.port}"
 
     def serve_forever(self) -> None:
+        """Serve until `shutdown()` (from a signal handler or another thread), then stop gracefully."""
         self.bot.start()
         try:
-            self.server.run()
+            self._serve()
         finally:
             self.bot.stop()
 
     def start_background(self) -> HttpServer:
         self.bot.start()
-        self._thread = threading.Thread(target=self.server.run, name="refbot-http", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="refbot-http", daemon=True)
         self._thread.start()
         return self
 
+    def shutdown(self) -> None:
+        """Ask the server to stop; safe from a signal handler (it only sets a flag the loop checks)."""
+        self._stopping.set()
+
     def stop(self) -> None:
-        self.server.close()
+        self.shutdown()
         if self._thread is not None:
-            self._thread.join(5)
+            self._thread.join(self.drain_seconds + 5)
+            self._thread = None
         self.bot.stop()
+
+    # -- the loop --------------------------------------------------------------------------------------
+
+    def _loop_once(self, timeout: float) -> None:
+        wasyncore.loop(timeout=timeout, map=self.server._map, use_poll=self.server.adj.asyncore_use_poll, count=1)  # type: ignore[union-attr]
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            self._loop_once(LOOP_SECONDS)
+        self._drain()
+
+    def _in_flight(self) -> int:
+        """Connections with a request being read, run or answered (idle keep-alive connections don't count)."""
+        channels = list(self.server.active_channels.values())  # type: ignore[union-attr]
+        return sum(1 for c in channels if c.requests or c.request is not None or c.total_outbufs_len)
+
+    def _drain(self) -> None:
+        server = self.server
+        wasyncore.dispatcher.close(server)  # type: ignore[arg-type]  # stop accepting; the loop still runs
+        busy = self._in_flight()
+        if busy:
+            log.info("stopping: finishing %d request(s) in flight", busy)
+        deadline = time.monotonic() + self.drain_seconds
+        while self._in_flight() and time.monotonic() < deadline:
+            self._loop_once(0.05)
+        if self._in_flight():
+            log.warning("stopping with %d request(s) still in flight after %gs", self._in_flight(), self.drain_seconds)
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)  # type: ignore[union-attr]
+        wasyncore.close_all(server._map)  # type: ignore[union-attr]

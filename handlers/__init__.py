@@ -5,15 +5,32 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from handlers import checkins, commands, customers, errors, middleware, outcomes, requests, suggestions
+from handlers import (
+    checkins,
+    commands,
+    customers,
+    errors,
+    fallback,
+    home,
+    middleware,
+    outcomes,
+    requests,
+    stats,
+    suggestions,
+    watch,
+)
 
 
 def register_all(app: App, deps: Deps) -> None:
     middleware.register(app, deps)
     errors.register(app, deps)
-    commands.register(app, deps, requests.subcommands() + customers.subcommands())
+    subcommands = requests.subcommands() + customers.subcommands() + stats.subcommands() + watch.subcommands()
+    commands.register(app, deps, subcommands)
     requests.register(app, deps)
     checkins.register(app, deps)
     outcomes.register(app, deps)
     customers.register(app, deps)
     suggestions.register(app, deps)
+    home.register(app, deps)
+    watch.register(app, deps)
+    fallback.register(app, deps)  # last: answers whatever no listener above claimed

@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.errors import NotFound, ValidationFailed
 from bot.views.checkins import checkin_modal
 from handlers.errors import as_plain, reported, user_message
-from handlers.forms import form_values, ids_from, metadata
+from handlers.forms import form_values, ids_from, metadata, record_id
 from models.enums import Happiness
 
 
@@ -25,11 +25,12 @@ def register(app: App, deps: Deps) -> None:
     def answer(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         with reported(body, client, respond):
-            checkin_id, _, answer_value = ((body.get("actions") or [{}])[0].get("value") or "").partition(":")
-            if not checkin_id.isdigit() or answer_value not in {a.value for a in Happiness}:
+            raw_id, _, answer_value = str((body.get("actions") or [{}])[0].get("value") or "").partition(":")
+            checkin_id = record_id(raw_id)
+            if checkin_id is None or answer_value not in {a.value for a in Happiness}:
                 raise NotFound("That button is out of date; use the latest check-in message.")
             with deps.db.transaction() as session:
-                rq.answer_checkin(session, settings, int(checkin_id), Happiness(answer_value), body["user"]["id"])
+                rq.answer_checkin(session, settings, checkin_id, Happiness(answer_value), body["user"]["id"])
             deps.outbox.kick()
 
     @app.action(ids.matching(ids.CHECKIN_WITH_NOTE))
@@ -47,9 +48,9 @@ def register(app: App, deps: Deps) -> None:
     @app.view(ids.CHECKIN_MODAL)
     def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = form_values(view)
-        checkin_id = metadata(view).get("checkin_id")
+        checkin_id = record_id(metadata(view).get("checkin_id"))
         try:
-            if not isinstance(checkin_id, int):
+            if checkin_id is None:
                 raise NotFound("This form no longer matches a check-in.")
             try:
                 happiness = Happiness(values.get("answer") or "")

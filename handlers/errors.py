@@ -61,8 +61,14 @@ def tell_user(body: dict[str, Any], client: WebClient, respond: Respond | None, 
     user = (body.get("user") or {}).get("id") or body.get("user_id")
     try:
         if body.get("response_url") and respond is not None:
-            respond(text=text, response_type="ephemeral", replace_original=False)
-            return
+            try:
+                answer = respond(text=text, response_type="ephemeral", replace_original=False)
+            except OSError:
+                answer = None
+            # A response_url post that fails answers with a status instead of raising: fall through then.
+            if answer is not None and getattr(answer, "status_code", 200) == 200:
+                return
+            log.info("response_url failed for %s; telling them another way", user)
         channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
         if channel and user:
             client.chat_postEphemeral(channel=channel, user=user, text=text)

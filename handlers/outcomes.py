@@ -13,10 +13,13 @@ from slack_sdk import WebClient
 from bot import ids
 from bot import requests as rq
 from bot.deps import Deps
-from bot.errors import NotFound, ValidationFailed
+from bot.errors import NotAllowed, NotFound, ValidationFailed
+from bot.settings import Settings
 from bot.views.outcomes import outcome_modal
+from bot.views.text import mention
 from handlers.errors import as_plain, reported, user_message
-from handlers.forms import form_values, ids_from, metadata
+from handlers.forms import form_values, ids_from, metadata, record_id
+from models import ReferenceRequest
 from models.enums import Outcome
 
 STAGES = ("Discovery", "Evaluation", "Proposal", "Negotiation", "Closed won", "Closed lost")
@@ -57,6 +60,17 @@ def parse_details(values: dict[str, str | None]) -> tuple[Outcome, rq.OutcomeDet
     )
 
 
+def require_reporter(request: ReferenceRequest, settings: Settings, user_id: str) -> None:
+    """Refuse the outcome form to anyone `rq.record_outcome` would refuse, before it shows their request.
+
+    Shared by the DM's and the App Home's "Details…" buttons: the form names the customer and the prospect.
+    """
+    if user_id != request.requester_id and not settings.is_manager(user_id):
+        raise NotAllowed(
+            f"Only {mention(request.requester_id)}, who made request #{request.id}, can report how it went."
+        )
+
+
 def register(app: App, deps: Deps) -> None:
     settings = deps.settings
 
@@ -64,11 +78,12 @@ def register(app: App, deps: Deps) -> None:
     def one_click(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         with reported(body, client, respond):
-            request_id, _, value = ((body.get("actions") or [{}])[0].get("value") or "").partition(":")
-            if not request_id.isdigit() or value not in {o.value for o in Outcome}:
+            raw_id, _, value = str((body.get("actions") or [{}])[0].get("value") or "").partition(":")
+            request_id = record_id(raw_id)
+            if request_id is None or value not in {o.value for o in Outcome}:
                 raise NotFound("That button is out of date; use the latest message about this request.")
             with deps.db.transaction() as session:
-                rq.record_outcome(session, settings, int(request_id), Outcome(value), body["user"]["id"])
+                rq.record_outcome(session, settings, request_id, Outcome(value), body["user"]["id"])
             deps.outbox.kick()
 
     @app.action(ids.OUTCOME_DETAILS)
@@ -78,8 +93,10 @@ def register(app: App, deps: Deps) -> None:
             found = ids_from((body.get("actions") or [{}])[0].get("value"), 1)
             if found is None:
                 raise NotFound("That button is out of date.")
+            user_id = body["user"]["id"]
             with deps.db.reading() as session:
                 request = rq.load_request(session, found[0])
+                require_reporter(request, settings, user_id)
                 if request.outcome is not None:
                     raise ValidationFailed({"outcome": "Already recorded."})
                 view = outcome_modal(request, STAGES)
@@ -87,9 +104,9 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(ids.OUTCOME_MODAL)
     def submit_details(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        request_id = metadata(view).get("request_id")
+        request_id = record_id(metadata(view).get("request_id"))
         try:
-            if not isinstance(request_id, int):
+            if request_id is None:
                 raise NotFound("This form no longer matches a request.")
             outcome, details = parse_details(form_values(view))
             with deps.db.transaction() as session:

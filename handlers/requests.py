@@ -9,19 +9,20 @@ from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 
 from bot import ids
 from bot import requests as rq
 from bot.deps import Deps
+from bot.digest import requests_of
 from bot.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+from bot.jobs import outcome_due_at
+from bot.views.digest import mine_message
 from bot.views.requests import decline_modal, request_modal
-from bot.views.text import context, escape, section, when
+from bot.views.text import escape
 from handlers.commands import Invocation, Subcommand
 from handlers.errors import as_plain, reported, user_message
-from handlers.forms import form_values, ids_from, metadata
-from models import ReferenceRequest
-from models.enums import RefType, RequestStatus
+from handlers.forms import form_values, ids_from, metadata, record_id
+from models.enums import RequestStatus
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -35,43 +36,29 @@ def _open_request_form(call: Invocation) -> None:
     try:
         call.client.views_open(trigger_id=call.command["trigger_id"], view=request_modal(prospect=call.rest))
     except SlackApiError as exc:
-        call.reply(
-            ":warning: Slack could not open the request form "
-            f"(`{escape(exc.response.get('error', 'error'))}`). Please run the command again."
-        )
+        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        reason = f" (`{escape(error)}`)" if error else f" (Slack answered {exc.response.status_code})"
+        call.reply(f":warning: Slack could not open the request form{reason}. Please run the command again.")
 
 
 def _mine(call: Invocation) -> None:
+    """The rep's requests, what each waits for, and the buttons for what waits for the rep."""
+    settings = call.deps.settings
+    now = utcnow()
     with call.deps.db.reading() as session:
-        mine = session.scalars(
-            select(ReferenceRequest)
-            .where(ReferenceRequest.requester_id == call.user_id)
-            .order_by(ReferenceRequest.id.desc())
-            .limit(15)
-        ).all()
-        if not mine:
-            call.reply("You have no reference requests yet. Start one with `/reference request`.")
-            return
-        lines = []
-        for request in mine:
-            status = RequestStatus(request.status).value.replace("_", " ")
-            customer = f" → {escape(request.customer.name)}" if request.customer else ""
-            lines.append(
-                f"*#{request.id}* {escape(request.prospect)} · {RefType(request.ref_type).label} · "
-                f"_{status}_{customer} · {when(request.created_at, call.deps.settings.tz)}"
-            )
-    blocks = [section("*Your reference requests*\n" + "\n".join(lines))]
-    blocks.append(context("Cancel a pending one with `/reference cancel <number>`."))
-    call.reply("Your reference requests", blocks=blocks)
+        requests = requests_of(session, call.user_id)
+        due = {r.id: outcome_due_at(r, settings) for r in requests if r.status == RequestStatus.APPROVED}
+        message = mine_message(requests, due, settings, now)
+    call.reply(**message)
 
 
 def _cancel(call: Invocation) -> None:
-    number = call.rest.lstrip("#")
-    if not number.isdigit():
+    number = record_id(call.rest.lstrip("#"))
+    if number is None:
         call.reply("Which request? For example `/reference cancel 12`.")
         return
     with call.deps.db.transaction() as session:
-        prospect = rq.cancel(session, call.deps.settings, int(number), call.user_id).prospect
+        prospect = rq.cancel(session, call.deps.settings, number, call.user_id).prospect
     call.deps.outbox.kick()
     call.reply(f"Request #{number} for {escape(prospect)} is cancelled.")
 
@@ -86,6 +73,13 @@ def subcommands() -> list[Subcommand]:
 
 def register(app: App, deps: Deps) -> None:
     settings = deps.settings
+
+    @app.action(ids.NEW_REQUEST)
+    def new_request(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """The App Home's "New reference request": the intake form, while the trigger_id is fresh."""
+        ack()
+        with reported(body, client, respond):
+            client.views_open(trigger_id=body["trigger_id"], view=request_modal())
 
     @app.view(ids.REQUEST_MODAL)
     def submit_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -127,7 +121,7 @@ def register(app: App, deps: Deps) -> None:
                 rq.ask_owner(session, settings, pair[0], pair[1], body["user"]["id"])
             deps.outbox.kick()
 
-    @app.action(ids.DECLINE)
+    @app.action(ids.matching(ids.DECLINE))  # per item on the App Home: "request.decline:12"
     def open_decline(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         with reported(body, client, respond):
@@ -146,10 +140,10 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(ids.DECLINE_MODAL)
     def submit_decline(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        request_id = metadata(view).get("request_id")
+        request_id = record_id(metadata(view).get("request_id"))
         reason = form_values(view).get("reason") or ""
         try:
-            if not isinstance(request_id, int):
+            if request_id is None:
                 raise NotFound("This form no longer matches a request.")
             with deps.db.transaction() as session:
                 rq.decline(session, settings, request_id, reason, body["user"]["id"])
@@ -162,7 +156,7 @@ def register(app: App, deps: Deps) -> None:
         ack()
         deps.outbox.kick()
 
-    @app.action(ids.CANCEL)
+    @app.action(ids.matching(ids.CANCEL))  # per item on the App Home: "request.cancel:12"
     def cancel(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         with reported(body, client, respond):

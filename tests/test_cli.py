@@ -66,6 +66,7 @@ def test_unreachable_database_is_one_sentence(tmp_path: Path) -> None:
         "SLACK_SIGNING_SECRET": "s",
         "REFBOT_MANAGERS": MANAGER,
         "DATABASE_URL": "postgresql+psycopg://refbot:hunter2@127.0.0.1:1/refbot",
+        "REFBOT_DB_STARTUP_WAIT": "0",  # no waiting for it to come up (tests/test_faults.py covers the wait)
     }
     result = refbot("serve", "--port", "0", cwd=tmp_path, env=env)
     assert result.returncode == 1

@@ -742,7 +742,7 @@ def test_scheduler_uses_the_scheduled_fire_time_as_the_period(
     with db.reading() as session:
         periods = sorted(session.scalars(select(JobRun.period).where(JobRun.job == "consents")))
     assert periods == ["2026-12-02T08:00:00+01:00"]
-    assert set(replicas[0].next_runs()) == {"checkins", "reminders", "consents"}
+    assert set(replicas[0].next_runs()) == {"checkins", "reminders", "consents", "digest"}
 
 
 def test_day_period_is_the_local_date(
@@ -1079,11 +1079,12 @@ def test_cli_jobs_list(cli_env: None, capsys: pytest.CaptureFixture[str]) -> Non
         assert cli.main(["jobs", "list"]) == 0
     out = capsys.readouterr().out
     lines = {line.split()[0]: line for line in out.splitlines()[1:] if line.strip()}
-    assert set(lines) == {"checkins", "reminders", "consents"}
+    assert set(lines) == {"checkins", "reminders", "consents", "digest"}
     assert "0 9 * * mon-fri" in lines["checkins"] and "2026-01-19 09:00:00 CET" in lines["checkins"]
     assert "15 * * * *" in lines["reminders"] and "2026-01-16 13:15:00 CET" in lines["reminders"]
     assert "0 8 * * *" in lines["consents"] and "2026-01-17 08:00:00 CET" in lines["consents"]
     assert "one DM per owner" in lines["checkins"]
+    assert "0 9 * * mon" in lines["digest"] and "2026-01-19 09:00:00 CET" in lines["digest"]
 
 
 def test_cli_jobs_run_dry_run_prints_and_writes_nothing(

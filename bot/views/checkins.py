@@ -7,7 +7,7 @@ from typing import Any
 
 from bot import ids
 from bot.settings import Settings
-from bot.views.text import actions, button, context, escape, mention, plain, quote, safe, section, when
+from bot.views.text import actions, button, context, mention, plain, quote, safe, section, when
 from models import CheckIn, Customer, ReferenceRequest
 from models.enums import CheckInPurpose, CheckInStatus, Happiness, RefType
 
@@ -45,7 +45,7 @@ def _history(customer: Customer, settings: Settings) -> str:
 
 def checkin_card(checkin: CheckIn, customer: Customer, request: ReferenceRequest | None, settings: Settings) -> Message:
     """The owner's DM: the question with one-click answers; after an answer, the answer in place."""
-    text = f"Is {escape(customer.name)} still happy?"
+    text = f"Is {safe(customer.name, 200)} still happy?"
     blocks: list[dict[str, Any]] = [section(f":wave: {_question(checkin, customer, request)}")]
     status = CheckInStatus(checkin.status)
     if status == CheckInStatus.PENDING:
@@ -146,4 +146,4 @@ def checkin_result(
         else:
             follow = f":leftwards_arrow_with_hook: {head} is back in your queue; pick another customer."
         blocks.append(section(follow))
-    return {"text": escape(text), "blocks": blocks}
+    return {"text": safe(text, 300), "blocks": blocks}

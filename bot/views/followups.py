@@ -7,7 +7,7 @@ from typing import Any
 
 from bot import ids
 from bot.settings import Settings
-from bot.views.text import actions, button, context, escape, header, mention, quote, safe, section, when
+from bot.views.text import actions, button, context, header, mention, quote, safe, section, when
 from models import CheckIn, Consent, Customer, ReferenceRequest
 from models.enums import CheckInStatus, Happiness, Outcome, RefType
 
@@ -77,7 +77,7 @@ def checkin_round(checkins: list[CheckIn], settings: Settings, now: datetime, *,
             )
         else:
             blocks.append(section(f"*{safe(customer.name, 200)}* · no longer needed"))
-    text = f"{title}: " + ", ".join(escape(c.customer.name) for c in checkins[:10])
+    text = f"{title}: " + ", ".join(safe(c.customer.name, 200) for c in checkins[:10])
     return {"text": text[:3000], "blocks": blocks}
 
 
@@ -124,12 +124,12 @@ def checkin_alert(checkin: CheckIn, settings: Settings) -> Message:
     if checkin.note:
         blocks.append(section(quote(checkin.note)))
     blocks.append(context("refbot will not offer this customer as a reference until a happier check-in."))
-    return {"text": escape(text), "blocks": blocks}
+    return {"text": safe(text, 300), "blocks": blocks}
 
 
 def sla_reminder(request: ReferenceRequest, settings: Settings, now: datetime) -> Message:
     hours = int((now - request.created_at).total_seconds() // 3600)
-    text = f"Request #{request.id} for {escape(request.prospect)} has waited {hours} hours"
+    text = f"Request #{request.id} for {safe(request.prospect, 200)} has waited {hours} hours"
     return {
         "text": text,
         "blocks": [
@@ -147,7 +147,7 @@ def outcome_ask(request: ReferenceRequest, settings: Settings, *, reminder: bool
     """Asks the rep how the reference went; once answered, shows the answer in place of the buttons."""
     customer = request.customer.name if request.customer else "the customer"
     question = f"How did the {safe(customer, 200)} reference go for *{safe(request.prospect, 200)}*?"
-    text = f"How did the {escape(customer)} reference go for {escape(request.prospect)}?"
+    text = f"How did the {safe(customer, 200)} reference go for {safe(request.prospect, 200)}?"
     if request.outcome is not None:
         outcome = Outcome(request.outcome)
         return {
@@ -184,7 +184,7 @@ def outcome_ask(request: ReferenceRequest, settings: Settings, *, reminder: bool
 
 def negative_feedback(request: ReferenceRequest, settings: Settings) -> Message:
     customer = request.customer.name if request.customer else "a customer"
-    text = f"The {escape(customer)} reference hurt the {escape(request.prospect)} deal"
+    text = f"The {safe(customer, 200)} reference hurt the {safe(request.prospect, 200)} deal"
     blocks = [
         section(
             f":warning: {mention(request.outcome_by)} reports that the *{safe(customer, 200)}* reference for "
@@ -203,7 +203,7 @@ def consent_expiring(consent: Consent, today: date) -> Message:
     label = RefType(consent.ref_type).label.lower()
     who = f" by {safe(consent.approved_by, 200)}" if consent.approved_by else ""
     on = f" on {consent.approved_on.isoformat()}" if consent.approved_on else ""
-    text = f"{escape(customer.name)}'s {label} consent expires in {days} days"
+    text = f"{safe(customer.name, 200)}'s {label} consent expires in {days} days"
     return {
         "text": text,
         "blocks": [

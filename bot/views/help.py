@@ -16,7 +16,8 @@ def help_message(
         hint = f" Did you mean `/reference {suggestion}`?" if suggestion else ""
         blocks.append(section(f":thinking_face: I don't know `{escape(unknown[:50])}`.{hint}"))
     blocks.append(header("refbot: customer references in Slack"))
-    lines = [f"`/reference {usage}`: {summary}" for usage, summary in commands]
+    # Usages hold placeholders like `<number>`: unescaped, Slack would read them as links, even in code.
+    lines = [f"`/reference {escape(usage)}`: {escape(summary)}" for usage, summary in commands]
     lines.append("`/reference help`: this list.")
     blocks.append(section("\n".join(lines)))
     if is_manager:
@@ -26,5 +27,5 @@ def help_message(
                 "Approve / Decline / Ask owner buttons."
             )
         )
-    text = "refbot commands: " + ", ".join(f"/reference {usage}" for usage, _ in commands)
+    text = "refbot commands: " + ", ".join(f"/reference {escape(usage)}" for usage, _ in commands)
     return {"text": text, "blocks": blocks}

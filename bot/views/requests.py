@@ -17,7 +17,6 @@ from bot.views.text import (
     clip,
     context,
     divider,
-    escape,
     header,
     md,
     mention,
@@ -63,8 +62,18 @@ def _text_input(
     return block
 
 
-def request_modal(prospect: str = "", specific: Customer | None = None) -> dict[str, Any]:
-    """The intake form; `prospect` comes pre-filled from `/reference request Globex`."""
+def request_modal(
+    prospect: str = "",
+    specific: Customer | None = None,
+    *,
+    industry: str = "",
+    region: str = "",
+    ref_type: RefType | None = None,
+    notes: str = "",
+) -> dict[str, Any]:
+    """The intake form; `prospect` comes pre-filled from `/reference request Globex`, the other fields from an
+    ask spotted in a watched channel (bot/shadow.py): all of them editable before sending."""
+    chosen = ref_type or RefType.CALL
     type_groups = [
         {"label": plain("Sales (private)", 75), "options": [_option(t.value, t.label) for t in SALES_TYPES]},
         {
@@ -90,12 +99,14 @@ def request_modal(prospect: str = "", specific: Customer | None = None) -> dict[
                 "type": "static_select",
                 "action_id": "ref_type",
                 "option_groups": type_groups,
-                "initial_option": _option(RefType.CALL.value, RefType.CALL.label),
+                "initial_option": _option(chosen.value, chosen.label),
             },
         },
-        _text_input("industry", "Industry", hint="The prospect's industry, e.g. Fintech or Healthcare."),
+        _text_input(
+            "industry", "Industry", initial=industry, hint="The prospect's industry, e.g. Fintech or Healthcare."
+        ),
         _text_input("products", "Products", hint="Comma-separated: the products the prospect is evaluating."),
-        _text_input("region", "Region", hint="e.g. EMEA, North America, APAC."),
+        _text_input("region", "Region", initial=region, hint="e.g. EMEA, North America, APAC."),
         _text_input("segment", "Segment", hint="e.g. Enterprise, Mid-market, SMB."),
         _text_input("topics", "Topics to cover", multiline=True, hint="Comma-separated, e.g. migration, SSO."),
         {
@@ -124,7 +135,7 @@ def request_modal(prospect: str = "", specific: Customer | None = None) -> dict[
                 "min_value": "0",
             },
         },
-        _text_input("notes", "Notes for the reference team", multiline=True),
+        _text_input("notes", "Notes for the reference team", initial=notes, multiline=True),
     ]
     return {
         "type": "modal",
@@ -261,9 +272,8 @@ def manager_card(
     """
     ref_type = RefType(request.ref_type)
     title = f"Request #{request.id}: {ref_type.label} for {request.prospect}"
-    text = (
-        f"Request #{request.id}: {ref_type.label} for {escape(request.prospect)} from {mention(request.requester_id)}"
-    )
+    text = f"Request #{request.id}: {ref_type.label} for {safe(request.prospect, 200)}"
+    text += f" from {mention(request.requester_id)}"
     blocks: list[dict[str, Any]] = [
         header(title),
         section(
@@ -307,9 +317,9 @@ def manager_card(
 
 def receipt(request: ReferenceRequest, settings: Settings) -> Message:
     """The rep's receipt; while the request is pending it carries the Cancel button."""
-    text = f"Request #{request.id} for {escape(request.prospect)} sent to the reference team"
+    text = f"Request #{request.id} for {safe(request.prospect, 200)} sent to the reference team"
     status = RequestStatus(request.status)
-    title = f"{text}." if status.is_open else f"Request #{request.id} for {escape(request.prospect)}"
+    title = f"{text}." if status.is_open else f"Request #{request.id} for {safe(request.prospect, 200)}"
     blocks: list[dict[str, Any]] = [section(f":inbox_tray: {title}")]
     if status == RequestStatus.SUBMITTED:
         blocks.append(context("Status: waiting for a reference manager. You'll get a DM when it is decided."))
@@ -346,7 +356,7 @@ DEFAULT_GUIDANCE = (
 def approved_notice(
     request: ReferenceRequest, customer: Customer, contact: Contact | None, settings: Settings
 ) -> Message:
-    text = f"Your reference for {escape(request.prospect)} is approved: {escape(customer.name)}"
+    text = f"Your reference for {safe(request.prospect, 200)} is approved: {safe(customer.name, 200)}"
     if contact is not None:
         who = safe(contact.name, 200) + (f", {safe(contact.title, 200)}" if contact.title else "")
         reach = f" · {safe(contact.email, 320)}" if contact.email else ""
@@ -370,7 +380,7 @@ def approved_notice(
 
 
 def declined_notice(request: ReferenceRequest, settings: Settings) -> Message:
-    text = f"Request #{request.id} for {escape(request.prospect)} was declined"
+    text = f"Request #{request.id} for {safe(request.prospect, 200)} was declined"
     blocks = [
         section(
             f":x: Request #{request.id} for *{safe(request.prospect, 200)}* was declined by "

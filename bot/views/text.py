@@ -3,6 +3,20 @@
 Slack treats `&`, `<` and `>` as control characters: an unescaped `<!channel>` in a prospect name
 would ping a whole channel. Every string that came from a person goes through `escape()` (or `safe()`,
 which also fits it within a Block Kit limit) before it is put into a message or a view.
+
+What else `escape()` does, and what it deliberately leaves alone:
+
+- It drops characters that would make the text show as something other than what it is: control
+  characters (newlines and tabs stay), lone surrogates, and the explicit bidi overrides and isolates
+  (U+202A–U+202E, U+2066–U+2069) that can reverse the text *around* a name. Right-to-left letters
+  themselves are kept; they render correctly without those.
+- It leaves `*`, `_`, `~` and backticks alone. Slack's mrkdwn has no escape for them, and the usual
+  tricks (zero-width spaces, look-alike characters) change the stored text people copy and search.
+  They cannot do harm: formatting only pairs up within the person's own text, and links, mentions
+  and channel pings all need `<`, which is always escaped.
+- `safe()` is for a value shown inline (a name, a prospect): it folds line breaks into spaces, so a
+  value cannot start a line of its own that looks like refbot's ("Approved by …"). `quote()` is for
+  text meant to keep its lines (notes, reasons, feedback), shown as a block quote.
 """
 
 from __future__ import annotations
@@ -12,12 +26,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 ELLIPSIS = "…"
+# Kept out of user text: control characters but tab and newline, bidi embeddings, overrides and isolates,
+# and lone surrogates (only a forged payload carries those; Slack and the database would refuse them).
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_LINE_BREAKS = re.compile("[\n\x85\u2028\u2029]")
 
 
 def escape(value: object) -> str:
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """User text made inert for mrkdwn and plain_text: `&`, `<`, `>` as entities, hidden characters dropped."""
+    text = _HIDDEN.sub("", str(value))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def clip(value: str, limit: int) -> str:
@@ -25,27 +45,27 @@ def clip(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + ELLIPSIS
 
 
-def safe(value: object, limit: int) -> str:
-    """Escaped, and cut so that the *escaped* text fits `limit` without splitting an entity."""
-    text = escape(value)
+def _fit(text: str, limit: int) -> str:
+    """Already-escaped `text` cut to `limit` characters (ellipsis included), never inside an entity."""
     if len(text) <= limit:
         return text
-    out: list[str] = []
-    used = 0
-    for char in str(value):
-        piece = escape(char)
-        if used + len(piece) > limit - 1:
-            break
-        out.append(piece)
-        used += len(piece)
-    return "".join(out) + ELLIPSIS
+    head = text[: max(limit - 1, 0)]
+    amp = head.rfind("&")
+    if amp != -1 and ";" not in head[amp:]:
+        head = head[:amp]
+    return head + ELLIPSIS
+
+
+def safe(value: object, limit: int) -> str:
+    """A value shown inline: escaped, on one line, and cut so that the *escaped* text fits `limit`."""
+    return _fit(escape(_LINE_BREAKS.sub(" ", str(value))), limit)
 
 
 def mention(user_id: str | None) -> str:
     """A user mention for a Slack ID; anything that is not an ID is shown as escaped text."""
     if not user_id:
         return "nobody"
-    return f"<@{user_id}>" if _ID.match(user_id) else escape(user_id)
+    return f"<@{user_id}>" if _ID.fullmatch(user_id) else safe(user_id, 100)
 
 
 def when(moment: datetime, tz: ZoneInfo) -> str:
@@ -61,7 +81,18 @@ def plain(text: str, limit: int = 3000) -> dict[str, Any]:
 
 def md(text: str) -> dict[str, Any]:
     """A mrkdwn text object; `text` must already be escaped where it holds user input."""
-    return {"type": "mrkdwn", "text": text if len(text) <= 3000 else text[:2999] + ELLIPSIS}
+    return {"type": "mrkdwn", "text": _cut_markup(text, 3000)}
+
+
+def _cut_markup(text: str, limit: int) -> str:
+    """mrkdwn cut to `limit` characters, never inside an entity or a `<…>` token (a mention, a date)."""
+    if len(text) <= limit:
+        return text
+    head = _fit(text, limit)[:-1]
+    opening = head.rfind("<")
+    if opening != -1 and ">" not in head[opening:]:
+        head = head[:opening]
+    return head + ELLIPSIS
 
 
 def section(text: str, **extra: Any) -> dict[str, Any]:
@@ -101,5 +132,19 @@ def actions(block_id: str, *elements: dict[str, Any]) -> dict[str, Any]:
 
 
 def quote(text: str, limit: int = 1500) -> str:
-    """User text as a mrkdwn block quote, escaped and clipped."""
-    return "\n".join("&gt; " + line for line in safe(text, limit).splitlines() or [""])
+    """User text as a mrkdwn block quote: escaped, its lines kept, and at most `limit` characters in all."""
+    out: list[str] = []
+    used = 0
+    for line in _LINE_BREAKS.split(str(text)):
+        piece = "&gt; " + escape(line).rstrip()
+        if piece == "&gt; " and out and out[-1] == piece:
+            continue  # one blank line between paragraphs is enough
+        extra = len(piece) + (1 if out else 0)
+        if used + extra > limit:
+            room = limit - used - (1 if out else 0)
+            if room > len("&gt; ") + 1:
+                out.append(_fit(piece, room))
+            break
+        out.append(piece)
+        used += extra
+    return "\n".join(out) or "&gt; "
