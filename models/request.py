@@ -33,7 +33,7 @@ class ReferenceRequest(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     decided_by: Mapped[str | None] = mapped_column(String(32))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     decline_reason: Mapped[str] = mapped_column(Text, default="")
     # The requester's account of what happened (SPEC rule 7), asked for once the reference is due.
     outcome: Mapped[str | None] = mapped_column(String(20))
@@ -44,7 +44,8 @@ class ReferenceRequest(Base):
     deal_won: Mapped[bool | None] = mapped_column(Boolean)
     amount_influenced: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     feedback: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Indexed: the digest and stats count requests by the week they arrived and were decided.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Optimistic lock: two replicas (or a double click) deciding at once → exactly one wins.
     version: Mapped[int] = mapped_column(Integer, default=1)
