@@ -6,11 +6,13 @@ every platform, and can bind port 0 so tests run many servers side by side.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -20,7 +22,7 @@ from waitress.server import create_server
 
 from bot.app import Refbot
 from bot.observability import REQUEST_ID, new_request_id
-from handlers.middleware import PAYLOAD_TYPE
+from handlers.middleware import PAYLOAD_TYPE, refuse_before_bolt
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,19 @@ class RefbotWSGI:
             return start_response(status, headers, *args)
 
         try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length > 0 else b""
+            refusal = refuse_before_bolt(
+                body,
+                environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"),
+                environ.get("HTTP_X_SLACK_SIGNATURE"),
+                environ.get("CONTENT_TYPE"),
+                self.bot.deps.settings.slack_signing_secret,
+            )
+            if refusal is not None:
+                status, error = refusal
+                return _json(recording_start_response, status, {"ok": False, "error": error})
+            environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads the body again
             return self.slack(environ, recording_start_response)
         finally:
             kind = PAYLOAD_TYPE.get()
@@ -81,16 +96,10 @@ class RefbotWSGI:
 
 
 def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
-    reason = {
-        200: "OK",
-        404: "Not Found",
-        405: "Method Not Allowed",
-        413: "Payload Too Large",
-        503: "Service Unavailable",
-    }
     data = json.dumps(body).encode()
     start_response(
-        f"{status} {reason[status]}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        f"{status} {HTTPStatus(status).phrase}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
     )
     return [data]
 

@@ -274,7 +274,7 @@ def test_wsgi_refuses_a_declared_length_over_the_limit(refbot: Any) -> None:
             "wsgi.input": None,
         }
         body = b"".join(app(environ, lambda status, headers, *_: seen.append(status)))
-        assert seen == ["413 Payload Too Large"]
+        assert len(seen) == 1 and seen[0].startswith("413 ")
         assert json.loads(body) == {"ok": False, "error": "payload_too_large"}
 
 
