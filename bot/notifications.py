@@ -117,9 +117,9 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
 
     def escalation(session: Session, row: OutboxMessage) -> Rendered | None:
         checkins = session.scalars(
-            select(CheckIn).where(
-                CheckIn.id.in_(row.params.get("checkin_ids", [])), CheckIn.status == CheckInStatus.PENDING
-            )
+            select(CheckIn)
+            .where(CheckIn.id.in_(row.params.get("checkin_ids", [])), CheckIn.status == CheckInStatus.PENDING)
+            .order_by(CheckIn.asked_of, CheckIn.id)
         ).all()
         if not checkins:
             return None
