@@ -8,13 +8,14 @@ health and the check-ins waiting for them; **everyone** their own requests and w
 
 Speed (≤ 300 ms with 100,000 customers and 100,000 requests, bench/home_bench.py): each list is one query
 that counts its matches in the same pass (a window count) while keeping the first few. What every manager
-sees alike — check-ins awaiting answers, at-risk customers, expiring consents, the quarter's numbers — is
-computed once per change to the program (`program_facts`), not once per manager or per visit. The one
-costly step is ranking candidates for a queued request (~100 ms each, `bot.matching`): the best eligible
-one is remembered per request version (the manager cards, which rank anyway, leave it behind), judged
-afresh by `eligibility.assess` before its Approve button is shown, and ranking the requests not yet
-remembered stops at a time budget; those say so, and a background refresh through the outbox (with a
-larger budget) fills them in moments later.
+sees alike — check-ins awaiting answers, at-risk customers, expiring consents, the quarter's numbers — takes
+a few table scans, so it is computed once per change to the program (`program_facts`), not per manager or
+per visit; a person opening the tab meanwhile gets the figures known before (or, first thing in a process,
+none yet) at once, and the background refresh publishes the current ones. The other costly step, ranking
+candidates for a queued request (~100 ms each, `bot.matching`), is remembered per request version (the
+manager cards, which rank anyway, leave it behind) and judged afresh by `eligibility.assess` before its
+Approve button is shown; ranking what is not remembered stops at a time budget, and the background refresh
+(with a larger one) fills it in.
 
 Refreshes: a change enqueues a `home` outbox row for each person it concerns who has a Home on record
 (`bot.requests.refresh_homes`); the outbox builds it at delivery (`bot.notifications`), and skips it when a
@@ -44,7 +45,7 @@ from bot.eligibility import LOW_NPS, assess, load_context
 from bot.matching import Candidate, fit, rank_candidates
 from bot.settings import Settings
 from models import AuditEntry, CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
-from models.enums import CheckInStatus, Happiness, OutboxStatus, RefType, RequestStatus
+from models.enums import CheckInStatus, Happiness, OutboxStatus, Outcome, RefType, RequestStatus
 from models.types import utcnow
 
 # Sections of the Home, as "more" buttons name them.
@@ -179,7 +180,7 @@ class ProgramFacts:
 @dataclass(frozen=True)
 class ManagerHome:
     queue: Shown[QueueItem]
-    facts: ProgramFacts
+    facts: ProgramFacts | None  # None: not gathered yet in this process (a background refresh brings them)
     stale: bool = False  # the facts predate the latest change (a background refresh brings the current)
 
 
@@ -304,15 +305,16 @@ def _database(session: Session) -> str:
 
 def program_facts(
     session: Session, settings: Settings, now: datetime, expand: str | None = None, *, allow_stale: bool = False
-) -> tuple[ProgramFacts, bool]:
+) -> tuple[ProgramFacts | None, bool]:
     """Check-ins awaiting answers, at-risk customers, expiring consents and the quarter's numbers, and
     whether they are from before the latest change.
 
     Reused until the next recorded change — every decision, answer, job, import and edit writes an outbox
     or an audit row, so the newest of each is the program's version — or for FACTS_TTL seconds (time alone
     moves "stale" and "expiring"). A burst of refreshes for several managers computes them once.
-    `allow_stale` (a person waiting for the tab): the facts of a version up to FACTS_TTL old rather than
-    a wait for new ones; the caller then has a background refresh publish the current ones.
+    `allow_stale` (a person waiting for the tab): the facts of a version up to FACTS_TTL old, or none yet
+    (None) in a process that has not computed them, rather than a wait of a few table scans; the caller
+    then has a background refresh publish the current ones.
     """
     version = [
         tuple(session.execute(select(table.id, stamp).order_by(table.id.desc()).limit(1)).first() or ())
@@ -326,8 +328,7 @@ def program_facts(
         return facts, False
     if allow_stale:
         found, facts = LATEST_FACTS.get(shape)
-        if found:
-            return facts, True
+        return (facts if found else None), True
     facts = ProgramFacts(
         checkins=_awaiting_checkins(session, limits[0]),
         at_risk=at_risk(session, settings, now, limits[1]),
@@ -629,21 +630,30 @@ def quarter_start(now: datetime, settings: Settings) -> tuple[str, datetime]:
 
 
 def headline(session: Session, settings: Settings, now: datetime) -> Headline:
-    """This quarter's numbers in one pass over the requests: made, approved, completed, helped, influenced."""
+    """This quarter's numbers: requests made, approved, completed, helped, and the amount influenced.
+
+    Three range queries on the indexed creation, decision and outcome times: they read this quarter's
+    requests only, however long the history.
+    """
     label, since = quarter_start(now, settings)
     r = ReferenceRequest
-    approved = and_(r.decided_at >= since, r.status.in_([RequestStatus.APPROVED.value, RequestStatus.COMPLETED.value]))
-    completed = r.outcome_at >= since
-    row = session.execute(
+    made = session.scalar(select(func.count()).select_from(r).where(r.created_at >= since)) or 0
+    approved = (
+        session.scalar(
+            select(func.count())
+            .select_from(r)
+            .where(r.decided_at >= since, r.status.in_([RequestStatus.APPROVED.value, RequestStatus.COMPLETED.value]))
+        )
+        or 0
+    )
+    completed, helped, influenced = session.execute(
         select(
-            func.coalesce(func.sum(case((r.created_at >= since, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((approved, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((completed, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((and_(completed, r.outcome == "helped"), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((completed, r.amount_influenced), else_=None)), 0),
-        ).where(or_(r.created_at >= since, r.decided_at >= since, completed))
+            func.count(),
+            func.coalesce(func.sum(case((r.outcome == Outcome.HELPED.value, 1), else_=0)), 0),
+            func.coalesce(func.sum(r.amount_influenced), 0),
+        ).where(r.outcome_at >= since)
     ).one()
-    return Headline(label, since, int(row[0]), int(row[1]), int(row[2]), int(row[3]), Decimal(row[4] or 0))
+    return Headline(label, since, int(made), int(approved), int(completed), int(helped), Decimal(influenced or 0))
 
 
 # -- account owners -------------------------------------------------------------------------------------

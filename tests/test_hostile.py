@@ -34,7 +34,6 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot import ids
-from bot import server as server_module
 from bot.customers import CanUse, PastUse, Profile, Saved, SearchPage, SearchQuery, SearchResult
 from bot.eligibility import Assessment
 from bot.matching import Candidate
@@ -285,7 +284,8 @@ def test_body_just_under_the_limit_is_read_and_answered(slack: SignedClient, fak
     assert response.status == 200
 
 
-# Bodies Slack never sends. Bolt parses the body before it checks the signature, and raises on these.
+# Bodies Slack never sends. Bolt would raise on them (it parses before it checks the signature), so bot/server.py
+# screens every request with handlers.middleware.refuse_before_bolt first: 401 unsigned, 400 signed but malformed.
 MALFORMED = [
     ("payload=%7Bnot-json", "application/x-www-form-urlencoded"),
     ("payload=", "application/x-www-form-urlencoded"),
@@ -297,14 +297,6 @@ MALFORMED = [
     ('{"type": "event_callback", "event": "not an object", "team_id": "T0FAKE"}', "application/json"),
     ('{"type": "view_submission", "team": {"id": "T0FAKE"}, "view": {"callback_id": "x"}}', "application/json"),
 ]
-# bot/server.py is to call handlers.middleware.refuse_before_bolt before handing a request to Bolt (and answer
-# 400 for whatever Bolt still cannot read); until it does, these requests end in a 500 and a logged traceback.
-SERVER_SCREENS = hasattr(server_module, "refuse_before_bolt")
-needs_server_screen = pytest.mark.xfail(
-    not SERVER_SCREENS,
-    reason="bot/server.py does not yet call handlers.middleware.refuse_before_bolt (see the hostile-input report)",
-    strict=True,
-)
 
 
 def _signed_bytes(slack: SignedClient, body: bytes, content_type: str, timestamp: str | None = None) -> Any:
@@ -314,7 +306,6 @@ def _signed_bytes(slack: SignedClient, body: bytes, content_type: str, timestamp
     return slack._post(body, headers)
 
 
-@needs_server_screen
 @pytest.mark.parametrize(("body", "content_type"), MALFORMED)
 def test_signed_malformed_body_is_a_client_error_not_a_crash(
     slack: SignedClient,
@@ -332,7 +323,6 @@ def test_signed_malformed_body_is_a_client_error_not_a_crash(
     _no_traceback(caplog)
 
 
-@needs_server_screen
 def test_timestamp_that_is_not_a_number_is_401(
     slack: SignedClient, fake: FakeSlack, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -342,7 +332,6 @@ def test_timestamp_that_is_not_a_number_is_401(
     _no_traceback(caplog)
 
 
-@needs_server_screen
 def test_body_that_is_not_utf8_is_400(
     slack: SignedClient, fake: FakeSlack, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:

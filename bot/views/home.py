@@ -89,14 +89,15 @@ def _fit(blocks: list[Block]) -> list[Block]:
 
 def _section(home: Home, name: str, settings: Settings, now: datetime, *, full: bool) -> list[Block]:
     manager, owner = home.manager, home.owner
+    facts = manager.facts if manager is not None else None
     if manager is not None and name == QUEUE:
         return _queue(manager.queue, settings, now, full)
-    if manager is not None and name == CHECKINS:
-        return _awaiting(manager.facts.checkins, settings, now, full)
-    if manager is not None and name == AT_RISK:
-        return _at_risk(manager.facts.at_risk, now, full)
-    if manager is not None and name == CONSENTS:
-        return _consents(manager.facts.consents, now, settings, full)
+    if facts is not None and name == CHECKINS:
+        return _awaiting(facts.checkins, settings, now, full)
+    if facts is not None and name == AT_RISK:
+        return _at_risk(facts.at_risk, now, full)
+    if facts is not None and name == CONSENTS:
+        return _consents(facts.consents, now, settings, full)
     if owner is not None and name == OWNER_CHECKINS:
         return _owner_checkins(owner.checkins, settings, now, full)
     if owner is not None and name == CUSTOMERS:
@@ -160,12 +161,20 @@ def _confirm(title: str, text: str, yes: str) -> dict[str, Any]:
 
 
 def _manager(manager: ManagerHome, settings: Settings, now: datetime) -> list[Block]:
+    queue = _queue(manager.queue, settings, now, full=False)
+    facts = manager.facts
+    if facts is None:
+        gathering = (
+            ":hourglass_flowing_sand: Gathering check-ins awaiting answers, at-risk customers, expiring consents "
+            "and this quarter's numbers: they appear here in a moment."
+        )
+        return [*queue, section(gathering)]
     return [
-        *_queue(manager.queue, settings, now, full=False),
-        *_awaiting(manager.facts.checkins, settings, now, full=False),
-        *_at_risk(manager.facts.at_risk, now, full=False),
-        *_consents(manager.facts.consents, now, settings, full=False),
-        *_headline(manager.facts.headline, settings),
+        *queue,
+        *_awaiting(facts.checkins, settings, now, full=False),
+        *_at_risk(facts.at_risk, now, full=False),
+        *_consents(facts.consents, now, settings, full=False),
+        *_headline(facts.headline, settings),
     ]
 
 
