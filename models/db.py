@@ -33,9 +33,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine tuned per backend: WAL + immediate transactions on SQLite, pre-ping on PostgreSQL."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, **kwargs
-        )
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,7 +47,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 # In WAL mode, NORMAL syncs the log at checkpoints rather than at every commit: a committed
                 # transaction survives the process crashing (it is in the OS's hands); only an OS crash or
                 # power cut can take back the last ones, and never corrupts the file. Commits no longer
-                # wait for the disk while holding the one write lock (README, "Load").
+                # wait for the disk while holding the one write lock (measured by bench/load/run.py).
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
