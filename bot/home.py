@@ -25,9 +25,7 @@ state once.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -43,6 +41,7 @@ from bot import jobs
 from bot import requests as rq
 from bot.eligibility import LOW_NPS, assess, load_context
 from bot.matching import Candidate, fit, rank_candidates
+from bot.memo import Memo
 from bot.settings import Settings
 from models import AuditEntry, CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
 from models.enums import CheckInStatus, Happiness, OutboxStatus, Outcome, RefType, RequestStatus
@@ -340,41 +339,12 @@ def program_facts(
     return facts, False
 
 
-class _Memo:
-    """A small per-process memo with an age limit, safe across threads."""
-
-    def __init__(self, size: int, ttl: float) -> None:
-        self._data: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-        self.size = size
-        self.ttl = ttl
-
-    def get(self, key: tuple[Any, ...]) -> tuple[bool, Any]:
-        with self._lock:
-            found = self._data.get(key)
-            if found is None or time.monotonic() - found[0] > self.ttl:
-                return False, None
-            self._data.move_to_end(key)
-            return True, found[1]
-
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        with self._lock:
-            self._data[key] = (time.monotonic(), value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
 # The best eligible candidate found per request version (None: none was). Only a hint: whatever it names is
 # judged again by `assess` before a button offers it. Keyed by the database and the request's id, version
 # and creation time, so nothing leaks between databases or survives a change to the request.
-PICKS = _Memo(size=4096, ttl=300.0)
-FACTS = _Memo(size=64, ttl=FACTS_TTL)  # by version
-LATEST_FACTS = _Memo(size=16, ttl=FACTS_TTL)  # the newest computed, whatever its version
+PICKS = Memo(size=4096, ttl=300.0)
+FACTS = Memo(size=64, ttl=FACTS_TTL)  # by version
+LATEST_FACTS = Memo(size=16, ttl=FACTS_TTL)  # the newest computed, whatever its version
 # Seconds a ranking took lately (an estimate, to decide whether the next one fits the budget).
 _rank_seconds = [0.1]
 

@@ -14,7 +14,7 @@ from bot import home as home_data
 from bot import requests as rq
 from bot.eligibility import assess, load_context
 from bot.matching import rank_candidates
-from bot.outbox import Rendered, Renderer
+from bot.outbox import RENDER_CACHE, Rendered, Renderer
 from bot.settings import Settings
 from bot.views import checkins as checkin_views
 from bot.views import followups as followup_views
@@ -44,6 +44,18 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         request = _request(session, row)
         if request is None:
             return None
+        # Every manager gets the same card, and the outbox renders a request's cards in one reading: the
+        # ranking behind them (tens of ms on a large list) is done once, not once per manager.
+        shared = session.info.get(RENDER_CACHE)
+        key = ("manager_card", request.id, request.version)
+        if shared is not None and key in shared:
+            return shared[key]
+        card = _manager_card(session, request)
+        if shared is not None:
+            shared[key] = card
+        return card
+
+    def _manager_card(session: Session, request: ReferenceRequest) -> Rendered:
         now = utcnow()
         candidates = []
         pending: dict[int, CheckIn] = {}

@@ -12,6 +12,7 @@ so a card always shows the request's current state. A `refresh` row re-renders c
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import socket
@@ -67,6 +68,8 @@ LEASE = timedelta(seconds=60)
 # that died mid-send): before sending it again the worker looks for it in the conversation's history.
 UNCERTAIN = "uncertain: "
 METADATA_EVENT = "refbot_outbox"
+# Key of a dict in `session.info` while the worker renders a group of rows in one reading (see `_deliver`).
+RENDER_CACHE = "refbot_render_cache"
 # A worker whose passes keep failing (the database unreachable) waits up to this long between tries.
 MAX_IDLE_BACKOFF = 15.0
 
@@ -245,8 +248,8 @@ class OutboxWorker:
         """Claim and deliver up to `limit` due rows; returns how many were attempted."""
         now = utcnow()
         with self.db.reading() as session:
-            ids = session.scalars(
-                select(OutboxMessage.id)
+            due = session.execute(
+                select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.subject)
                 .where(
                     OutboxMessage.status == OutboxStatus.PENDING,
                     OutboxMessage.next_attempt_at <= now,
@@ -256,12 +259,15 @@ class OutboxWorker:
                 .limit(limit)
             ).all()
         done = 0
-        for row_id in ids:
+        # Rows of one kind about one subject (a request's card for each manager) are enqueued together and
+        # delivered together: rendered in one reading, so what they share is computed once.
+        for _, group in itertools.groupby(due, key=lambda row: (row.kind, row.subject)):
             if self._draining_too_long():
                 break
-            if self._claim(row_id):
-                self._deliver(row_id)
-                done += 1
+            claimed = [row.id for row in group if self._claim(row.id)]
+            if claimed:
+                self._deliver(claimed)
+                done += len(claimed)
         return done
 
     def _claim(self, row_id: int) -> bool:
@@ -290,27 +296,45 @@ class OutboxWorker:
                 )
             return True
 
-    def _deliver(self, row_id: int) -> None:
+    def _deliver(self, row_ids: list[int]) -> None:
+        """Render the claimed rows in one reading of the database, then send each and record its result."""
+        outcomes: list[tuple[int, Any]] = []  # per row: a plan to send, a result to record, or a _Retry
+        with self.db.reading() as session:
+            session.info[RENDER_CACHE] = {}  # renderers may keep what several rows of this reading share
+            for row_id in row_ids:
+                outcomes.append((row_id, self._render(session, row_id)))
+        for row_id, outcome in outcomes:
+            if isinstance(outcome, list):
+                outcome = self._attempt(row_id, lambda plan=outcome: self._send(plan))  # type: ignore[misc]
+            if isinstance(outcome, _Retry):
+                self._reschedule(row_id, outcome)
+            elif outcome is not None:
+                self._finish(row_id, outcome)
+
+    def _render(self, session: Session, row_id: int) -> Any:
+        def plan() -> Any:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return None
+            if row.kind != REFRESH and row.last_error.startswith(UNCERTAIN):
+                found = self._find_posted(row)
+                if found is not None:
+                    return (OutboxStatus.SENT.value, found[0], found[1], "")
+            return self._plan_refresh(session, row) if row.kind == REFRESH else self._plan_post(session, row)
+
+        return self._attempt(row_id, plan)
+
+    @staticmethod
+    def _attempt(row_id: int, step: Callable[[], Any]) -> Any:
+        """The step's value, or the _Retry that reschedules the row (a renderer bug is one too: the row is kept,
+        with why, and tried later)."""
         try:
-            with self.db.reading() as session:
-                row = session.get(OutboxMessage, row_id)
-                if row is None:
-                    return
-                if row.kind != REFRESH and row.last_error.startswith(UNCERTAIN):
-                    found = self._find_posted(row)
-                    if found is not None:
-                        self._finish(row_id, (OutboxStatus.SENT.value, found[0], found[1], ""))
-                        return
-                plan = self._plan_refresh(session, row) if row.kind == REFRESH else self._plan_post(session, row)
-            result = self._send(plan)
+            return step()
         except _Retry as retry:
-            self._reschedule(row_id, retry)
-            return
-        except Exception as exc:  # a renderer bug: keep the row, record why, try later
+            return retry
+        except Exception as exc:
             log.exception("outbox row %s could not be rendered", row_id)
-            self._reschedule(row_id, _Retry(f"render failed: {exc!r}"))
-            return
-        self._finish(row_id, result)
+            return _Retry(f"render failed: {exc!r}")
 
     def _find_posted(self, row: OutboxMessage) -> tuple[str, str] | None:
         """(channel, ts) of this row's message if an earlier attempt did post it, found by its metadata."""

@@ -122,6 +122,26 @@ def test_submit_dms_rep_and_every_manager(slack: SignedClient, fake: FakeSlack, 
     assert fake.violations == []
 
 
+def test_one_ranking_serves_every_managers_card(
+    slack: SignedClient, fake: FakeSlack, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.notifications
+
+    rankings: list[int] = []
+    rank = bot.notifications.rank_candidates
+
+    def counted(session: Any, settings: Any, request: ReferenceRequest, now: Any) -> Any:
+        rankings.append(request.id)
+        return rank(session, settings, request, now)
+
+    monkeypatch.setattr(bot.notifications, "rank_candidates", counted)
+    seed(db)
+    request_id = request_submitted(slack, fake)
+    cards = [blob(wait_card(fake, manager, "Acme Corp").blocks) for manager in (MANAGER, MANAGER_2)]
+    assert cards[0] == cards[1]
+    assert rankings == [request_id]  # the outbox renders both cards in one reading, ranked once
+
+
 @pytest.mark.parametrize(
     ("values", "field", "message"),
     [
