@@ -291,7 +291,7 @@ def attach_profiler(server: Server, out_dir: Path | None, gil_only: bool = False
         return
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{server.name.replace(' ', '_')}.speedscope.json"
+    target = out_dir / f"{server.name.replace(' ', '_')}.folded.txt"
     server.profiler = subprocess.Popen(
         [
             spy,
@@ -301,8 +301,7 @@ def attach_profiler(server: Server, out_dir: Path | None, gil_only: bool = False
             "--rate",
             "200",
             "--format",
-            "speedscope",
-            "--threads",
+            "raw",  # collapsed stacks: text to grep and sum; speedscope and flamegraph.pl both read it
             "--nonblocking",
             *(["--gil"] if gil_only else []),
             "-o",
