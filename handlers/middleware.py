@@ -16,8 +16,9 @@ Each is answered here with a quick 2xx, before any listener runs or anything is 
 - **A repeat** (a Slack retry, or the same request reaching two replicas): its `trigger_id`/`event_id`
   is recorded in `inbound_deliveries`; the second arrival is acknowledged and dropped.
 
-Before all of this, and before Bolt itself, the WSGI layer is to call `refuse_before_bolt` on the raw
-request: Bolt parses a body before it checks its signature, and raises on some that Slack never sends.
+Before all of this, and before Bolt itself, the WSGI layer is to call `screen_request` on the raw request:
+Bolt parses a body before it checks its signature, and raises on some that Slack never sends. What passes
+is parsed there once and handed to Bolt as it is (`bolt_request`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -132,37 +134,66 @@ def signed_by_slack(body: bytes, timestamp: str, signature: str | None, signing_
     return hmac.compare_digest(expected.encode(), (signature or "").encode("utf-8", "replace"))
 
 
-def refuse_before_bolt(
-    body: bytes, timestamp: str | None, signature: str | None, content_type: str | None, signing_secret: str
-) -> tuple[int, str] | None:
-    """Why a POST to /slack/events must not reach Bolt, as (HTTP status, error code); None to let it through.
+@dataclass(frozen=True)
+class Screened:
+    """What the WSGI layer learnt of a POST to /slack/events before Bolt: why to refuse it, or its text and
+    payload parsed once (Bolt is handed them rather than parsing the body a second time)."""
 
-    For the WSGI layer, which has the raw request. Bolt parses the body *before* it checks the signature,
+    refusal: tuple[int, str] | None
+    text: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def screen_request(
+    body: bytes, timestamp: str | None, signature: str | None, content_type: str | None, signing_secret: str
+) -> Screened:
+    """Screen a POST to /slack/events: refused as (HTTP status, error code), or its text and payload.
+
+    For the WSGI layer, which has the raw request. Bolt parses a body *before* it checks the signature,
     and a body that is not what Slack sends (a `payload` that is not a JSON object, bytes that are not
     UTF-8) or a timestamp that is not a number make it raise: a 500 and a logged traceback, for anyone on
     the internet to cause. Checked here in Slack's order instead: the signature (401), then the shape (400).
     """
     if not timestamp or not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
-        return 401, "invalid_request"
+        return Screened((401, "invalid_request"))
     if signing_secret and not signed_by_slack(body, timestamp, signature, signing_secret):
-        return 401, "invalid_request"
+        return Screened((401, "invalid_request"))
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return 400, "malformed_request"
+        return Screened((400, "malformed_request"))
     if not text:
-        return None
+        return Screened(None)
     try:
         if (content_type or "").split(";")[0].strip() == "application/json" or text.startswith("{"):
             parsed: Any = json.loads(text)
         else:
             fields = dict(parse_qsl(text, keep_blank_values=True))
+            # A slash command whose text holds the word "payload" is still a command (see recover_command).
             parsed = json.loads(fields["payload"]) if "payload" in fields else fields
     except ValueError:
-        return 400, "malformed_request"
+        return Screened((400, "malformed_request"))
     if not isinstance(parsed, dict) or not _shaped_like_slack(parsed):
-        return 400, "malformed_request"
-    return None
+        return Screened((400, "malformed_request"))
+    return Screened(None, text, parsed)
+
+
+def refuse_before_bolt(
+    body: bytes, timestamp: str | None, signature: str | None, content_type: str | None, signing_secret: str
+) -> tuple[int, str] | None:
+    """Why a POST to /slack/events must not reach Bolt, as (HTTP status, error code); None to let it through."""
+    return screen_request(body, timestamp, signature, content_type, signing_secret).refusal
+
+
+def bolt_request(screened: Screened, headers: dict[str, str], query: str) -> BoltRequest:
+    """The BoltRequest for a screened POST, with the payload already parsed (Bolt would parse it again).
+
+    The raw text stays on it, so Bolt's own signature check still runs over exactly what was signed."""
+    request = BoltRequest(body="", query=query, headers=headers)  # type: ignore[arg-type]
+    request.raw_body = screened.text
+    request.body = screened.payload
+    build_context(request.context, screened.payload)
+    return request
 
 
 # Envelope fields Bolt reads without checking their type, as Slack always sends them.
