@@ -74,6 +74,17 @@ RENDER_CACHE = "refbot_render_cache"
 MAX_IDLE_BACKOFF = 15.0
 
 
+# Two inserts run on every request and every message, built once (Core, on the tables: no ORM bookkeeping).
+_ENQUEUE = {
+    name: insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_REMEMBER = {
+    name: insert(InboundDelivery.__table__).on_conflict_do_nothing().returning(InboundDelivery.__table__.c.key)
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 @dataclass(frozen=True)
 class Rendered:
     """What to send: the notification text (for Slack's notification and screen readers) and blocks.
@@ -102,6 +113,7 @@ def enqueue(
     params: dict[str, Any] | None = None,
 ) -> None:
     """Record a message to send once this transaction commits; a key already used is a no-op."""
+    now = utcnow()
     values = {
         "idempotency_key": key,
         "kind": kind,
@@ -110,14 +122,12 @@ def enqueue(
         "params": params or {},
         "status": OutboxStatus.PENDING.value,
         "attempts": 0,
-        "next_attempt_at": utcnow(),
+        "next_attempt_at": now,
         "last_error": "",
-        "created_at": utcnow(),
+        "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    session.execute(stmt)
+    connection = session.connection()
+    connection.execute(_ENQUEUE[connection.dialect.name], values)
 
 
 def enqueue_refresh(session: Session, subject: str, kinds: tuple[str, ...], version: object) -> None:
@@ -134,16 +144,10 @@ def enqueue_refresh(session: Session, subject: str, kinds: tuple[str, ...], vers
 
 def remember_delivery(session: Session, key: str) -> bool:
     """Record an inbound Slack delivery; False when it was seen before (a retry: do nothing again)."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (
-        insert(InboundDelivery)
-        .values(key=key, received_at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(InboundDelivery.key)
-    )
+    connection = session.connection()
     # RETURNING, not rowcount: drivers disagree on rowcount for a skipped ON CONFLICT insert.
-    return session.execute(stmt).first() is not None
+    found = connection.execute(_REMEMBER[connection.dialect.name], {"key": key, "received_at": utcnow()})
+    return found.first() is not None
 
 
 def _first_line(exc: BaseException) -> str:
