@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.observability import RedactingFormatter, RedactSecrets, configure_logging
+from bot.observability import RedactingFormatter, RedactSecrets, Throttle, configure_logging
 from bot.server import HttpServer
 from slackfake.client import SignedClient
 from slackfake.server import FakeSlack
@@ -73,6 +73,29 @@ def test_json_logs_carry_request_ids_and_no_secrets(restore_logging: None) -> No
     for secret in ("xoxb-1234-abcdef", SIGNING_SECRET, "hunter2", "xapp-1-A0-xyz", BOT_TOKEN):
         assert secret not in blob
     assert "refbot:[redacted]@db" in blob
+
+
+def test_waitress_queue_warnings_are_throttled(restore_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", json_lines=False)
+    configure_logging("INFO", json_lines=False)  # configured twice (tests, `refbot demo`): still one filter
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+    queue = logging.getLogger("waitress.queue")
+    throttle = next(f for f in queue.filters if isinstance(f, Throttle))
+    assert sum(isinstance(f, Throttle) for f in queue.filters) == 1
+    throttle._last, throttle._dropped = float("-inf"), 0  # whatever an earlier test in this process logged
+    for depth in range(1, 501):
+        queue.warning("Task queue depth is %d", depth)
+    assert stream.getvalue().count("Task queue depth") == 1
+    throttle._last -= throttle.seconds  # a minute later
+    queue.warning("Task queue depth is %d", 3)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and "Task queue depth is 3 (499 more like it in the last 60 s)" in lines[1]
+    logging.getLogger("refbot.test").warning("other loggers are not throttled")
+    logging.getLogger("refbot.test").warning("other loggers are not throttled")
+    assert stream.getvalue().count("not throttled") == 2
 
 
 def test_redaction_keeps_ordinary_text_and_leaves_records_alone() -> None:
