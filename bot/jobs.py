@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -99,6 +99,13 @@ def _digest_period(settings: Settings, now: datetime) -> str:
     return digest.digest_week(now, settings.tz).label
 
 
+def _refresh_homes(session: Session, dry_run: bool, people: Iterable[str | None]) -> None:
+    """Re-publish, after this run commits, the App Homes that show what it changed or just told them about,
+    so a DM and the tab never disagree (only for people who have opened their Home: `rq.refresh_homes`)."""
+    if not dry_run:
+        rq.refresh_homes(session, people)
+
+
 # -- 1. periodic happiness check-ins -------------------------------------------------------------------
 
 
@@ -140,6 +147,9 @@ def run_checkins(session: Session, settings: Settings, now: datetime, dry_run: b
                     )
                 )
             enqueue(session, key=subject, kind=CHECKIN_ROUND, recipient=owner, subject=subject)
+    # The owners' Homes list the check-ins waiting for them; the managers' the check-ins awaiting answers.
+    if by_owner:
+        _refresh_homes(session, dry_run, [*by_owner, *settings.managers])
     if ownerless:
         year, number, _ = _local(now, settings).isocalendar()
         week = f"{year}-W{number:02d}"  # reported once a week until they get an owner, not every run
@@ -208,6 +218,8 @@ def _remind_owners(session: Session, settings: Settings, now: datetime, dry_run:
             subject=subject,
             params={"checkin_ids": [c.id for c in checkins]},
         )
+    if by_message:  # the managers' list of check-ins awaiting answers marks them "reminded"
+        _refresh_homes(session, dry_run, settings.managers)
 
 
 def _escalate_owners(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
@@ -230,6 +242,8 @@ def _escalate_owners(session: Session, settings: Settings, now: datetime, dry_ru
     if not dry_run:
         for checkin in due:
             checkin.escalated_at = now
+    # From the same moment the managers' at-risk list counts these customers as silent.
+    _refresh_homes(session, dry_run, settings.managers)
 
 
 def _remind_approvals(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
@@ -270,6 +284,7 @@ def _follow_up_outcomes(session: Session, settings: Settings, now: datetime, dry
     approved = session.scalars(
         select(ReferenceRequest).where(ReferenceRequest.status == RequestStatus.APPROVED).order_by(ReferenceRequest.id)
     ).all()
+    reps_asked: list[str] = []  # their Home now puts the request first, under "how did it go?"
     for request in approved:
         due = outcome_due_at(request, settings)
         if due is None or now < due:
@@ -286,6 +301,7 @@ def _follow_up_outcomes(session: Session, settings: Settings, now: datetime, dry
                     recipient=request.requester_id,
                     subject=f"request:{request.id}",
                 )
+            reps_asked.append(request.requester_id)
             continue
         if now - asked.created_at >= timedelta(days=settings.outcome_remind_days):
             remind_key = f"request:{request.id}:outcome-reminder"
@@ -300,6 +316,7 @@ def _follow_up_outcomes(session: Session, settings: Settings, now: datetime, dry
                     recipient=request.requester_id,
                     subject=f"request:{request.id}",
                 )
+    _refresh_homes(session, dry_run, reps_asked)
 
 
 # -- 3. consent expiry ------------------------------------------------------------------------------------
@@ -334,6 +351,8 @@ def run_consents(session: Session, settings: Settings, now: datetime, dry_run: b
                 )
         if not dry_run:
             consent.expiry_notice_for = consent.expires_on
+    if expiring:  # the managers' Homes list consents running out from the same day on
+        _refresh_homes(session, dry_run, settings.managers)
 
 
 # -- 4. housekeeping: ledgers that would otherwise grow forever -------------------------------------------
