@@ -1,4 +1,4 @@
-"""Operating commands: `refbot jobs list|run NAME [--dry-run]`, `refbot outbox [retry]` and
+"""Operating commands: `refbot jobs list|run NAME [--dry-run] [--force]`, `refbot outbox [retry]` and
 `refbot digest --dry-run|--post [--week 2026-W47]`."""
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ def add_parsers(sub: argparse._SubParsersAction, open_db: OpenDatabase) -> None:
         func=lambda a, s: cmd_jobs_list(a, s)
     )
     run = jobs_sub.add_parser("run", help="run a job now (once per period across replicas, unless --force)")
-    run.add_argument("name", help="checkins, reminders, consents or digest")
-    run.add_argument("--dry-run", action="store_true", help="print what it would send; change nothing")
+    run.add_argument("name", help="checkins, reminders, consents, digest or cleanup")
+    run.add_argument("--dry-run", action="store_true", help="print what it would send or delete; change nothing")
     run.add_argument("--force", action="store_true", help="run even if this period already ran")
     run.set_defaults(func=lambda a, s: cmd_jobs_run(a, s, open_db))
 
@@ -74,7 +74,10 @@ def cmd_jobs_run(args: argparse.Namespace, settings: Settings, open_db: OpenData
         print(f"  {line}")
     if result.skipped:
         print(f"{args.name}: {result.skipped}")
-    print(f"{args.name} ({result.period}): {head} {result.messages} message(s)")
+    did = [f"{head} {result.messages} message(s)"] if result.messages or not result.removed else []
+    if result.removed:
+        did.append(f"{'would delete' if args.dry_run else 'deleted'} {sum(result.removed.values())} old row(s)")
+    print(f"{args.name} ({result.period}): {', '.join(did)}")
     if not args.dry_run and result.messages:
         _deliver_now(db, settings)
     return 0

@@ -1,4 +1,5 @@
-"""Scheduled jobs that keep the program alive by itself: check-ins, reminders, follow-ups, consent expiry.
+"""Scheduled jobs that keep the program alive by itself: check-ins, reminders, follow-ups, consent expiry,
+and the cleanup of ledgers that would otherwise grow forever.
 
 Each job is a plain function of (session, settings, now) that decides what is due and records it in the
 outbox under keys that name the period (`checkin-round:U123:2026-11-23:0`), so running it twice, on two
@@ -6,28 +7,32 @@ replicas, or again after a crash, sends nothing twice. `run_job` claims the job'
 inside the same transaction as the job's writes: a second replica waits on the unique key and then sees
 the period taken; a replica that dies mid-run rolls back, and the next one does the work. The scheduler
 (`bot.scheduler`) only decides *when*.
+
+`cleanup` differs in one way: it sends nothing and only deletes rows nothing reads any more, so it may work
+through a backlog in many short transactions after the one that claims its period.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from bot import digest
 from bot import requests as rq
 from bot.outbox import enqueue
 from bot.settings import Settings
-from models import CheckIn, Consent, Customer, JobRun, OutboxMessage, ReferenceRequest
+from models import CheckIn, Consent, Customer, InboundDelivery, JobRun, OutboxMessage, ReferenceRequest
 from models.db import Database
-from models.enums import CheckInPurpose, CheckInStatus, RequestStatus
+from models.enums import CheckInPurpose, CheckInStatus, OutboxStatus, RequestStatus
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,10 @@ class JobResult:
     lines: list[str] = field(default_factory=list)
     messages: int = 0
     skipped: str = ""
+    # Housekeeping (`cleanup`): rows deleted (dry: that would be) per kind, and where a run that stopped at a
+    # batch limit goes on: `run_job` calls the job again, in a transaction of its own, until this is empty.
+    removed: dict[str, int] = field(default_factory=dict)
+    resume: str = ""
 
     def note(self, line: str, messages: int = 1) -> None:
         self.lines.append(line)
@@ -88,6 +97,13 @@ def _hour_period(settings: Settings, now: datetime) -> str:
 def _digest_period(settings: Settings, now: datetime) -> str:
     """The ISO week the digest covers (the last full week), e.g. `2026-W47`."""
     return digest.digest_week(now, settings.tz).label
+
+
+def _refresh_homes(session: Session, dry_run: bool, people: Iterable[str | None]) -> None:
+    """Re-publish, after this run commits, the App Homes that show what it changed or just told them about,
+    so a DM and the tab never disagree (only for people who have opened their Home: `rq.refresh_homes`)."""
+    if not dry_run:
+        rq.refresh_homes(session, people)
 
 
 # -- 1. periodic happiness check-ins -------------------------------------------------------------------
@@ -131,6 +147,9 @@ def run_checkins(session: Session, settings: Settings, now: datetime, dry_run: b
                     )
                 )
             enqueue(session, key=subject, kind=CHECKIN_ROUND, recipient=owner, subject=subject)
+    # The owners' Homes list the check-ins waiting for them; the managers' the check-ins awaiting answers.
+    if by_owner:
+        _refresh_homes(session, dry_run, [*by_owner, *settings.managers])
     if ownerless:
         year, number, _ = _local(now, settings).isocalendar()
         week = f"{year}-W{number:02d}"  # reported once a week until they get an owner, not every run
@@ -199,6 +218,8 @@ def _remind_owners(session: Session, settings: Settings, now: datetime, dry_run:
             subject=subject,
             params={"checkin_ids": [c.id for c in checkins]},
         )
+    if by_message:  # the managers' list of check-ins awaiting answers marks them "reminded"
+        _refresh_homes(session, dry_run, settings.managers)
 
 
 def _escalate_owners(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
@@ -221,6 +242,8 @@ def _escalate_owners(session: Session, settings: Settings, now: datetime, dry_ru
     if not dry_run:
         for checkin in due:
             checkin.escalated_at = now
+    # From the same moment the managers' at-risk list counts these customers as silent.
+    _refresh_homes(session, dry_run, settings.managers)
 
 
 def _remind_approvals(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
@@ -261,6 +284,7 @@ def _follow_up_outcomes(session: Session, settings: Settings, now: datetime, dry
     approved = session.scalars(
         select(ReferenceRequest).where(ReferenceRequest.status == RequestStatus.APPROVED).order_by(ReferenceRequest.id)
     ).all()
+    reps_asked: list[str] = []  # their Home now puts the request first, under "how did it go?"
     for request in approved:
         due = outcome_due_at(request, settings)
         if due is None or now < due:
@@ -277,6 +301,7 @@ def _follow_up_outcomes(session: Session, settings: Settings, now: datetime, dry
                     recipient=request.requester_id,
                     subject=f"request:{request.id}",
                 )
+            reps_asked.append(request.requester_id)
             continue
         if now - asked.created_at >= timedelta(days=settings.outcome_remind_days):
             remind_key = f"request:{request.id}:outcome-reminder"
@@ -291,6 +316,7 @@ def _follow_up_outcomes(session: Session, settings: Settings, now: datetime, dry
                     recipient=request.requester_id,
                     subject=f"request:{request.id}",
                 )
+    _refresh_homes(session, dry_run, reps_asked)
 
 
 # -- 3. consent expiry ------------------------------------------------------------------------------------
@@ -325,6 +351,93 @@ def run_consents(session: Session, settings: Settings, now: datetime, dry_run: b
                 )
         if not dry_run:
             consent.expiry_notice_for = consent.expires_on
+    if expiring:  # the managers' Homes list consents running out from the same day on
+        _refresh_homes(session, dry_run, settings.managers)
+
+
+# -- 4. housekeeping: ledgers that would otherwise grow forever -------------------------------------------
+
+# Slack retries an unacknowledged delivery three times within about five minutes, and a trigger_id is dead
+# after 30 minutes: a delivery recorded a day ago can never come again, so its record may go. A day rather
+# than an hour leaves a wide margin for a stalled replica or a skewed clock, and costs only a day of rows.
+DELIVERIES_KEPT = timedelta(hours=24)
+# A delivered App Home refresh is read by nothing once it is out, except a person's newest one (it is how
+# `refresh_homes` knows they have a Home); older delivered ones go after a day. Pending and failed rows stay.
+HOME_REFRESHES_KEPT = timedelta(hours=24)
+# Rows per DELETE, each in a transaction of its own: a backlog (the first run on a busy workspace) is worked
+# through in short transactions, so PostgreSQL never holds one open for minutes and SQLite writers interleave.
+CLEANUP_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One kind of row that nothing reads once it is `kept` old: `stale(cutoff)` selects their keys."""
+
+    what: str
+    kept: timedelta
+    key: InstrumentedAttribute[Any]
+    stale: Callable[[datetime], Select[Any]]
+
+
+def _stale_deliveries(cutoff: datetime) -> Select[Any]:
+    return (
+        select(InboundDelivery.key)
+        .where(InboundDelivery.received_at < cutoff)
+        .order_by(InboundDelivery.received_at)  # ix_inbound_deliveries_received_at
+    )
+
+
+def _stale_home_refreshes(cutoff: datetime) -> Select[Any]:
+    newer = aliased(OutboxMessage)
+    return (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.kind == rq.HOME,
+            OutboxMessage.status.in_([OutboxStatus.SENT.value, OutboxStatus.SKIPPED.value]),
+            OutboxMessage.created_at < cutoff,
+            exists().where(newer.subject == OutboxMessage.subject, newer.kind == rq.HOME, newer.id > OutboxMessage.id),
+        )
+        .order_by(OutboxMessage.id)
+    )
+
+
+SWEEPS: dict[str, Sweep] = {
+    "inbound deliveries": Sweep("Slack deliveries received", DELIVERIES_KEPT, InboundDelivery.key, _stale_deliveries),
+    "home refreshes": Sweep(
+        "App Home refreshes delivered", HOME_REFRESHES_KEPT, OutboxMessage.id, _stale_home_refreshes
+    ),
+}
+
+
+def run_cleanup(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
+    """Delete rows that only ever grow and that nothing reads any more (see SWEEPS), a batch at a time.
+
+    `inbound_deliveries` gains a row per click, command and event; the outbox a `home` row per change for
+    every manager (and each person concerned) who has opened the App Home. Both are only needed for a while.
+    """
+    names = list(SWEEPS)
+    start = names.index(result.resume) if result.resume else 0
+    result.resume = ""
+    for name in names[start:]:
+        sweep = SWEEPS[name]
+        cutoff = now - sweep.kept
+        before = f"before {_local(cutoff, settings):%Y-%m-%d %H:%M %Z}"
+        if dry_run:
+            found = int(session.scalar(select(func.count()).select_from(sweep.stale(cutoff).subquery())) or 0)
+            result.removed[name] = found
+            result.note(f"would delete {found} {name} ({sweep.what} {before})", messages=0)
+            continue
+        batch = sweep.stale(cutoff).limit(CLEANUP_BATCH)
+        deleted = session.execute(
+            delete(sweep.key.class_).where(sweep.key.in_(batch)), execution_options={"synchronize_session": False}
+        ).rowcount
+        total = result.removed[name] = result.removed.get(name, 0) + deleted
+        if deleted >= CLEANUP_BATCH:
+            result.resume = name  # more to go: the next batch in a transaction of its own
+            return
+        result.note(f"deleted {total} {name} ({sweep.what} {before})", messages=0)
+    if not any(result.removed.values()):
+        result.skipped = "nothing old enough to delete"
 
 
 JOBS: dict[str, Job] = {
@@ -357,6 +470,13 @@ JOBS: dict[str, Job] = {
             digest.run_digest_job,
             lambda s: s.schedule_digest,
             _digest_period,
+        ),
+        Job(
+            "cleanup",
+            "delete Slack delivery records and delivered App Home refreshes older than a day",
+            run_cleanup,
+            lambda s: s.schedule_cleanup,
+            _day_period,
         ),
     )
 }
@@ -404,15 +524,28 @@ def run_job(
             result.skipped = f"already run for {result.period} (by another replica or an earlier run)"
             return result
         job.run(session, settings, now, False, result)
-        run = session.scalars(select(JobRun).where(and_(JobRun.job == name, JobRun.period == result.period))).one()
-        run.status = "done"
-        run.finished_at = utcnow()
-        run.summary = {"messages": result.messages, "lines": result.lines[:50]}
+        _record(session, name, result)
+    while result.resume:  # stopped at a batch limit: go on, each batch in a short transaction of its own
+        with db.transaction() as session:
+            job.run(session, settings, now, False, result)
+            _record(session, name, result)
     log.info(
-        "job %s for %s: %s message(s)%s",
+        "job %s for %s: %s message(s)%s%s",
         name,
         result.period,
         result.messages,
+        f", {sum(result.removed.values())} row(s) deleted" if result.removed else "",
         f" ({result.skipped})" if result.skipped else "",
     )
     return result
+
+
+def _record(session: Session, name: str, result: JobResult) -> None:
+    """What the run did, on its claim; `running` until its last batch (a run cut short says so)."""
+    run = session.scalars(select(JobRun).where(and_(JobRun.job == name, JobRun.period == result.period))).one()
+    run.status = "running" if result.resume else "done"
+    run.finished_at = None if result.resume else utcnow()
+    summary: dict[str, Any] = {"messages": result.messages, "lines": result.lines[:50]}
+    if result.removed:
+        summary["removed"] = dict(result.removed)
+    run.summary = summary

@@ -55,6 +55,7 @@ class Settings:
     schedule_reminders: str = "15 * * * *"
     schedule_consents: str = "0 8 * * *"
     schedule_digest: str = "0 9 * * mon"
+    schedule_cleanup: str = "30 3 * * *"
     # Outgoing pace: Slack allows about one message per second per channel.
     rate_per_channel: float = 1.0
     rate_global: float = 20.0
@@ -234,6 +235,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         schedule_reminders=_cron(env, "REFBOT_SCHEDULE_REMINDERS", "15 * * * *", timezone),
         schedule_consents=_cron(env, "REFBOT_SCHEDULE_CONSENTS", "0 8 * * *", timezone),
         schedule_digest=_cron(env, "REFBOT_SCHEDULE_DIGEST", "0 9 * * mon", timezone),
+        schedule_cleanup=_cron(env, "REFBOT_SCHEDULE_CLEANUP", "30 3 * * *", timezone),
         rate_per_channel=_float(env, "REFBOT_RATE_PER_CHANNEL", 1.0),
         rate_global=_float(env, "REFBOT_RATE_GLOBAL", 20.0),
         run_scheduler=_flag(env, "REFBOT_SCHEDULER", True),
