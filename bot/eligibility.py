@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot.settings import Settings
@@ -67,14 +67,22 @@ def load_context(
     if not customer_ids:
         return Context({}, {}, {}, {})
     since = now - timedelta(days=settings.fatigue_window_days)
-    counted = select(ReferenceUse.customer_id, func.count()).where(
-        ReferenceUse.customer_id.in_(customer_ids), ReferenceUse.counted.is_(True), ReferenceUse.used_at >= since
+    # Uses in the fatigue window and the last use ever, per customer, in one pass over its counted uses.
+    per_customer = (
+        select(
+            ReferenceUse.customer_id,
+            func.sum(case((ReferenceUse.used_at >= since, 1), else_=0)),
+            func.max(ReferenceUse.used_at),
+        )
+        .where(ReferenceUse.customer_id.in_(customer_ids), ReferenceUse.counted.is_(True))
+        .group_by(ReferenceUse.customer_id)
     )
-    uses = dict(session.execute(counted.group_by(ReferenceUse.customer_id)).all())
-    last = select(ReferenceUse.customer_id, func.max(ReferenceUse.used_at)).where(
-        ReferenceUse.customer_id.in_(customer_ids), ReferenceUse.counted.is_(True)
-    )
-    last_used = {cid: _aware(at) for cid, at in session.execute(last.group_by(ReferenceUse.customer_id))}
+    uses: dict[int, int] = {}
+    last_used: dict[int, datetime] = {}
+    for cid, in_window, at in session.execute(per_customer):
+        if in_window:
+            uses[cid] = int(in_window)
+        last_used[cid] = _aware(at)
     waiting = select(ReferenceRequest.customer_id, ReferenceRequest.id).where(
         ReferenceRequest.customer_id.in_(customer_ids),
         ReferenceRequest.status == RequestStatus.AWAITING_CHECKIN,
