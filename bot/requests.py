@@ -324,7 +324,7 @@ def submit(session: Session, settings: Settings, requester: str, draft: RequestD
     enqueue(session, key=f"{subject}:receipt", kind=RECEIPT, recipient=requester, subject=subject)
     for manager in settings.managers:
         enqueue(session, key=f"{subject}:card:{manager}", kind=MANAGER_CARD, recipient=manager, subject=subject)
-    _refresh_homes(session, settings, request)
+    refresh_homes(session, [*settings.managers, requester])  # a new request has no customer nor owner asked yet
     return request
 
 
