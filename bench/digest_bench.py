@@ -30,7 +30,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
@@ -39,13 +38,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, inspect, text  # noqa: E402
+from sqlalchemy import inspect, text  # noqa: E402
 
 from bot import migrate  # noqa: E402
 from bot.chart import render_chart  # noqa: E402
 from bot.digest import compute, digest_week, quarter_of, stats  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from models.db import Database  # noqa: E402
+from tests.postgres import private_schema  # noqa: E402
 
 TARGET_SECONDS = 2.0
 YEARS = 3
@@ -357,18 +357,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", data, args)
     if args.postgres:
-        schema = f"refbot_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            from tests.conftest import _postgres_schema_url
-
-            ok &= measure("PostgreSQL", _postgres_schema_url(args.postgres, schema), data, args)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        with private_schema(args.postgres, "refbot_bench") as url:
+            ok &= measure("PostgreSQL", url, data, args)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0 if ok else 1
 

@@ -17,14 +17,13 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 
 from bot import migrate  # noqa: E402
 from bot.app import create_app  # noqa: E402
@@ -33,6 +32,7 @@ from bot.settings import Settings  # noqa: E402
 from models import Customer  # noqa: E402
 from models.db import Database  # noqa: E402
 from slackfake.server import FakeSlack  # noqa: E402
+from tests.postgres import private_schema  # noqa: E402
 
 TARGET_SHARE = 0.95
 
@@ -128,18 +128,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'fanout.db'}", args.customers, args.owners, args.rate)
     if args.postgres:
-        from tests.conftest import _postgres_schema_url
-
-        schema = f"refbot_fanout_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            url = _postgres_schema_url(args.postgres, schema)
+        with private_schema(args.postgres, "refbot_fanout") as url:
             ok &= measure("PostgreSQL", url, args.customers, args.owners, args.rate)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     return 0 if ok else 1
 
 

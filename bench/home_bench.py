@@ -24,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -35,13 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ranking_bench import INDUSTRIES, PRODUCTS, REGIONS, SEGMENTS, TOPICS, pct, timed  # noqa: E402
 from ranking_bench import load as load_customers  # noqa: E402
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
 from bot import home, migrate  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.views.home import home_view  # noqa: E402
 from models import CheckIn, Consent, ReferenceRequest  # noqa: E402
 from models.db import Database  # noqa: E402
+from tests.postgres import private_schema  # noqa: E402
 
 TARGET_P95_MS = 300
 MANAGER = "U0MANAGER"
@@ -266,19 +266,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.customers, args.requests, args.runs)
     if args.postgres:
-        schema = f"refbot_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            from tests.conftest import _postgres_schema_url
-
-            url = _postgres_schema_url(args.postgres, schema)
+        with private_schema(args.postgres, "refbot_bench") as url:
             ok &= measure("PostgreSQL", url, args.customers, args.requests, args.runs)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
     return 0 if ok else 1
 
 

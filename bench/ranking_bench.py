@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 
 from bot import migrate  # noqa: E402
 from bot.matching import rank_candidates  # noqa: E402
@@ -33,6 +32,7 @@ from bot.settings import Settings  # noqa: E402
 from handlers.suggestions import search_customers  # noqa: E402
 from models import CheckIn, Contact, Customer, ReferenceRequest, ReferenceUse  # noqa: E402
 from models.db import Database  # noqa: E402
+from tests.postgres import private_schema  # noqa: E402
 
 TARGET_TYPEAHEAD_P95_MS = 100
 TARGET_RANKING_P95_MS = 200
@@ -241,17 +241,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.customers, args.runs)
     if args.postgres:
-        schema = f"refbot_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            from tests.conftest import _postgres_schema_url
-
-            ok &= measure("PostgreSQL", _postgres_schema_url(args.postgres, schema), args.customers, args.runs)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        with private_schema(args.postgres, "refbot_bench") as url:
+            ok &= measure("PostgreSQL", url, args.customers, args.runs)
     return 0 if ok else 1
 
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 
 from bot import migrate
 from bot.app import Refbot, create_app
@@ -24,6 +22,8 @@ from models import Base
 from models.db import Database
 from slackfake.client import SignedClient
 from slackfake.server import FakeSlack
+from tests.postgres import private_schema
+from tests.postgres import schema_url as _postgres_schema_url  # noqa: F401 - bench/load/run.py imports it from here
 
 MANAGER = "UMANAGER1"
 MANAGER_2 = "UMANAGER2"
@@ -36,9 +36,11 @@ BOT_TOKEN = "xoxb-test"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
-def _postgres_schema_url(base: str, schema: str) -> str:
-    url = make_url(base)
-    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+def migrate_to_head(url: str) -> None:
+    """Create the tables as `refbot db upgrade` does."""
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -62,24 +64,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     """A migrated, empty database per backend for the whole session (a private schema on PostgreSQL)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'refbot.db'}"
-        engine = create_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
+        migrate_to_head(url)
         yield url
         return
-    base = os.environ["TEST_DATABASE_URL"]
-    schema = f"refbot_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = _postgres_schema_url(base, schema)
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with private_schema(os.environ["TEST_DATABASE_URL"], f"refbot_test_{os.getpid()}") as url:
+        migrate_to_head(url)
+        yield url
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from models.db import Database
 from slackfake.client import SignedClient
 from slackfake.server import FakeSlack
 from tests.conftest import BOT_TOKEN, MANAGER, REP, SIGNING_SECRET
+from tests.postgres import private_schema
 
 
 def refbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -88,28 +89,16 @@ def test_postgres_schema_must_be_upgraded_first(tmp_path: Path) -> None:
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         pytest.skip("needs TEST_DATABASE_URL (PostgreSQL)")
-    from sqlalchemy import create_engine, text
-
-    from tests.conftest import _postgres_schema_url
-
-    schema = f"refbot_cli_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    with private_schema(base, "refbot_cli") as url:
         env = {
             "SLACK_BOT_TOKEN": "xoxb-1",
             "SLACK_SIGNING_SECRET": "s",
             "REFBOT_MANAGERS": MANAGER,
-            "DATABASE_URL": _postgres_schema_url(base, schema),
+            "DATABASE_URL": url,
         }
         result = refbot("serve", "--port", "0", cwd=tmp_path, env=env)
         assert result.returncode == 1 and "run `refbot db upgrade` first" in result.stderr
         assert refbot("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

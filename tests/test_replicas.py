@@ -9,21 +9,20 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, insert, text
+from sqlalchemy import func, insert
 from sqlalchemy import select as sql_select
 
-from bot import migrate
 from models import CheckIn, Customer, JobRun
 from models.db import Database
 from slackfake.server import FakeSlack
-from tests.conftest import BOT_TOKEN, MANAGER, SIGNING_SECRET, _postgres_schema_url
+from tests.conftest import BOT_TOKEN, MANAGER, SIGNING_SECRET, migrate_to_head
+from tests.postgres import private_schema
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL"), reason="multi-process tests need PostgreSQL (TEST_DATABASE_URL)"
@@ -35,19 +34,9 @@ PER_OWNER = 10
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    base = os.environ["TEST_DATABASE_URL"]
-    schema = f"refbot_replicas_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = _postgres_schema_url(base, schema)
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with private_schema(os.environ["TEST_DATABASE_URL"], "refbot_replicas") as url:
+        migrate_to_head(url)
+        yield url
 
 
 def seed_stale(db: Database, batch: str) -> list[str]:
