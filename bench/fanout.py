@@ -18,12 +18,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from sqlalchemy import insert  # noqa: E402
 
 from bot import migrate  # noqa: E402
 from bot.app import create_app  # noqa: E402
@@ -32,39 +29,15 @@ from bot.settings import Settings  # noqa: E402
 from models import Customer  # noqa: E402
 from models.db import Database  # noqa: E402
 from slackfake.server import FakeSlack  # noqa: E402
+from tests.bulk import bulk_insert, stale_customers  # noqa: E402
 from tests.postgres import private_schema  # noqa: E402
 
 TARGET_SHARE = 0.95
 
 
 def seed(db: Database, customers: int, owners: int) -> list[str]:
-    long_ago = datetime.now(UTC) - timedelta(days=120)
     owner_ids = [f"U{n:07d}" for n in range(owners)]
-    rows = [
-        {
-            "name": f"Customer {i}",
-            "name_key": f"customer {i}",
-            "domain": f"c{i}.example.com",
-            "industry": "Fintech",
-            "region": "EMEA",
-            "segment": "Enterprise",
-            "products": [],
-            "topics": [],
-            "owner_slack_id": owner_ids[i % owners],
-            "referenceable": True,
-            "not_referenceable_reason": "",
-            "guidance": "",
-            "notes": "",
-            "last_checkin_at": long_ago,
-            "last_checkin_answer": "happy",
-            "created_at": long_ago,
-            "updated_at": long_ago,
-        }
-        for i in range(customers)
-    ]
-    with db.transaction() as session:
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(Customer), rows[start : start + 5000])
+    bulk_insert(db, {Customer: stale_customers(owner_ids, customers, days_ago=120)})
     return owner_ids
 
 

@@ -34,13 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ranking_bench import INDUSTRIES, PRODUCTS, REGIONS, SEGMENTS, TOPICS, pct, timed  # noqa: E402
 from ranking_bench import load as load_customers  # noqa: E402
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 
 from bot import home, migrate  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.views.home import home_view  # noqa: E402
 from models import CheckIn, Consent, ReferenceRequest  # noqa: E402
 from models.db import Database  # noqa: E402
+from tests.bulk import bulk_insert  # noqa: E402
 from tests.postgres import private_schema  # noqa: E402
 
 TARGET_P95_MS = 300
@@ -152,10 +153,7 @@ def load_program(db: Database, customers: int, requests: int, seed: int = 5) -> 
                 "version": 1,
             }
         )
-    with db.transaction() as session:
-        for table, batch in ((Consent, consents), (ReferenceRequest, rows), (CheckIn, checkins)):
-            for start in range(0, len(batch), 5000):
-                session.execute(insert(table), batch[start : start + 5000])
+    bulk_insert(db, {Consent: consents, ReferenceRequest: rows, CheckIn: checkins})
     if db.dialect == "postgresql":
         with db.engine.begin() as conn:
             conn.execute(text("SELECT setval('reference_requests_id_seq', (SELECT max(id) FROM reference_requests))"))

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from bot import migrate  # noqa: E402
 from bot.matching import rank_candidates  # noqa: E402
@@ -32,6 +32,7 @@ from bot.settings import Settings  # noqa: E402
 from handlers.suggestions import search_customers  # noqa: E402
 from models import CheckIn, Contact, Customer, ReferenceRequest, ReferenceUse  # noqa: E402
 from models.db import Database  # noqa: E402
+from tests.bulk import bulk_insert, customer_row  # noqa: E402
 from tests.postgres import private_schema  # noqa: E402
 
 TARGET_TYPEAHEAD_P95_MS = 100
@@ -103,26 +104,21 @@ def load(db: Database, count: int, seed: int = 7) -> list[str]:
         checked = now - timedelta(days=rng.randint(1, 200)) if rng.random() < 0.9 else None
         answer = rng.choices(["happy", "concerns", "unhappy"], [85, 10, 5])[0] if checked else None
         customers.append(
-            {
-                "id": i,
-                "name": name,
-                "name_key": name.lower(),
-                "domain": f"c{i}.example.com",
-                "industry": rng.choice(INDUSTRIES),
-                "region": rng.choice(REGIONS),
-                "segment": rng.choice(SEGMENTS),
-                "products": rng.sample(PRODUCTS, rng.randint(1, 3)),
-                "topics": rng.sample(TOPICS, rng.randint(0, 3)),
-                "owner_slack_id": f"U{rng.randint(1, 2000):06d}",
-                "referenceable": rng.random() < 0.95,
-                "not_referenceable_reason": "",
-                "guidance": "",
-                "notes": "",
-                "last_checkin_at": checked,
-                "last_checkin_answer": answer,
-                "created_at": now,
-                "updated_at": now,
-            }
+            customer_row(
+                name,
+                f"c{i}.example.com",
+                id=i,
+                industry=rng.choice(INDUSTRIES),
+                region=rng.choice(REGIONS),
+                segment=rng.choice(SEGMENTS),
+                products=rng.sample(PRODUCTS, rng.randint(1, 3)),
+                topics=rng.sample(TOPICS, rng.randint(0, 3)),
+                owner=f"U{rng.randint(1, 2000):06d}",  # drawn in this order: the same list on every run
+                referenceable=rng.random() < 0.95,
+                at=now,
+                last_checkin_at=checked,
+                last_checkin_answer=answer,
+            )
         )
         contacts.append(
             {"id": i, "customer_id": i, "name": f"Contact {i}", "title": "VP", "email": "", "is_primary": True}
@@ -153,10 +149,7 @@ def load(db: Database, count: int, seed: int = 7) -> list[str]:
                     "counted": True,
                 }
             )
-    with db.transaction() as session:
-        for table, rows in ((Customer, customers), (Contact, contacts), (CheckIn, checkins), (ReferenceUse, uses)):
-            for start in range(0, len(rows), 5000):
-                session.execute(insert(table), rows[start : start + 5000])
+    bulk_insert(db, {Customer: customers, Contact: contacts, CheckIn: checkins, ReferenceUse: uses})
     return names
 
 

@@ -11,16 +11,16 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
 from models import CheckIn, Customer, JobRun
 from models.db import Database
 from slackfake.server import FakeSlack
+from tests.bulk import bulk_insert, stale_customers
 from tests.conftest import BOT_TOKEN, MANAGER, SIGNING_SECRET, migrate_to_head
 from tests.postgres import private_schema
 
@@ -41,33 +41,8 @@ def pg_url() -> Iterator[str]:
 
 def seed_stale(db: Database, batch: str) -> list[str]:
     """OWNERS × PER_OWNER referenceable customers last checked 100 days ago; returns the owner IDs."""
-    long_ago = datetime.now(UTC) - timedelta(days=100)
     owners = [f"U{batch}{n:04d}" for n in range(OWNERS)]
-    rows = [
-        {
-            "name": f"{batch} customer {o}-{i}",
-            "name_key": f"{batch} customer {o}-{i}".lower(),
-            "domain": f"{batch.lower()}-{o}-{i}.example.com",
-            "industry": "Fintech",
-            "region": "EMEA",
-            "segment": "Enterprise",
-            "products": [],
-            "topics": [],
-            "owner_slack_id": owner,
-            "referenceable": True,
-            "not_referenceable_reason": "",
-            "guidance": "",
-            "notes": "",
-            "last_checkin_at": long_ago,
-            "last_checkin_answer": "happy",
-            "created_at": long_ago,
-            "updated_at": long_ago,
-        }
-        for o, owner in enumerate(owners)
-        for i in range(PER_OWNER)
-    ]
-    with db.transaction() as session:
-        session.execute(insert(Customer), rows)
+    bulk_insert(db, {Customer: stale_customers(owners, OWNERS * PER_OWNER, days_ago=100, tag=batch)})
     return owners
 
 
