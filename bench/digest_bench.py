@@ -44,6 +44,7 @@ from bot import migrate  # noqa: E402
 from bot.chart import render_chart  # noqa: E402
 from bot.digest import compute, digest_week, quarter_of, stats  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from models import Customer  # noqa: E402
 from models.db import Database  # noqa: E402
 from tests.postgres import private_schema  # noqa: E402
 
@@ -83,26 +84,8 @@ REQUEST_COLUMNS = [
     "updated_at",
     "version",
 ]
-CUSTOMER_COLUMNS = [
-    "id",
-    "name",
-    "name_key",
-    "domain",
-    "industry",
-    "region",
-    "segment",
-    "products",
-    "topics",
-    "owner_slack_id",
-    "referenceable",
-    "not_referenceable_reason",
-    "guidance",
-    "notes",
-    "last_checkin_at",
-    "last_checkin_answer",
-    "created_at",
-    "updated_at",
-]
+# Every column of the customers table but owner_email, in the model's order: what customers() yields.
+CUSTOMER_COLUMNS = [column.name for column in Customer.__table__.columns if column.name != "owner_email"]
 USE_COLUMNS = ["customer_id", "request_id", "ref_type", "used_at", "counted"]
 CHECKIN_COLUMNS = [
     "customer_id",
