@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ranking_bench import INDUSTRIES, PRODUCTS, REGIONS, SEGMENTS, TOPICS, pct, timed  # noqa: E402
+from ranking_bench import INDUSTRIES, PRODUCTS, REGIONS, SEGMENTS, TOPICS, p95_verdict, pct, timed  # noqa: E402
 from ranking_bench import load as load_customers  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
@@ -240,11 +240,8 @@ def measure(label: str, url: str, customers: int, requests: int, runs: int) -> b
     ok = True
     print(f"{'Home build + render':40} {'p50 ms':>8} {'p95 ms':>8} {'blocks':>7}  target p95")
     for name, key, values, target in rows:
-        verdict = ""
-        if target is not None:
-            met = pct(values, 95) <= target
-            ok &= met
-            verdict = f"≤ {target} ms {'met' if met else 'MISSED'}"
+        met, verdict = p95_verdict(values, target)
+        ok &= met
         blocks = str(sizes[key][0]) if key else ""
         note = " (a background refresh follows)" if key and incomplete.get(key) else ""
         print(f"{name:40} {statistics.median(values):8.1f} {pct(values, 95):8.1f} {blocks:>7}  {verdict}{note}")

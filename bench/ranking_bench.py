@@ -168,6 +168,14 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def p95_verdict(values: list[float], target: float | None) -> tuple[bool, str]:
+    """Whether the p95 of `values` (ms) is within `target`, and the table's words for it ("" with no target)."""
+    if target is None:
+        return True, ""
+    met = pct(values, 95) <= target
+    return met, f"≤ {target} ms {'met' if met else 'MISSED'}"
+
+
 def measure(label: str, url: str, count: int, runs: int) -> bool:
     db = Database(url)
     migrate.upgrade(db.engine)
@@ -213,11 +221,8 @@ def measure(label: str, url: str, count: int, runs: int) -> bool:
     ok = True
     print(f"{'operation':34} {'p50 ms':>8} {'p95 ms':>8}  target p95")
     for name, values, target in rows:
-        verdict = ""
-        if target is not None:
-            met = pct(values, 95) <= target
-            ok &= met
-            verdict = f"≤ {target} ms {'met' if met else 'MISSED'}"
+        met, verdict = p95_verdict(values, target)
+        ok &= met
         print(f"{name:34} {statistics.median(values):8.1f} {pct(values, 95):8.1f}  {verdict}")
     db.dispose()
     return ok
