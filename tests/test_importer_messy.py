@@ -17,8 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
 from bot.app import make_client
 from bot.cli import main
@@ -41,6 +40,7 @@ from models import AuditEntry, Base, Consent, Contact, Customer
 from models.db import Database
 from slackfake.server import FakeSlack
 from tests import factories
+from tests.test_importer import by_name, counts, customers
 
 # -- helpers -------------------------------------------------------------------------------------------
 
@@ -67,30 +67,6 @@ def run(db: Database, *paths: Path, **options: Any) -> ImportReport:
     if "overrides" in options:
         options["overrides"] = parse_overrides(options["overrides"])
     return import_files(db, list(paths), ImportOptions(**options), owners=owners)
-
-
-def customers(db: Database) -> list[Customer]:
-    with db.reading() as session:
-        return list(
-            session.scalars(
-                select(Customer)
-                .options(selectinload(Customer.contacts), selectinload(Customer.consents))
-                .order_by(Customer.id)
-            )
-        )
-
-
-def by_name(db: Database) -> dict[str, Customer]:
-    return {c.name: c for c in customers(db)}
-
-
-def counts(db: Database) -> tuple[int, ...]:
-    """(customers, contacts, consents, audit rows)."""
-    with db.reading() as session:
-        return tuple(
-            session.scalar(select(func.count()).select_from(model))
-            for model in (Customer, Contact, Consent, AuditEntry)
-        )
 
 
 def conflicts(report: ImportReport) -> list[tuple[str, str, str, str, str, int]]:
