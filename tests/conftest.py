@@ -10,8 +10,12 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+import slack_sdk.http_retry.builtin_handlers
+import slack_sdk.http_retry.handler
 from sqlalchemy import create_engine
 
 from bot import migrate
@@ -84,6 +88,17 @@ def db(database_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
+def client_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """slack_sdk's retry sleeps (Retry-After, backoff), recorded instead of slept: in-process tests stay fast.
+    The outbox and fault tests use it for every test (`pytest.mark.usefixtures`)."""
+    slept: list[float] = []
+    clock = SimpleNamespace(sleep=slept.append)
+    monkeypatch.setattr(slack_sdk.http_retry.handler, "time", clock)
+    monkeypatch.setattr(slack_sdk.http_retry.builtin_handlers, "time", clock)
+    return slept
+
+
+@pytest.fixture
 def fake() -> Iterator[FakeSlack]:
     slack = FakeSlack(token=BOT_TOKEN).start()
     for user_id, name in [
@@ -98,8 +113,8 @@ def fake() -> Iterator[FakeSlack]:
     slack.stop()
 
 
-@pytest.fixture
-def settings(fake: FakeSlack, database_url: str) -> Settings:
+def app_settings(fake: FakeSlack, database_url: str, **overrides: Any) -> Settings:
+    """What an app under test runs with: the fake's Web API, two managers, a quick outbox, no scheduler, no pacing."""
     return Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
@@ -112,7 +127,13 @@ def settings(fake: FakeSlack, database_url: str) -> Settings:
         run_scheduler=False,
         rate_per_channel=1000.0,
         rate_global=1000.0,
+        **overrides,
     )
+
+
+@pytest.fixture
+def settings(fake: FakeSlack, database_url: str) -> Settings:
+    return app_settings(fake, database_url)
 
 
 @pytest.fixture

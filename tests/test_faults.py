@@ -36,12 +36,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import slack_sdk.http_retry.builtin_handlers
-import slack_sdk.http_retry.handler
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -68,7 +65,9 @@ from models.types import utcnow
 from slackfake.client import SignedClient
 from slackfake.server import FakeSlack
 from tests import factories
-from tests.conftest import BOT_TOKEN, MANAGER, MANAGER_2, OTHER, REP, SIGNING_SECRET
+from tests.conftest import BOT_TOKEN, MANAGER, MANAGER_2, OTHER, REP, SIGNING_SECRET, app_settings
+from tests.test_outbox import rows, submit
+from tests.test_request_flow import settle
 
 # -- Slack's ways of failing ---------------------------------------------------------------------------------
 
@@ -86,6 +85,8 @@ FAULTS: dict[str, dict[str, Any] | None] = {
 # Slack's faults do not depend on the database: most of those tests run on SQLite only (the outbox's claims and
 # leases on PostgreSQL are tests/test_outbox.py's). The database and process tests below run on both.
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+pytestmark = pytest.mark.usefixtures("client_sleeps")  # slack_sdk's retry sleeps recorded, not slept
 
 
 def calls_per_attempt(client: WebClient, fault: str) -> int:
@@ -191,16 +192,6 @@ def recover(gate: Gate, fault: str) -> None:
 # -- fixtures --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def client_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """slack_sdk's retry sleeps (Retry-After, backoff), recorded instead of slept: in-process tests stay fast."""
-    slept: list[float] = []
-    clock = SimpleNamespace(sleep=slept.append)
-    monkeypatch.setattr(slack_sdk.http_retry.handler, "time", clock)
-    monkeypatch.setattr(slack_sdk.http_retry.builtin_handlers, "time", clock)
-    return slept
-
-
 @pytest.fixture
 def gate(fake: FakeSlack) -> Iterator[Gate]:
     opened = Gate(fake).open()
@@ -230,20 +221,9 @@ def make_due(db: Database) -> None:
         )
 
 
-def rows(db: Database) -> list[OutboxMessage]:
-    with db.reading() as session:
-        return list(session.scalars(sql_select(OutboxMessage).order_by(OutboxMessage.id)))
-
-
 def count(db: Database, model: Any, *where: Any) -> int:
     with db.reading() as session:
         return int(session.scalar(sql_select(func.count()).select_from(model).where(*where)) or 0)
-
-
-def submit(db: Database, settings: Settings, prospect: str = "Globex") -> int:
-    draft = rq.parse_draft({"prospect": prospect, "ref_type": "call"}, utcnow().date())
-    with db.transaction() as session:
-        return rq.submit(session, settings, REP, draft).id
 
 
 def blob(value: Any) -> str:
@@ -264,14 +244,6 @@ def buttons(message: Any, prefix: str) -> list[dict[str, Any]]:
 def told(fake: FakeSlack, user: str) -> list[str]:
     """The ephemeral messages `user` got (through a response_url or chat.postEphemeral)."""
     return [str(e.get("text", "")) + blob(e.get("blocks", [])) for e in fake.ephemerals(user)]
-
-
-def settle(db: Database, timeout: float = 10.0) -> None:
-    """Wait until the outbox has nothing left to send."""
-    deadline = time.monotonic() + timeout
-    while count(db, OutboxMessage, OutboxMessage.status == "pending") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert count(db, OutboxMessage, OutboxMessage.status == "pending") == 0, "the outbox did not drain"
 
 
 # -- the outbox worker thread: it outlives a database outage, and a stop drains it ---------------------------
@@ -398,7 +370,7 @@ def test_decline_form_slack_cannot_open_tells_the_manager_and_changes_nothing(
         factories.customer(session, "Acme Corp")
     request_id = submit(db, settings)
     refbot.deps.outbox.kick()
-    settle(db)
+    settle(db, timeout=10)
     card = fake.messages(MANAGER)[0]
     (decline,) = buttons(card, "request.decline")
     fail(fake, gate, "views.open", fault, client=refbot.deps.client)
@@ -919,23 +891,6 @@ def test_serve_gives_up_on_a_database_that_never_answers_and_other_commands_fail
 # -- the database: connections dropped between and during requests ------------------------------------------
 
 
-def app_settings(fake: FakeSlack, database_url: str) -> Settings:
-    return Settings(
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=fake.url,
-        database_url=database_url,
-        managers=(MANAGER, MANAGER_2),
-        timezone="Europe/Berlin",
-        outbox_poll_seconds=0.2,
-        slack_timeout_seconds=3,
-        run_scheduler=False,
-        rate_per_channel=1000.0,
-        rate_global=1000.0,
-        fatigue_limit=100,
-    )
-
-
 def card_for(fake: FakeSlack, manager: str, request_id: int) -> Any:
     return fake.wait_for(lambda f: next((m for m in f.messages(manager) if f"#{request_id}" in m.text), None))
 
@@ -947,7 +902,7 @@ def approved_notices(fake: FakeSlack, request_id: int) -> list[Any]:
 def test_dropped_connections_fail_one_request_cleanly_and_the_next_works(
     cluster: Cluster, cluster_db: str, fake: FakeSlack
 ) -> None:
-    settings = app_settings(fake, cluster.url(cluster_db, "refbot-app"))
+    settings = app_settings(fake, cluster.url(cluster_db, "refbot-app"), fatigue_limit=100)
     bot = create_app(settings, db=Database(settings.database_url))
     server = HttpServer(bot, host="127.0.0.1", port=0, threads=4).start_background()
     slack = SignedClient(f"{server.url}/slack/events", SIGNING_SECRET, fake=fake)
@@ -961,7 +916,7 @@ def test_dropped_connections_fail_one_request_cleanly_and_the_next_works(
         approve = {rid: buttons(card, "request.approve")[0]["action_id"] for rid, card in cards.items()}
 
         # 1. Between two requests every pooled connection is cut: the next request still works (pre-ping).
-        settle(db)  # every card out: the app's connections are idle in its pool
+        settle(db, timeout=10)  # every card out: the app's connections are idle in its pool
         assert cluster.terminate("refbot-app") >= 1
         assert slack.click(MANAGER, cards[first], approve[first]).status == 200
         fake.wait_for(lambda f: approved_notices(f, first))
@@ -987,7 +942,7 @@ def test_dropped_connections_fail_one_request_cleanly_and_the_next_works(
 
         assert slack.click(MANAGER, cards[second], approve[second]).status == 200
         fake.wait_for(lambda f: approved_notices(f, second))
-        settle(db)
+        settle(db, timeout=10)
         assert count(db, ReferenceUse, ReferenceUse.request_id == second) == 1
         assert [len(approved_notices(fake, rid)) for rid in (first, second)] == [1, 1]
         assert len(told(fake, MANAGER)) == 1
@@ -1026,7 +981,7 @@ def test_serve_rides_out_a_postgresql_restart_without_being_restarted(
         fake.wait_for(lambda f: f.messages(MANAGER))
         assert serve.process.poll() is None, "refbot had to be restarted"
         assert count(db, ReferenceRequest) == 1
-        settle(db)
+        settle(db, timeout=10)
     finally:
         serve.stop()
         db.dispose()
@@ -1078,7 +1033,7 @@ def test_two_replicas_approving_the_same_request_at_once_approve_it_exactly_once
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     names = (f"refbot-a-{tag}", f"refbot-b-{tag}")
-    settings = [app_settings(fake, with_application_name(database_url, name)) for name in names]
+    settings = [app_settings(fake, with_application_name(database_url, name), fatigue_limit=100) for name in names]
     servers = [HttpServer(create_app(s, db=Database(s.database_url)), port=0, threads=4) for s in settings]
     clients = [
         SignedClient(f"{server.start_background().url}/slack/events", SIGNING_SECRET, fake=fake) for server in servers
@@ -1117,7 +1072,7 @@ def test_two_replicas_approving_the_same_request_at_once_approve_it_exactly_once
 
             fake.wait_for(refusals)
             fake.wait_for(lambda f, rid=request_id: approved_notices(f, rid))
-            settle(db)
+            settle(db, timeout=10)
             time.sleep(0.2)
             refused = refusals(fake)
             with db.reading() as session:
@@ -1236,7 +1191,7 @@ def test_sigkill_after_an_acknowledged_submission_loses_nothing(
     try:
         restarted.ready()
         fake.wait_for(lambda f: f.messages(REP) and f.messages(MANAGER), timeout=15)
-        settle(db)
+        settle(db, timeout=10)
         time.sleep(0.5)
     finally:
         restarted.stop()
