@@ -88,6 +88,16 @@ def db(database_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, db: Database) -> Database:
+    """`refbot` in this process, configured only through the environment, pointed at the test database (no
+    Slack token, managers, time zone or log level leaking in from the shell that runs the tests)."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for name in ("REFBOT_MANAGERS", "REFBOT_TIMEZONE", "SLACK_BOT_TOKEN", "SLACK_API_URL", "REFBOT_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    return db
+
+
+@pytest.fixture
 def client_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """slack_sdk's retry sleeps (Retry-After, backoff), recorded instead of slept: in-process tests stay fast.
     The outbox and fault tests use it for every test (`pytest.mark.usefixtures`)."""
