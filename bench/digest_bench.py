@@ -28,10 +28,10 @@ import random
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -40,13 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import inspect, text  # noqa: E402
 
+from bench.databases import on_each_database  # noqa: E402
 from bot import migrate  # noqa: E402
 from bot.chart import render_chart  # noqa: E402
 from bot.digest import compute, digest_week, quarter_of, stats  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from models import Customer  # noqa: E402
 from models.db import Database  # noqa: E402
-from tests.postgres import private_schema  # noqa: E402
 
 TARGET_SECONDS = 2.0
 YEARS = 3
@@ -335,13 +335,7 @@ def main() -> int:
     data = generate(args.requests, args.customers)
     took = time.perf_counter() - started
     print(f"generated {args.requests:,} requests and {args.customers:,} customers in {took:.0f} s")
-    ok = True
-    if not args.skip_sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
-            ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", data, args)
-    if args.postgres:
-        with private_schema(args.postgres, "refbot_bench") as url:
-            ok &= measure("PostgreSQL", url, data, args)
+    ok = on_each_database(partial(measure, data=data, args=args), args.postgres, sqlite=not args.skip_sqlite)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0 if ok else 1
 

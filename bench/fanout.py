@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.databases import on_each_database  # noqa: E402
 from bot import migrate  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.jobs import run_job  # noqa: E402
@@ -30,7 +31,6 @@ from models import Customer  # noqa: E402
 from models.db import Database  # noqa: E402
 from slackfake.server import FakeSlack  # noqa: E402
 from tests.bulk import bulk_insert, stale_customers  # noqa: E402
-from tests.postgres import private_schema  # noqa: E402
 
 TARGET_SHARE = 0.95
 
@@ -97,12 +97,7 @@ def main() -> int:
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", ""))
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores · python {sys.version.split()[0]}")
-    ok = True
-    with tempfile.TemporaryDirectory() as tmp:
-        ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'fanout.db'}", args.customers, args.owners, args.rate)
-    if args.postgres:
-        with private_schema(args.postgres, "refbot_fanout") as url:
-            ok &= measure("PostgreSQL", url, args.customers, args.owners, args.rate)
+    ok = on_each_database(partial(measure, customers=args.customers, owners=args.owners, rate=args.rate), args.postgres)
     return 0 if ok else 1
 
 

@@ -22,11 +22,11 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -36,13 +36,13 @@ from ranking_bench import INDUSTRIES, PRODUCTS, REGIONS, SEGMENTS, TOPICS, p95_v
 from ranking_bench import load as load_customers  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
+from bench.databases import on_each_database  # noqa: E402
 from bot import home, migrate  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.views.home import home_view  # noqa: E402
 from models import CheckIn, Consent, ReferenceRequest  # noqa: E402
 from models.db import Database  # noqa: E402
 from tests.bulk import bulk_insert  # noqa: E402
-from tests.postgres import private_schema  # noqa: E402
 
 TARGET_P95_MS = 300
 MANAGER = "U0MANAGER"
@@ -257,13 +257,8 @@ def main() -> int:
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", ""))
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores · python {sys.version.split()[0]}")
-    ok = True
-    with tempfile.TemporaryDirectory() as tmp:
-        ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.customers, args.requests, args.runs)
-    if args.postgres:
-        with private_schema(args.postgres, "refbot_bench") as url:
-            ok &= measure("PostgreSQL", url, args.customers, args.requests, args.runs)
-    return 0 if ok else 1
+    run = partial(measure, customers=args.customers, requests=args.requests, runs=args.runs)
+    return 0 if on_each_database(run, args.postgres) else 1
 
 
 if __name__ == "__main__":

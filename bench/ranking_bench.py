@@ -15,10 +15,10 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select  # noqa: E402
 
+from bench.databases import on_each_database  # noqa: E402
 from bot import migrate  # noqa: E402
 from bot.matching import rank_candidates  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -33,7 +34,6 @@ from handlers.suggestions import search_customers  # noqa: E402
 from models import CheckIn, Contact, Customer, ReferenceRequest, ReferenceUse  # noqa: E402
 from models.db import Database  # noqa: E402
 from tests.bulk import bulk_insert, customer_row  # noqa: E402
-from tests.postgres import private_schema  # noqa: E402
 
 TARGET_TYPEAHEAD_P95_MS = 100
 TARGET_RANKING_P95_MS = 200
@@ -235,12 +235,7 @@ def main() -> int:
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", ""))
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores · python {sys.version.split()[0]}")
-    ok = True
-    with tempfile.TemporaryDirectory() as tmp:
-        ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.customers, args.runs)
-    if args.postgres:
-        with private_schema(args.postgres, "refbot_bench") as url:
-            ok &= measure("PostgreSQL", url, args.customers, args.runs)
+    ok = on_each_database(partial(measure, count=args.customers, runs=args.runs), args.postgres)
     return 0 if ok else 1
 
 
