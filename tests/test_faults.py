@@ -25,7 +25,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -65,7 +64,9 @@ from models.types import utcnow
 from slackfake.client import SignedClient
 from slackfake.server import FakeSlack
 from tests import factories
-from tests.conftest import BOT_TOKEN, MANAGER, MANAGER_2, OTHER, REP, SIGNING_SECRET, app_settings
+from tests.conftest import MANAGER, MANAGER_2, OTHER, REP, SIGNING_SECRET, app_settings
+from tests.processes import Serve
+from tests.processes import refbot as refbot_cli
 from tests.test_outbox import rows, submit
 from tests.test_request_flow import settle
 
@@ -725,85 +726,6 @@ def cluster_db(cluster: Cluster) -> Iterator[str]:
 # -- `refbot serve` as a real process -------------------------------------------------------------------------
 
 
-class Serve:
-    """`refbot serve --port 0` as a process, its output collected line by line as it comes."""
-
-    def __init__(self, database_url: str, api_url: str, cwd: Path, **env: str) -> None:
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": api_url,
-            "DATABASE_URL": database_url,
-            "REFBOT_MANAGERS": MANAGER,
-            "REFBOT_OUTBOX_POLL_SECONDS": "0.2",
-            "REFBOT_SCHEDULER": "off",
-            "REFBOT_SLACK_TIMEOUT_SECONDS": "5",
-            "REFBOT_LOG_LEVEL": "INFO",
-            **env,
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-            cwd=cwd,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.stdout: list[str] = []
-        self.stderr: list[str] = []
-        self._readers = [
-            threading.Thread(target=self._collect, args=(stream, lines), daemon=True)
-            for stream, lines in ((self.process.stdout, self.stdout), (self.process.stderr, self.stderr))
-        ]
-        for reader in self._readers:
-            reader.start()
-        self.url = ""
-
-    @staticmethod
-    def _collect(stream: Any, lines: list[str]) -> None:
-        for line in stream:
-            lines.append(line.rstrip("\n"))
-
-    def wait_for_line(self, needle: str, *, stream: str = "stdout", timeout: float = 30) -> str:
-        lines = self.stdout if stream == "stdout" else self.stderr
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = next((line for line in list(lines) if needle in line), None)
-            if found is not None:
-                return found
-            if self.process.poll() is not None:
-                time.sleep(0.1)  # let the readers catch the last lines
-                raise AssertionError(f"refbot serve exited ({self.process.returncode}):\n{self.logs}")
-            time.sleep(0.05)
-        raise AssertionError(f"no {needle!r} from refbot serve within {timeout}s:\n{self.logs}")
-
-    def ready(self, timeout: float = 30) -> str:
-        self.url = self.wait_for_line("refbot listening on ", timeout=timeout).split()[3]
-        return self.url
-
-    def wait(self, timeout: float = 30) -> int:
-        code = self.process.wait(timeout)
-        for reader in self._readers:
-            reader.join(5)
-        return code
-
-    @property
-    def logs(self) -> str:
-        return "\n".join(self.stderr)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
 def healthz(url: str) -> int:
     try:
         with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:  # noqa: S310 - loopback
@@ -817,18 +739,6 @@ def wait_healthz(url: str, status: int, timeout: float = 15) -> None:
     while healthz(url) != status:
         assert time.monotonic() < deadline, f"/healthz did not turn {status}"
         time.sleep(0.1)
-
-
-def refbot_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=60, env=environment, cwd=cwd
-    )
 
 
 # -- the database: unreachable when `serve` starts ------------------------------------------------------------
@@ -866,7 +776,7 @@ def test_serve_gives_up_on_a_database_that_never_answers_and_other_commands_fail
         "REFBOT_DB_STARTUP_WAIT": "3",
     }
     started = time.monotonic()
-    result = refbot_cli("serve", "--port", "0", cwd=tmp_path, **env)
+    result = refbot_cli("serve", "--port", "0", cwd=tmp_path, env=env)
     took = time.monotonic() - started
     assert result.returncode == 1 and 3 <= took < 20
     *logged, last = result.stderr.strip().splitlines()
@@ -882,7 +792,7 @@ def test_serve_gives_up_on_a_database_that_never_answers_and_other_commands_fail
     (tmp_path / "customers.csv").write_text("name,industry\nAcme,Fintech\n")
     for command in (["db", "current"], ["import", "customers.csv"]):
         started = time.monotonic()
-        quick = refbot_cli(*command, cwd=tmp_path, **env)
+        quick = refbot_cli(*command, cwd=tmp_path, env=env)
         assert quick.returncode == 1 and time.monotonic() - started < 10
         assert quick.stderr.strip().splitlines()[-1].startswith(sentence), quick.stderr
         assert "attempt" not in quick.stderr and "Traceback" not in quick.stderr
