@@ -190,6 +190,19 @@ def recover(gate: Gate, fault: str) -> None:
         time.sleep(0.5)  # the fake answers 1.25 s after the call; the client gave up after 1 s
 
 
+def failed_then_retried(db: Database, worker: OutboxWorker, gate: Gate, fault: str) -> OutboxMessage:
+    """A pass whose one row fails (kept pending, with the error), Slack recovering, and the pass that then
+    takes the row again; returns the row as that second pass left it."""
+    assert worker.deliver_due() == 1
+    (row,) = rows(db)
+    assert (row.status, row.attempts) == ("pending", 1) and row.last_error
+    recover(gate, fault)
+    make_due(db)
+    assert worker.deliver_due() == 1
+    (row,) = rows(db)
+    return row
+
+
 # -- fixtures --------------------------------------------------------------------------------------------------
 
 
@@ -450,13 +463,7 @@ def test_views_publish_through_the_outbox_is_retried_until_slack_recovers(
     with db.transaction() as session:
         enqueue(session, key=f"home:{REP}:1", kind=HOME_KIND, recipient=REP, subject=f"home:{REP}")
     fail(fake, gate, "views.publish", fault, client=worker.client)
-    assert worker.deliver_due() == 1
-    (row,) = rows(db)
-    assert (row.status, row.attempts) == ("pending", 1) and row.last_error
-    recover(gate, fault)
-    make_due(db)
-    assert worker.deliver_due() == 1
-    (row,) = rows(db)
+    row = failed_then_retried(db, worker, gate, fault)
     assert (row.status, row.last_error) == ("sent", "")
     home = fake.home(REP)
     assert home is not None and f"Home of <@{REP}>" in blob(home)
@@ -495,13 +502,7 @@ def test_message_with_an_uploaded_file_is_posted_once_whatever_step_fails(
         fake.fail("upload", status=500)
     else:
         fail(fake, gate, step, fault, client=worker.client)
-    assert worker.deliver_due() == 1
-    (row,) = rows(db)
-    assert (row.status, row.attempts) == ("pending", 1) and row.last_error
-    recover(gate, fault)
-    make_due(db)
-    assert worker.deliver_due() == 1
-    (row,) = rows(db)
+    row = failed_then_retried(db, worker, gate, fault)
     assert row.status == "sent"
     (message,) = fake.messages(REP)
     assert (row.slack_channel, row.slack_ts) == (message.channel, message.ts)
