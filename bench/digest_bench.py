@@ -28,23 +28,24 @@ import random
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, inspect, text  # noqa: E402
+from sqlalchemy import inspect, text  # noqa: E402
 
+from bench.databases import on_each_database  # noqa: E402
 from bot import migrate  # noqa: E402
 from bot.chart import render_chart  # noqa: E402
 from bot.digest import compute, digest_week, quarter_of, stats  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from models import Customer  # noqa: E402
 from models.db import Database  # noqa: E402
 
 TARGET_SECONDS = 2.0
@@ -83,26 +84,8 @@ REQUEST_COLUMNS = [
     "updated_at",
     "version",
 ]
-CUSTOMER_COLUMNS = [
-    "id",
-    "name",
-    "name_key",
-    "domain",
-    "industry",
-    "region",
-    "segment",
-    "products",
-    "topics",
-    "owner_slack_id",
-    "referenceable",
-    "not_referenceable_reason",
-    "guidance",
-    "notes",
-    "last_checkin_at",
-    "last_checkin_answer",
-    "created_at",
-    "updated_at",
-]
+# Every column of the customers table but owner_email, in the model's order: what customers() yields.
+CUSTOMER_COLUMNS = [column.name for column in Customer.__table__.columns if column.name != "owner_email"]
 USE_COLUMNS = ["customer_id", "request_id", "ref_type", "used_at", "counted"]
 CHECKIN_COLUMNS = [
     "customer_id",
@@ -352,23 +335,7 @@ def main() -> int:
     data = generate(args.requests, args.customers)
     took = time.perf_counter() - started
     print(f"generated {args.requests:,} requests and {args.customers:,} customers in {took:.0f} s")
-    ok = True
-    if not args.skip_sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
-            ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", data, args)
-    if args.postgres:
-        schema = f"refbot_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            from tests.conftest import _postgres_schema_url
-
-            ok &= measure("PostgreSQL", _postgres_schema_url(args.postgres, schema), data, args)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    ok = on_each_database(partial(measure, data=data, args=args), args.postgres, sqlite=not args.skip_sqlite)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0 if ok else 1
 

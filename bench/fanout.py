@@ -15,17 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
-import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-
+from bench.databases import on_each_database  # noqa: E402
 from bot import migrate  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.jobs import run_job  # noqa: E402
@@ -33,38 +30,14 @@ from bot.settings import Settings  # noqa: E402
 from models import Customer  # noqa: E402
 from models.db import Database  # noqa: E402
 from slackfake.server import FakeSlack  # noqa: E402
+from tests.bulk import bulk_insert, stale_customers  # noqa: E402
 
 TARGET_SHARE = 0.95
 
 
 def seed(db: Database, customers: int, owners: int) -> list[str]:
-    long_ago = datetime.now(UTC) - timedelta(days=120)
     owner_ids = [f"U{n:07d}" for n in range(owners)]
-    rows = [
-        {
-            "name": f"Customer {i}",
-            "name_key": f"customer {i}",
-            "domain": f"c{i}.example.com",
-            "industry": "Fintech",
-            "region": "EMEA",
-            "segment": "Enterprise",
-            "products": [],
-            "topics": [],
-            "owner_slack_id": owner_ids[i % owners],
-            "referenceable": True,
-            "not_referenceable_reason": "",
-            "guidance": "",
-            "notes": "",
-            "last_checkin_at": long_ago,
-            "last_checkin_answer": "happy",
-            "created_at": long_ago,
-            "updated_at": long_ago,
-        }
-        for i in range(customers)
-    ]
-    with db.transaction() as session:
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(Customer), rows[start : start + 5000])
+    bulk_insert(db, {Customer: stale_customers(owner_ids, customers, days_ago=120)})
     return owner_ids
 
 
@@ -124,22 +97,7 @@ def main() -> int:
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", ""))
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores · python {sys.version.split()[0]}")
-    ok = True
-    with tempfile.TemporaryDirectory() as tmp:
-        ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'fanout.db'}", args.customers, args.owners, args.rate)
-    if args.postgres:
-        from tests.conftest import _postgres_schema_url
-
-        schema = f"refbot_fanout_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            url = _postgres_schema_url(args.postgres, schema)
-            ok &= measure("PostgreSQL", url, args.customers, args.owners, args.rate)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    ok = on_each_database(partial(measure, customers=args.customers, owners=args.owners, rate=args.rate), args.postgres)
     return 0 if ok else 1
 
 

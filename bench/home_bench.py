@@ -22,26 +22,27 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ranking_bench import INDUSTRIES, PRODUCTS, REGIONS, SEGMENTS, TOPICS, pct, timed  # noqa: E402
+from ranking_bench import INDUSTRIES, PRODUCTS, REGIONS, SEGMENTS, TOPICS, p95_verdict, pct, timed  # noqa: E402
 from ranking_bench import load as load_customers  # noqa: E402
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 
+from bench.databases import on_each_database  # noqa: E402
 from bot import home, migrate  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.views.home import home_view  # noqa: E402
 from models import CheckIn, Consent, ReferenceRequest  # noqa: E402
 from models.db import Database  # noqa: E402
+from tests.bulk import bulk_insert  # noqa: E402
 
 TARGET_P95_MS = 300
 MANAGER = "U0MANAGER"
@@ -152,10 +153,7 @@ def load_program(db: Database, customers: int, requests: int, seed: int = 5) -> 
                 "version": 1,
             }
         )
-    with db.transaction() as session:
-        for table, batch in ((Consent, consents), (ReferenceRequest, rows), (CheckIn, checkins)):
-            for start in range(0, len(batch), 5000):
-                session.execute(insert(table), batch[start : start + 5000])
+    bulk_insert(db, {Consent: consents, ReferenceRequest: rows, CheckIn: checkins})
     if db.dialect == "postgresql":
         with db.engine.begin() as conn:
             conn.execute(text("SELECT setval('reference_requests_id_seq', (SELECT max(id) FROM reference_requests))"))
@@ -242,11 +240,8 @@ def measure(label: str, url: str, customers: int, requests: int, runs: int) -> b
     ok = True
     print(f"{'Home build + render':40} {'p50 ms':>8} {'p95 ms':>8} {'blocks':>7}  target p95")
     for name, key, values, target in rows:
-        verdict = ""
-        if target is not None:
-            met = pct(values, 95) <= target
-            ok &= met
-            verdict = f"≤ {target} ms {'met' if met else 'MISSED'}"
+        met, verdict = p95_verdict(values, target)
+        ok &= met
         blocks = str(sizes[key][0]) if key else ""
         note = " (a background refresh follows)" if key and incomplete.get(key) else ""
         print(f"{name:40} {statistics.median(values):8.1f} {pct(values, 95):8.1f} {blocks:>7}  {verdict}{note}")
@@ -262,24 +257,8 @@ def main() -> int:
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", ""))
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores · python {sys.version.split()[0]}")
-    ok = True
-    with tempfile.TemporaryDirectory() as tmp:
-        ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.customers, args.requests, args.runs)
-    if args.postgres:
-        schema = f"refbot_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            from tests.conftest import _postgres_schema_url
-
-            url = _postgres_schema_url(args.postgres, schema)
-            ok &= measure("PostgreSQL", url, args.customers, args.requests, args.runs)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-    return 0 if ok else 1
+    run = partial(measure, customers=args.customers, requests=args.requests, runs=args.runs)
+    return 0 if on_each_database(run, args.postgres) else 1
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -266,28 +266,6 @@ def _run_child(*args: str) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _postgres_schema(base: str) -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    schema = f"refbot_import_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False), schema
-
-
-def _drop_schema(base: str, schema: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
 def _timing(label: str, figures: dict[str, Any], width: int) -> str:
     return (
         f"{label:{width}} {figures['seconds']:7.1f} {figures['cpu']:6.1f} "
@@ -321,6 +299,7 @@ def main() -> int:
         return 0
 
     from bench.generate_lists import generate
+    from tests.postgres import private_schema  # here, not at the top: the measured children never load it
 
     with tempfile.TemporaryDirectory(prefix="refbot-import-bench-") as tmp:
         folder = args.keep or Path(tmp) / "lists"
@@ -351,21 +330,20 @@ def main() -> int:
             print(f"{label:40} {precision:10.4f} {recall:7.4f}")
         print()
         sqlite_url = f"sqlite:///{Path(tmp) / 'import.db'}"
-        runs = [("SQLite", sqlite_url, None), ("SQLite, again", sqlite_url, None)]
+        runs: list[tuple[str, AbstractContextManager[str]]] = [
+            ("SQLite", nullcontext(sqlite_url)),
+            ("SQLite, again", nullcontext(sqlite_url)),
+        ]
         if args.postgres:
-            url, schema = _postgres_schema(args.postgres)
-            runs.append(("PostgreSQL", url, schema))
+            runs.append(("PostgreSQL", private_schema(args.postgres, "refbot_import_bench")))
         print(
             f"{'refbot import':16} {'wall s':>7} {'CPU s':>6} {'rows/s':>9} {'peak RSS MB':>12} {'precision':>10} "
             f"{'recall':>7} {'customers':>10}"
         )
         results = []
-        for label, url, schema in runs:
-            try:
+        for label, database in runs:
+            with database as url:
                 figures = _run_child("import", str(folder), url)
-            finally:
-                if schema:
-                    _drop_schema(args.postgres, schema)
             results.append(figures)
             print(
                 _timing(label, figures, 16)

@@ -15,24 +15,25 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
+from bench.databases import on_each_database  # noqa: E402
 from bot import migrate  # noqa: E402
 from bot.matching import rank_candidates  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.suggestions import search_customers  # noqa: E402
 from models import CheckIn, Contact, Customer, ReferenceRequest, ReferenceUse  # noqa: E402
 from models.db import Database  # noqa: E402
+from tests.bulk import bulk_insert, customer_row  # noqa: E402
 
 TARGET_TYPEAHEAD_P95_MS = 100
 TARGET_RANKING_P95_MS = 200
@@ -103,26 +104,21 @@ def load(db: Database, count: int, seed: int = 7) -> list[str]:
         checked = now - timedelta(days=rng.randint(1, 200)) if rng.random() < 0.9 else None
         answer = rng.choices(["happy", "concerns", "unhappy"], [85, 10, 5])[0] if checked else None
         customers.append(
-            {
-                "id": i,
-                "name": name,
-                "name_key": name.lower(),
-                "domain": f"c{i}.example.com",
-                "industry": rng.choice(INDUSTRIES),
-                "region": rng.choice(REGIONS),
-                "segment": rng.choice(SEGMENTS),
-                "products": rng.sample(PRODUCTS, rng.randint(1, 3)),
-                "topics": rng.sample(TOPICS, rng.randint(0, 3)),
-                "owner_slack_id": f"U{rng.randint(1, 2000):06d}",
-                "referenceable": rng.random() < 0.95,
-                "not_referenceable_reason": "",
-                "guidance": "",
-                "notes": "",
-                "last_checkin_at": checked,
-                "last_checkin_answer": answer,
-                "created_at": now,
-                "updated_at": now,
-            }
+            customer_row(
+                name,
+                f"c{i}.example.com",
+                id=i,
+                industry=rng.choice(INDUSTRIES),
+                region=rng.choice(REGIONS),
+                segment=rng.choice(SEGMENTS),
+                products=rng.sample(PRODUCTS, rng.randint(1, 3)),
+                topics=rng.sample(TOPICS, rng.randint(0, 3)),
+                owner=f"U{rng.randint(1, 2000):06d}",  # drawn in this order: the same list on every run
+                referenceable=rng.random() < 0.95,
+                at=now,
+                last_checkin_at=checked,
+                last_checkin_answer=answer,
+            )
         )
         contacts.append(
             {"id": i, "customer_id": i, "name": f"Contact {i}", "title": "VP", "email": "", "is_primary": True}
@@ -153,10 +149,7 @@ def load(db: Database, count: int, seed: int = 7) -> list[str]:
                     "counted": True,
                 }
             )
-    with db.transaction() as session:
-        for table, rows in ((Customer, customers), (Contact, contacts), (CheckIn, checkins), (ReferenceUse, uses)):
-            for start in range(0, len(rows), 5000):
-                session.execute(insert(table), rows[start : start + 5000])
+    bulk_insert(db, {Customer: customers, Contact: contacts, CheckIn: checkins, ReferenceUse: uses})
     return names
 
 
@@ -173,6 +166,14 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def p95_verdict(values: list[float], target: float | None) -> tuple[bool, str]:
+    """Whether the p95 of `values` (ms) is within `target`, and the table's words for it ("" with no target)."""
+    if target is None:
+        return True, ""
+    met = pct(values, 95) <= target
+    return met, f"≤ {target} ms {'met' if met else 'MISSED'}"
 
 
 def measure(label: str, url: str, count: int, runs: int) -> bool:
@@ -220,11 +221,8 @@ def measure(label: str, url: str, count: int, runs: int) -> bool:
     ok = True
     print(f"{'operation':34} {'p50 ms':>8} {'p95 ms':>8}  target p95")
     for name, values, target in rows:
-        verdict = ""
-        if target is not None:
-            met = pct(values, 95) <= target
-            ok &= met
-            verdict = f"≤ {target} ms {'met' if met else 'MISSED'}"
+        met, verdict = p95_verdict(values, target)
+        ok &= met
         print(f"{name:34} {statistics.median(values):8.1f} {pct(values, 95):8.1f}  {verdict}")
     db.dispose()
     return ok
@@ -237,21 +235,7 @@ def main() -> int:
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", ""))
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores · python {sys.version.split()[0]}")
-    ok = True
-    with tempfile.TemporaryDirectory() as tmp:
-        ok &= measure("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.customers, args.runs)
-    if args.postgres:
-        schema = f"refbot_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            from tests.conftest import _postgres_schema_url
-
-            ok &= measure("PostgreSQL", _postgres_schema_url(args.postgres, schema), args.customers, args.runs)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    ok = on_each_database(partial(measure, count=args.customers, runs=args.runs), args.postgres)
     return 0 if ok else 1
 
 

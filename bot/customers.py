@@ -28,6 +28,7 @@ from bot.matching import fit
 from bot.settings import Settings
 from bot.views.text import clip, escape, mention
 from models import AuditEntry, CheckIn, Consent, Contact, Customer, Incident, ReferenceRequest, ReferenceUse
+from models.customer import PROFILE_FIELDS, STANDING_FIELDS
 from models.enums import MARKETING_TYPES, CheckInStatus, Happiness, RefType
 
 # -- finding customers ----------------------------------------------------------------------------------
@@ -684,20 +685,7 @@ MAX_CONTACTS = 25
 MAX_RESOLVABLE = 10  # open incidents offered for resolving in one form (a checkbox group holds ten)
 _EMAIL = re.compile(r"^[^@\s|]+@[^@\s|]+\.[^@\s|]+$")
 # Attributes the form edits, in the order changes are reported.
-EDITABLE = (
-    "name",
-    "domain",
-    "industry",
-    "region",
-    "segment",
-    "products",
-    "topics",
-    "owner_slack_id",
-    "referenceable",
-    "not_referenceable_reason",
-    "guidance",
-    "notes",
-)
+EDITABLE = (*PROFILE_FIELDS, *STANDING_FIELDS)
 
 
 def consent_block(ref_type: RefType, part: str) -> str:

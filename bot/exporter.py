@@ -23,25 +23,12 @@ from sqlalchemy.orm import Session
 from bot.importing.fields import CONSENT_DETAILS, PUBLIC_TYPES
 from bot.importing.rows import escape_cell
 from models import Consent, Contact, Customer
+from models.customer import PROFILE_FIELDS, STANDING_FIELDS
 from models.db import Database
 
 FORMATS = ("csv", "xlsx")
 _PAGE = 1000
-_CUSTOMER_COLUMNS = [
-    "name",
-    "domain",
-    "industry",
-    "region",
-    "segment",
-    "products",
-    "topics",
-    "owner_slack_id",
-    "owner_email",
-    "referenceable",
-    "not_referenceable_reason",
-    "guidance",
-    "notes",
-]
+_CUSTOMER_COLUMNS = [*PROFILE_FIELDS, "owner_email", *STANDING_FIELDS]
 
 
 def export_columns(contacts: int) -> list[str]:

@@ -14,6 +14,13 @@ from models.types import UTCDateTime, utcnow
 if TYPE_CHECKING:
     from models.request import ReferenceRequest
 
+# The attributes people keep (refbot derives the rest: name_key, the check-in summary, the timestamps), in
+# the order the edit form reports changes and `refbot export` writes columns. Who the customer is and who
+# owns the account …
+PROFILE_FIELDS = ("name", "domain", "industry", "region", "segment", "products", "topics", "owner_slack_id")
+# … and whether and how they may be asked.
+STANDING_FIELDS = ("referenceable", "not_referenceable_reason", "guidance", "notes")
+
 
 class Customer(Base):
     """A customer who may be asked to be a reference."""

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+import slack_sdk.http_retry.builtin_handlers
+import slack_sdk.http_retry.handler
+from sqlalchemy import create_engine
 
 from bot import migrate
 from bot.app import Refbot, create_app
@@ -24,6 +26,8 @@ from models import Base
 from models.db import Database
 from slackfake.client import SignedClient
 from slackfake.server import FakeSlack
+from tests.postgres import private_schema
+from tests.postgres import schema_url as _postgres_schema_url  # noqa: F401 - bench/load/run.py imports it from here
 
 MANAGER = "UMANAGER1"
 MANAGER_2 = "UMANAGER2"
@@ -36,9 +40,11 @@ BOT_TOKEN = "xoxb-test"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
-def _postgres_schema_url(base: str, schema: str) -> str:
-    url = make_url(base)
-    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+def migrate_to_head(url: str) -> None:
+    """Create the tables as `refbot db upgrade` does."""
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -62,24 +68,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     """A migrated, empty database per backend for the whole session (a private schema on PostgreSQL)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'refbot.db'}"
-        engine = create_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
+        migrate_to_head(url)
         yield url
         return
-    base = os.environ["TEST_DATABASE_URL"]
-    schema = f"refbot_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = _postgres_schema_url(base, schema)
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with private_schema(os.environ["TEST_DATABASE_URL"], f"refbot_test_{os.getpid()}") as url:
+        migrate_to_head(url)
+        yield url
 
 
 @pytest.fixture
@@ -91,6 +85,27 @@ def db(database_url: str) -> Iterator[Database]:
             session.execute(table.delete())
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, db: Database) -> Database:
+    """`refbot` in this process, configured only through the environment, pointed at the test database (no
+    Slack token, managers, time zone or log level leaking in from the shell that runs the tests)."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for name in ("REFBOT_MANAGERS", "REFBOT_TIMEZONE", "SLACK_BOT_TOKEN", "SLACK_API_URL", "REFBOT_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    return db
+
+
+@pytest.fixture
+def client_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """slack_sdk's retry sleeps (Retry-After, backoff), recorded instead of slept: in-process tests stay fast.
+    The outbox and fault tests use it for every test (`pytest.mark.usefixtures`)."""
+    slept: list[float] = []
+    clock = SimpleNamespace(sleep=slept.append)
+    monkeypatch.setattr(slack_sdk.http_retry.handler, "time", clock)
+    monkeypatch.setattr(slack_sdk.http_retry.builtin_handlers, "time", clock)
+    return slept
 
 
 @pytest.fixture
@@ -108,8 +123,8 @@ def fake() -> Iterator[FakeSlack]:
     slack.stop()
 
 
-@pytest.fixture
-def settings(fake: FakeSlack, database_url: str) -> Settings:
+def app_settings(fake: FakeSlack, database_url: str, **overrides: Any) -> Settings:
+    """What an app under test runs with: the fake's Web API, two managers, a quick outbox, no scheduler, no pacing."""
     return Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
@@ -122,7 +137,13 @@ def settings(fake: FakeSlack, database_url: str) -> Settings:
         run_scheduler=False,
         rate_per_channel=1000.0,
         rate_global=1000.0,
+        **overrides,
     )
+
+
+@pytest.fixture
+def settings(fake: FakeSlack, database_url: str) -> Settings:
+    return app_settings(fake, database_url)
 
 
 @pytest.fixture

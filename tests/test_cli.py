@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,24 +15,8 @@ from models.db import Database
 from slackfake.client import SignedClient
 from slackfake.server import FakeSlack
 from tests.conftest import BOT_TOKEN, MANAGER, REP, SIGNING_SECRET
-
-
-def refbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**_clean_env(), **(env or {})},
-        cwd=cwd,
-    )
-
-
-def _clean_env() -> dict[str, str]:
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH", "SYSTEMROOT", "TMPDIR")
-    env = {k: v for k, v in os.environ.items() if k in keep}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
-    return env
+from tests.postgres import private_schema
+from tests.processes import Serve, refbot
 
 
 def test_help_lists_the_commands() -> None:
@@ -88,76 +68,31 @@ def test_postgres_schema_must_be_upgraded_first(tmp_path: Path) -> None:
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         pytest.skip("needs TEST_DATABASE_URL (PostgreSQL)")
-    from sqlalchemy import create_engine, text
-
-    from tests.conftest import _postgres_schema_url
-
-    schema = f"refbot_cli_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    with private_schema(base, "refbot_cli") as url:
         env = {
             "SLACK_BOT_TOKEN": "xoxb-1",
             "SLACK_SIGNING_SECRET": "s",
             "REFBOT_MANAGERS": MANAGER,
-            "DATABASE_URL": _postgres_schema_url(base, schema),
+            "DATABASE_URL": url,
         }
         result = refbot("serve", "--port", "0", cwd=tmp_path, env=env)
         assert result.returncode == 1 and "run `refbot db upgrade` first" in result.stderr
         assert refbot("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
-def serve_process(
-    fake: FakeSlack, database_url: str, db: Database, tmp_path: Path
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def serve_process(fake: FakeSlack, database_url: str, db: Database, tmp_path: Path) -> Iterator[Serve]:
     """`refbot serve --port 0` as a real process, against the Slack fake and the test database."""
-    env = {
-        **_clean_env(),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake.url,
-        "DATABASE_URL": database_url,
-        "REFBOT_MANAGERS": MANAGER,
-        "REFBOT_OUTBOX_POLL_SECONDS": "0.2",
-        "REFBOT_LOG_LEVEL": "DEBUG",  # the chattiest logs must still carry no secret
-        "REFBOT_SCHEDULER": "off",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = ""
-    deadline = time.monotonic() + 30
-    assert process.stdout is not None
-    while time.monotonic() < deadline and not url:
-        ready, _, _ = select.select([process.stdout], [], [], 0.5)
-        if ready:
-            line = process.stdout.readline()
-            if line.startswith("refbot listening on "):
-                url = line.split()[3]
-        if process.poll() is not None:
-            raise AssertionError(f"refbot serve exited: {process.stderr.read() if process.stderr else ''}")
-    assert url, "refbot serve did not say where it listens"
-    yield url, process
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
+    serve = Serve(database_url, fake.url, tmp_path, REFBOT_LOG_LEVEL="DEBUG")  # the chattiest logs: still no secret
+    try:
+        serve.ready()
+        yield serve
+    finally:
+        serve.stop()
 
 
-def test_real_serve_process_handles_a_signed_request_end_to_end(
-    serve_process: tuple[str, subprocess.Popen[str]], fake: FakeSlack
-) -> None:
-    url, process = serve_process
+def test_real_serve_process_handles_a_signed_request_end_to_end(serve_process: Serve, fake: FakeSlack) -> None:
+    url, process = serve_process.url, serve_process.process
     with urllib.request.urlopen(f"{url}/healthz") as response:
         assert json.loads(response.read())["ok"] is True
     client = SignedClient(f"{url}/slack/events", SIGNING_SECRET, fake=fake)
@@ -169,8 +104,8 @@ def test_real_serve_process_handles_a_signed_request_end_to_end(
     fake.wait_for(lambda f: [m for m in f.messages(REP) if "sent to the reference team" in m.text])
     fake.wait_for(lambda f: f.messages(MANAGER))
     process.send_signal(signal.SIGTERM)
-    assert process.wait(15) == 0
-    logs = process.stderr.read() if process.stderr else ""
+    assert serve_process.wait(15) == 0
+    logs = serve_process.logs
     assert logs.strip(), "serve logged nothing at DEBUG"
     assert BOT_TOKEN not in logs and SIGNING_SECRET not in logs
     assert all(json.loads(line)["level"] for line in logs.splitlines() if line.startswith("{"))

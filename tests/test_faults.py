@@ -25,7 +25,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,12 +35,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import slack_sdk.http_retry.builtin_handlers
-import slack_sdk.http_retry.handler
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -68,7 +64,11 @@ from models.types import utcnow
 from slackfake.client import SignedClient
 from slackfake.server import FakeSlack
 from tests import factories
-from tests.conftest import BOT_TOKEN, MANAGER, MANAGER_2, OTHER, REP, SIGNING_SECRET
+from tests.conftest import MANAGER, MANAGER_2, OTHER, REP, SIGNING_SECRET, app_settings
+from tests.processes import Serve
+from tests.processes import refbot as refbot_cli
+from tests.test_outbox import rows, submit
+from tests.test_request_flow import settle
 
 # -- Slack's ways of failing ---------------------------------------------------------------------------------
 
@@ -86,6 +86,8 @@ FAULTS: dict[str, dict[str, Any] | None] = {
 # Slack's faults do not depend on the database: most of those tests run on SQLite only (the outbox's claims and
 # leases on PostgreSQL are tests/test_outbox.py's). The database and process tests below run on both.
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+pytestmark = pytest.mark.usefixtures("client_sleeps")  # slack_sdk's retry sleeps recorded, not slept
 
 
 def calls_per_attempt(client: WebClient, fault: str) -> int:
@@ -188,17 +190,20 @@ def recover(gate: Gate, fault: str) -> None:
         time.sleep(0.5)  # the fake answers 1.25 s after the call; the client gave up after 1 s
 
 
+def failed_then_retried(db: Database, worker: OutboxWorker, gate: Gate, fault: str) -> OutboxMessage:
+    """A pass whose one row fails (kept pending, with the error), Slack recovering, and the pass that then
+    takes the row again; returns the row as that second pass left it."""
+    assert worker.deliver_due() == 1
+    (row,) = rows(db)
+    assert (row.status, row.attempts) == ("pending", 1) and row.last_error
+    recover(gate, fault)
+    make_due(db)
+    assert worker.deliver_due() == 1
+    (row,) = rows(db)
+    return row
+
+
 # -- fixtures --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def client_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """slack_sdk's retry sleeps (Retry-After, backoff), recorded instead of slept: in-process tests stay fast."""
-    slept: list[float] = []
-    clock = SimpleNamespace(sleep=slept.append)
-    monkeypatch.setattr(slack_sdk.http_retry.handler, "time", clock)
-    monkeypatch.setattr(slack_sdk.http_retry.builtin_handlers, "time", clock)
-    return slept
 
 
 @pytest.fixture
@@ -230,20 +235,9 @@ def make_due(db: Database) -> None:
         )
 
 
-def rows(db: Database) -> list[OutboxMessage]:
-    with db.reading() as session:
-        return list(session.scalars(sql_select(OutboxMessage).order_by(OutboxMessage.id)))
-
-
 def count(db: Database, model: Any, *where: Any) -> int:
     with db.reading() as session:
         return int(session.scalar(sql_select(func.count()).select_from(model).where(*where)) or 0)
-
-
-def submit(db: Database, settings: Settings, prospect: str = "Globex") -> int:
-    draft = rq.parse_draft({"prospect": prospect, "ref_type": "call"}, utcnow().date())
-    with db.transaction() as session:
-        return rq.submit(session, settings, REP, draft).id
 
 
 def blob(value: Any) -> str:
@@ -264,14 +258,6 @@ def buttons(message: Any, prefix: str) -> list[dict[str, Any]]:
 def told(fake: FakeSlack, user: str) -> list[str]:
     """The ephemeral messages `user` got (through a response_url or chat.postEphemeral)."""
     return [str(e.get("text", "")) + blob(e.get("blocks", [])) for e in fake.ephemerals(user)]
-
-
-def settle(db: Database, timeout: float = 10.0) -> None:
-    """Wait until the outbox has nothing left to send."""
-    deadline = time.monotonic() + timeout
-    while count(db, OutboxMessage, OutboxMessage.status == "pending") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert count(db, OutboxMessage, OutboxMessage.status == "pending") == 0, "the outbox did not drain"
 
 
 # -- the outbox worker thread: it outlives a database outage, and a stop drains it ---------------------------
@@ -398,7 +384,7 @@ def test_decline_form_slack_cannot_open_tells_the_manager_and_changes_nothing(
         factories.customer(session, "Acme Corp")
     request_id = submit(db, settings)
     refbot.deps.outbox.kick()
-    settle(db)
+    settle(db, timeout=10)
     card = fake.messages(MANAGER)[0]
     (decline,) = buttons(card, "request.decline")
     fail(fake, gate, "views.open", fault, client=refbot.deps.client)
@@ -477,13 +463,7 @@ def test_views_publish_through_the_outbox_is_retried_until_slack_recovers(
     with db.transaction() as session:
         enqueue(session, key=f"home:{REP}:1", kind=HOME_KIND, recipient=REP, subject=f"home:{REP}")
     fail(fake, gate, "views.publish", fault, client=worker.client)
-    assert worker.deliver_due() == 1
-    (row,) = rows(db)
-    assert (row.status, row.attempts) == ("pending", 1) and row.last_error
-    recover(gate, fault)
-    make_due(db)
-    assert worker.deliver_due() == 1
-    (row,) = rows(db)
+    row = failed_then_retried(db, worker, gate, fault)
     assert (row.status, row.last_error) == ("sent", "")
     home = fake.home(REP)
     assert home is not None and f"Home of <@{REP}>" in blob(home)
@@ -522,13 +502,7 @@ def test_message_with_an_uploaded_file_is_posted_once_whatever_step_fails(
         fake.fail("upload", status=500)
     else:
         fail(fake, gate, step, fault, client=worker.client)
-    assert worker.deliver_due() == 1
-    (row,) = rows(db)
-    assert (row.status, row.attempts) == ("pending", 1) and row.last_error
-    recover(gate, fault)
-    make_due(db)
-    assert worker.deliver_due() == 1
-    (row,) = rows(db)
+    row = failed_then_retried(db, worker, gate, fault)
     assert row.status == "sent"
     (message,) = fake.messages(REP)
     assert (row.slack_channel, row.slack_ts) == (message.channel, message.ts)
@@ -753,85 +727,6 @@ def cluster_db(cluster: Cluster) -> Iterator[str]:
 # -- `refbot serve` as a real process -------------------------------------------------------------------------
 
 
-class Serve:
-    """`refbot serve --port 0` as a process, its output collected line by line as it comes."""
-
-    def __init__(self, database_url: str, api_url: str, cwd: Path, **env: str) -> None:
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": api_url,
-            "DATABASE_URL": database_url,
-            "REFBOT_MANAGERS": MANAGER,
-            "REFBOT_OUTBOX_POLL_SECONDS": "0.2",
-            "REFBOT_SCHEDULER": "off",
-            "REFBOT_SLACK_TIMEOUT_SECONDS": "5",
-            "REFBOT_LOG_LEVEL": "INFO",
-            **env,
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-            cwd=cwd,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.stdout: list[str] = []
-        self.stderr: list[str] = []
-        self._readers = [
-            threading.Thread(target=self._collect, args=(stream, lines), daemon=True)
-            for stream, lines in ((self.process.stdout, self.stdout), (self.process.stderr, self.stderr))
-        ]
-        for reader in self._readers:
-            reader.start()
-        self.url = ""
-
-    @staticmethod
-    def _collect(stream: Any, lines: list[str]) -> None:
-        for line in stream:
-            lines.append(line.rstrip("\n"))
-
-    def wait_for_line(self, needle: str, *, stream: str = "stdout", timeout: float = 30) -> str:
-        lines = self.stdout if stream == "stdout" else self.stderr
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = next((line for line in list(lines) if needle in line), None)
-            if found is not None:
-                return found
-            if self.process.poll() is not None:
-                time.sleep(0.1)  # let the readers catch the last lines
-                raise AssertionError(f"refbot serve exited ({self.process.returncode}):\n{self.logs}")
-            time.sleep(0.05)
-        raise AssertionError(f"no {needle!r} from refbot serve within {timeout}s:\n{self.logs}")
-
-    def ready(self, timeout: float = 30) -> str:
-        self.url = self.wait_for_line("refbot listening on ", timeout=timeout).split()[3]
-        return self.url
-
-    def wait(self, timeout: float = 30) -> int:
-        code = self.process.wait(timeout)
-        for reader in self._readers:
-            reader.join(5)
-        return code
-
-    @property
-    def logs(self) -> str:
-        return "\n".join(self.stderr)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
 def healthz(url: str) -> int:
     try:
         with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:  # noqa: S310 - loopback
@@ -845,18 +740,6 @@ def wait_healthz(url: str, status: int, timeout: float = 15) -> None:
     while healthz(url) != status:
         assert time.monotonic() < deadline, f"/healthz did not turn {status}"
         time.sleep(0.1)
-
-
-def refbot_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=60, env=environment, cwd=cwd
-    )
 
 
 # -- the database: unreachable when `serve` starts ------------------------------------------------------------
@@ -894,7 +777,7 @@ def test_serve_gives_up_on_a_database_that_never_answers_and_other_commands_fail
         "REFBOT_DB_STARTUP_WAIT": "3",
     }
     started = time.monotonic()
-    result = refbot_cli("serve", "--port", "0", cwd=tmp_path, **env)
+    result = refbot_cli("serve", "--port", "0", cwd=tmp_path, env=env)
     took = time.monotonic() - started
     assert result.returncode == 1 and 3 <= took < 20
     *logged, last = result.stderr.strip().splitlines()
@@ -910,30 +793,13 @@ def test_serve_gives_up_on_a_database_that_never_answers_and_other_commands_fail
     (tmp_path / "customers.csv").write_text("name,industry\nAcme,Fintech\n")
     for command in (["db", "current"], ["import", "customers.csv"]):
         started = time.monotonic()
-        quick = refbot_cli(*command, cwd=tmp_path, **env)
+        quick = refbot_cli(*command, cwd=tmp_path, env=env)
         assert quick.returncode == 1 and time.monotonic() - started < 10
         assert quick.stderr.strip().splitlines()[-1].startswith(sentence), quick.stderr
         assert "attempt" not in quick.stderr and "Traceback" not in quick.stderr
 
 
 # -- the database: connections dropped between and during requests ------------------------------------------
-
-
-def app_settings(fake: FakeSlack, database_url: str) -> Settings:
-    return Settings(
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=fake.url,
-        database_url=database_url,
-        managers=(MANAGER, MANAGER_2),
-        timezone="Europe/Berlin",
-        outbox_poll_seconds=0.2,
-        slack_timeout_seconds=3,
-        run_scheduler=False,
-        rate_per_channel=1000.0,
-        rate_global=1000.0,
-        fatigue_limit=100,
-    )
 
 
 def card_for(fake: FakeSlack, manager: str, request_id: int) -> Any:
@@ -947,7 +813,7 @@ def approved_notices(fake: FakeSlack, request_id: int) -> list[Any]:
 def test_dropped_connections_fail_one_request_cleanly_and_the_next_works(
     cluster: Cluster, cluster_db: str, fake: FakeSlack
 ) -> None:
-    settings = app_settings(fake, cluster.url(cluster_db, "refbot-app"))
+    settings = app_settings(fake, cluster.url(cluster_db, "refbot-app"), fatigue_limit=100)
     bot = create_app(settings, db=Database(settings.database_url))
     server = HttpServer(bot, host="127.0.0.1", port=0, threads=4).start_background()
     slack = SignedClient(f"{server.url}/slack/events", SIGNING_SECRET, fake=fake)
@@ -961,7 +827,7 @@ def test_dropped_connections_fail_one_request_cleanly_and_the_next_works(
         approve = {rid: buttons(card, "request.approve")[0]["action_id"] for rid, card in cards.items()}
 
         # 1. Between two requests every pooled connection is cut: the next request still works (pre-ping).
-        settle(db)  # every card out: the app's connections are idle in its pool
+        settle(db, timeout=10)  # every card out: the app's connections are idle in its pool
         assert cluster.terminate("refbot-app") >= 1
         assert slack.click(MANAGER, cards[first], approve[first]).status == 200
         fake.wait_for(lambda f: approved_notices(f, first))
@@ -987,7 +853,7 @@ def test_dropped_connections_fail_one_request_cleanly_and_the_next_works(
 
         assert slack.click(MANAGER, cards[second], approve[second]).status == 200
         fake.wait_for(lambda f: approved_notices(f, second))
-        settle(db)
+        settle(db, timeout=10)
         assert count(db, ReferenceUse, ReferenceUse.request_id == second) == 1
         assert [len(approved_notices(fake, rid)) for rid in (first, second)] == [1, 1]
         assert len(told(fake, MANAGER)) == 1
@@ -1026,7 +892,7 @@ def test_serve_rides_out_a_postgresql_restart_without_being_restarted(
         fake.wait_for(lambda f: f.messages(MANAGER))
         assert serve.process.poll() is None, "refbot had to be restarted"
         assert count(db, ReferenceRequest) == 1
-        settle(db)
+        settle(db, timeout=10)
     finally:
         serve.stop()
         db.dispose()
@@ -1078,7 +944,7 @@ def test_two_replicas_approving_the_same_request_at_once_approve_it_exactly_once
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     names = (f"refbot-a-{tag}", f"refbot-b-{tag}")
-    settings = [app_settings(fake, with_application_name(database_url, name)) for name in names]
+    settings = [app_settings(fake, with_application_name(database_url, name), fatigue_limit=100) for name in names]
     servers = [HttpServer(create_app(s, db=Database(s.database_url)), port=0, threads=4) for s in settings]
     clients = [
         SignedClient(f"{server.start_background().url}/slack/events", SIGNING_SECRET, fake=fake) for server in servers
@@ -1117,7 +983,7 @@ def test_two_replicas_approving_the_same_request_at_once_approve_it_exactly_once
 
             fake.wait_for(refusals)
             fake.wait_for(lambda f, rid=request_id: approved_notices(f, rid))
-            settle(db)
+            settle(db, timeout=10)
             time.sleep(0.2)
             refused = refusals(fake)
             with db.reading() as session:
@@ -1236,7 +1102,7 @@ def test_sigkill_after_an_acknowledged_submission_loses_nothing(
     try:
         restarted.ready()
         fake.wait_for(lambda f: f.messages(REP) and f.messages(MANAGER), timeout=15)
-        settle(db)
+        settle(db, timeout=10)
         time.sleep(0.5)
     finally:
         restarted.stop()

@@ -394,15 +394,6 @@ def test_actor_is_recorded(db: Database, tmp_path: Path) -> None:
 # -- the command line --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, db: Database) -> Database:
-    """`refbot` in this process, configured only through the environment, pointed at the test database."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    for name in ("REFBOT_MANAGERS", "REFBOT_TIMEZONE", "SLACK_API_URL", "REFBOT_LOG_LEVEL"):
-        monkeypatch.delenv(name, raising=False)
-    return db
-
-
 def refbot(*args: str) -> int:
     return main(["--env-file", "/nonexistent", "import", *args])
 

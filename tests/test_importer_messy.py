@@ -17,8 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
 from bot.app import make_client
 from bot.cli import main
@@ -41,6 +40,7 @@ from models import AuditEntry, Base, Consent, Contact, Customer
 from models.db import Database
 from slackfake.server import FakeSlack
 from tests import factories
+from tests.test_importer import by_name, counts, customers
 
 # -- helpers -------------------------------------------------------------------------------------------
 
@@ -67,30 +67,6 @@ def run(db: Database, *paths: Path, **options: Any) -> ImportReport:
     if "overrides" in options:
         options["overrides"] = parse_overrides(options["overrides"])
     return import_files(db, list(paths), ImportOptions(**options), owners=owners)
-
-
-def customers(db: Database) -> list[Customer]:
-    with db.reading() as session:
-        return list(
-            session.scalars(
-                select(Customer)
-                .options(selectinload(Customer.contacts), selectinload(Customer.consents))
-                .order_by(Customer.id)
-            )
-        )
-
-
-def by_name(db: Database) -> dict[str, Customer]:
-    return {c.name: c for c in customers(db)}
-
-
-def counts(db: Database) -> tuple[int, ...]:
-    """(customers, contacts, consents, audit rows)."""
-    with db.reading() as session:
-        return tuple(
-            session.scalar(select(func.count()).select_from(model))
-            for model in (Customer, Contact, Consent, AuditEntry)
-        )
 
 
 def conflicts(report: ImportReport) -> list[tuple[str, str, str, str, str, int]]:
@@ -130,15 +106,6 @@ def wipe(db: Database) -> None:
     with db.transaction() as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(table.delete())
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, database_url: str, db: Database) -> Database:
-    """`refbot` in this process, configured only through the environment, pointed at the test database."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    for name in ("REFBOT_MANAGERS", "SLACK_BOT_TOKEN", "SLACK_API_URL", "REFBOT_LOG_LEVEL"):
-        monkeypatch.delenv(name, raising=False)
-    return db
 
 
 def refbot(*args: str) -> int:
@@ -216,7 +183,7 @@ def test_map_errors_are_one_sentence(db: Database, tmp_path: Path) -> None:
     assert counts(db) == (0, 0, 0, 0)
 
 
-def test_cli_prints_the_mapping_it_used(cli: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_the_mapping_it_used(cli_env: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     crm = write(tmp_path, CRM, "crm.csv", encoding="latin-1")
     canonical = write(tmp_path, "name,domain\nInitech,initech.com\n", "canonical.csv")
     assert refbot("import", str(crm), str(canonical), "--map", "Annual Revenue=ignore") == 0
@@ -580,7 +547,7 @@ def test_a_file_that_cannot_be_parsed_changes_nothing(
 
 
 def test_bad_rows_are_reported_with_file_and_line(
-    cli: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     a = write(tmp_path, "Company,Approved Uses\nAcme,logo\n,logo\nInitech,billboard\n", "a.csv")
     b = write(tmp_path, 'name,consent_logo_approved_on\nHooli,2024-13-01\n"Multi\nline",\n', "b.csv")
@@ -593,11 +560,11 @@ def test_bad_rows_are_reported_with_file_and_line(
         f"  {a} line 4: unknown public reference type 'billboard' in consents (use {public})",
         f"  {b} line 2: consent_logo_approved_on '2024-13-01' is not a date like 2024-09-30",
     ]
-    assert sorted(by_name(cli)) == ["Acme", "Multi\nline"]
+    assert sorted(by_name(cli_env)) == ["Acme", "Multi\nline"]
 
 
 def test_cli_bad_file_exits_non_zero_and_the_rest_imports(
-    cli: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"PK\x03\x04 nope")
@@ -610,14 +577,14 @@ def test_cli_bad_file_exits_non_zero_and_the_rest_imports(
     assert captured.out.splitlines()[-1] == f"{good}: 1 created, 0 updated, 0 skipped"
 
 
-def test_cli_dry_run_and_report(cli: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_dry_run_and_report(cli_env: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "Company,Sector\nAcme,Fintech\nACME INC,Banking\n,Retail\n=cmd|' /C calc'!A0,Retail\n")
     report_csv = tmp_path / "report.csv"
     assert refbot("import", "--dry-run", "--report", str(report_csv), str(path)) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == f"report written to {report_csv}"
     assert f"{path}: 2 created, 0 updated, 1 skipped (dry run: nothing written)" in out
-    assert counts(cli) == (0, 0, 0, 0)
+    assert counts(cli_env) == (0, 0, 0, 0)
     rows = list(csv.reader(io.StringIO(report_csv.read_text(encoding="utf-8-sig"))))
     assert rows == [
         ["kind", "file", "line", "customer", "field", "old_value", "new_value", "reason"],
@@ -660,19 +627,23 @@ def test_owner_emails_are_resolved_in_slack(db: Database, tmp_path: Path, fake: 
 
 
 def test_owner_lookup_through_the_cli(
-    cli: Database, tmp_path: Path, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cli_env: Database,
+    tmp_path: Path,
+    fake: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake.add_user("UCSM00001", "casey", email="casey@vendor.example")
     path = write(tmp_path, "Customer,Owner Email\nAcme,casey@vendor.example\nGlobex,gone@vendor.example\n")
     assert refbot("import", str(path)) == 0  # no token: kept as e-mail and reported
     assert "SLACK_BOT_TOKEN is not set" in capsys.readouterr().out
-    assert by_name(cli)["Acme"].owner_slack_id is None
+    assert by_name(cli_env)["Acme"].owner_slack_id is None
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.setenv("SLACK_API_URL", fake.url)
     assert refbot("import", str(path)) == 0
     out = capsys.readouterr().out
     assert "gone@vendor.example (1 row)" in out and "no Slack user has this address" in out
-    assert {c.name: c.owner_slack_id for c in customers(cli)} == {"Acme": "UCSM00001", "Globex": None}
+    assert {c.name: c.owner_slack_id for c in customers(cli_env)} == {"Acme": "UCSM00001", "Globex": None}
 
 
 # -- export and the round trip -------------------------------------------------------------------------
@@ -773,8 +744,8 @@ def test_any_cell_round_trips_and_never_starts_a_formula(value: str) -> None:
     assert not escaped.startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
-def test_cli_export(cli: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _seed_everything(cli)
+def test_cli_export(cli_env: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _seed_everything(cli_env)
     assert refbot("export") == 0
     out = capsys.readouterr().out
     assert out.startswith("name,domain,industry,region,segment,products,topics,owner_slack_id,owner_email,")

@@ -11,7 +11,6 @@ view submissions. The settings fixture's REFBOT_TIMEZONE is Europe/Berlin (UTC+1
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -48,6 +47,7 @@ from slackfake.client import SignedClient
 from slackfake.server import FakeSlack, Message
 from tests import factories
 from tests.conftest import MANAGER, MANAGER_2, OTHER, OWNER, REP
+from tests.test_request_flow import settle
 
 OWNER_B = "UOWNERB02"
 BERLIN = "Europe/Berlin"
@@ -123,20 +123,6 @@ def pending_checkin(db: Database, customer_id: int) -> CheckIn:
 def count(db: Database, model: type) -> int:
     with db.reading() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def settle(db: Database, timeout: float = 5.0) -> None:
-    """Wait until the (background) outbox has nothing left to send."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with db.reading() as session:
-            pending = session.scalar(
-                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
-            )
-        if not pending:
-            return
-        time.sleep(0.05)
-    raise AssertionError("outbox did not drain")
 
 
 def wait_message(fake: FakeSlack, user: str, contains: str, index: int | None = None) -> Message:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,8 @@ from sqlalchemy.engine import Engine
 from bot import migrate
 from models import Base
 from models.db import Database
-from tests.conftest import BACKENDS, _postgres_schema_url
+from tests.conftest import BACKENDS
+from tests.postgres import private_schema
 
 
 def test_models_match_the_migrated_schema(db: Database) -> None:
@@ -41,17 +41,10 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield engine
         engine.dispose()
         return
-    base = os.environ["TEST_DATABASE_URL"]
-    schema = f"refbot_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(_postgres_schema_url(base, schema))
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with private_schema(os.environ["TEST_DATABASE_URL"], "refbot_mig") as url:
+        engine = create_engine(url)
+        yield engine
+        engine.dispose()
 
 
 NOW = datetime(2026, 11, 2, 12, 0)

@@ -15,7 +15,6 @@ from types import SimpleNamespace
 
 import pytest
 import slack_sdk.http_retry.builtin_handlers
-import slack_sdk.http_retry.handler
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from sqlalchemy import select, update
@@ -34,15 +33,7 @@ from tests.conftest import MANAGER, MANAGER_2, REP
 # Clock tolerance for "next_attempt_at ≈ now + delay" (databases and this machine's clock agree to well under it).
 TOLERANCE = timedelta(milliseconds=5)
 
-
-@pytest.fixture(autouse=True)
-def client_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """What slack_sdk's retry handlers asked to sleep, recorded instead of slept."""
-    slept: list[float] = []
-    clock = SimpleNamespace(sleep=slept.append)
-    monkeypatch.setattr(slack_sdk.http_retry.handler, "time", clock)
-    monkeypatch.setattr(slack_sdk.http_retry.builtin_handlers, "time", clock)
-    return slept
+pytestmark = pytest.mark.usefixtures("client_sleeps")  # what slack_sdk's retry handlers ask to sleep is recorded
 
 
 @pytest.fixture

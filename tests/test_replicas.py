@@ -4,26 +4,22 @@ is delivered exactly once — also when one replica is killed with SIGKILL in th
 from __future__ import annotations
 
 import os
-import select
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, insert, text
+from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
-from bot import migrate
 from models import CheckIn, Customer, JobRun
 from models.db import Database
 from slackfake.server import FakeSlack
-from tests.conftest import BOT_TOKEN, MANAGER, SIGNING_SECRET, _postgres_schema_url
+from tests.bulk import bulk_insert, stale_customers
+from tests.conftest import migrate_to_head
+from tests.postgres import private_schema
+from tests.processes import Serve
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL"), reason="multi-process tests need PostgreSQL (TEST_DATABASE_URL)"
@@ -35,103 +31,35 @@ PER_OWNER = 10
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    base = os.environ["TEST_DATABASE_URL"]
-    schema = f"refbot_replicas_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = _postgres_schema_url(base, schema)
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with private_schema(os.environ["TEST_DATABASE_URL"], "refbot_replicas") as url:
+        migrate_to_head(url)
+        yield url
 
 
 def seed_stale(db: Database, batch: str) -> list[str]:
     """OWNERS × PER_OWNER referenceable customers last checked 100 days ago; returns the owner IDs."""
-    long_ago = datetime.now(UTC) - timedelta(days=100)
     owners = [f"U{batch}{n:04d}" for n in range(OWNERS)]
-    rows = [
-        {
-            "name": f"{batch} customer {o}-{i}",
-            "name_key": f"{batch} customer {o}-{i}".lower(),
-            "domain": f"{batch.lower()}-{o}-{i}.example.com",
-            "industry": "Fintech",
-            "region": "EMEA",
-            "segment": "Enterprise",
-            "products": [],
-            "topics": [],
-            "owner_slack_id": owner,
-            "referenceable": True,
-            "not_referenceable_reason": "",
-            "guidance": "",
-            "notes": "",
-            "last_checkin_at": long_ago,
-            "last_checkin_answer": "happy",
-            "created_at": long_ago,
-            "updated_at": long_ago,
-        }
-        for o, owner in enumerate(owners)
-        for i in range(PER_OWNER)
-    ]
-    with db.transaction() as session:
-        session.execute(insert(Customer), rows)
+    bulk_insert(db, {Customer: stale_customers(owners, OWNERS * PER_OWNER, days_ago=100, tag=batch)})
     return owners
 
 
-class Replica:
-    def __init__(self, url: str, fake: FakeSlack, tmp: Path, name: str) -> None:
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.url,
-            "DATABASE_URL": url,
-            "REFBOT_MANAGERS": MANAGER,
-            "REFBOT_SCHEDULE_CHECKINS": "*/2 * * * * *",
-            "REFBOT_SCHEDULE_REMINDERS": "0 0 1 1 *",
-            "REFBOT_SCHEDULE_CONSENTS": "0 0 1 1 *",
-            "REFBOT_OUTBOX_POLL_SECONDS": "0.2",
-            "REFBOT_OUTBOX_LEASE_SECONDS": "3",
-            "REFBOT_SLACK_TIMEOUT_SECONDS": "5",
-            "REFBOT_RATE_GLOBAL": "1000",
-            "REFBOT_LOG_LEVEL": "WARNING",
-        }
-        self.name = name
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-            cwd=tmp,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        assert self.process.stdout is not None
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.5)
-            if ready and self.process.stdout.readline().startswith("refbot listening on"):
-                return
-            if self.process.poll() is not None:
-                raise AssertionError(f"replica {name} exited with {self.process.returncode}")
-        raise AssertionError(f"replica {name} did not start")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+def replica(url: str, fake: FakeSlack, tmp: Path) -> Serve:
+    """A running `refbot serve` whose scheduler asks for check-ins every 2 s (the other jobs never), with
+    3 s outbox leases and no pacing to speak of."""
+    serve = Serve(
+        url,
+        fake.url,
+        tmp,
+        REFBOT_SCHEDULER="on",
+        REFBOT_SCHEDULE_CHECKINS="*/2 * * * * *",
+        REFBOT_SCHEDULE_REMINDERS="0 0 1 1 *",
+        REFBOT_SCHEDULE_CONSENTS="0 0 1 1 *",
+        REFBOT_OUTBOX_LEASE_SECONDS="3",
+        REFBOT_RATE_GLOBAL="1000",
+        REFBOT_LOG_LEVEL="WARNING",
+    )
+    serve.ready()
+    return serve
 
 
 def round_dms(fake: FakeSlack, owners: list[str]) -> Counter[str]:
@@ -153,7 +81,7 @@ def wait_all_delivered(fake: FakeSlack, owners: list[str], timeout: float) -> No
 def test_three_replicas_run_each_period_once_and_survive_sigkill(pg_url: str, fake: FakeSlack, tmp_path: Path) -> None:
     db = Database(pg_url)
     first = seed_stale(db, "A")
-    replicas = [Replica(pg_url, fake, tmp_path, f"r{i}") for i in range(3)]
+    replicas = [replica(pg_url, fake, tmp_path) for _ in range(3)]
     try:
         wait_all_delivered(fake, first, timeout=40)
         time.sleep(3)  # several more schedule fires on every replica: nothing may be asked again
@@ -170,14 +98,15 @@ def test_three_replicas_run_each_period_once_and_survive_sigkill(pg_url: str, fa
         while len(round_dms(fake, second)) < OWNERS // 4 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert 0 < len(round_dms(fake, second)) < OWNERS, "the kill must land mid fan-out"
-        replicas[0].kill()
-        replicas[0] = Replica(pg_url, fake, tmp_path, "r0-restarted")
+        replicas[0].process.kill()  # SIGKILL
+        replicas[0].wait(10)
+        replicas[0] = replica(pg_url, fake, tmp_path)
         wait_all_delivered(fake, second, timeout=60)
         time.sleep(4)  # leases of the killed replica expire (3 s) and are taken over: still no duplicate
         counts = round_dms(fake, second)
         assert len(counts) == OWNERS and set(counts.values()) == {1}, counts
         assert fake.violations == []
     finally:
-        for replica in replicas:
-            replica.stop()
+        for serve in replicas:
+            serve.stop()
         db.dispose()

@@ -11,24 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from models.customer import PROFILE_FIELDS
 from models.enums import RefType
 
 # The canonical file's columns (README "Load your customers"), in the order `refbot export` writes them.
-CANONICAL = [
-    "name",
-    "domain",
-    "industry",
-    "region",
-    "segment",
-    "products",
-    "topics",
-    "owner_slack_id",
-    "contact_name",
-    "contact_title",
-    "contact_email",
-    "referenceable",
-    "consents",
-]
+CANONICAL = [*PROFILE_FIELDS, "contact_name", "contact_title", "contact_email", "referenceable", "consents"]
 PUBLIC_TYPES = tuple(t.value for t in RefType if t.is_public)
 CONSENT_DETAILS = ("approved_by", "approved_on", "expires_on")
 
