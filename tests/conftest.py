@@ -27,7 +27,6 @@ from models.db import Database
 from slackfake.client import SignedClient
 from slackfake.server import FakeSlack
 from tests.postgres import private_schema
-from tests.postgres import schema_url as _postgres_schema_url  # noqa: F401 - bench/load/run.py imports it from here
 
 MANAGER = "UMANAGER1"
 MANAGER_2 = "UMANAGER2"

@@ -53,7 +53,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -66,7 +65,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from bench.ranking_bench import INDUSTRIES, PRODUCTS, REGIONS, SEGMENTS, TOPICS  # noqa: E402
 from bench.ranking_bench import load as load_customers  # noqa: E402
@@ -76,6 +75,7 @@ from models import ReferenceRequest  # noqa: E402
 from models.db import Database  # noqa: E402
 from slackfake.client import Response, SignedClient  # noqa: E402
 from slackfake.server import FakeSlack  # noqa: E402
+from tests.postgres import private_schema  # noqa: E402
 
 SIGNING_SECRET = "load-bench-signing-secret"
 BOT_TOKEN = "xoxb-load-bench"
@@ -137,18 +137,8 @@ def database(kind: str, tmp: Path, postgres: str) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp / 'load.db'}"
         return
-    schema = f"refbot_load_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        from tests.conftest import _postgres_schema_url
-
-        yield _postgres_schema_url(postgres, schema)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_schema(postgres, "refbot_load") as url:
+        yield url
 
 
 def prepare(url: str, customers: int, pending: int) -> list[tuple[int, str]]:
@@ -156,7 +146,12 @@ def prepare(url: str, customers: int, pending: int) -> list[tuple[int, str]]:
     try:
         migrate.upgrade(db.engine)
         load_customers(db, customers)
-        return preload_requests(db, pending)
+        found = preload_requests(db, pending)
+        # A database in service has planner statistics (autovacuum keeps them); a freshly loaded one has
+        # none until autovacuum gets round to it — mid-run, which would skew whichever level it lands in.
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        return found
     finally:
         db.dispose()
 
