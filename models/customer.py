@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -113,11 +113,27 @@ class CheckIn(Base):
     """One "is this customer still happy?" question to an account owner, and its answer."""
 
     __tablename__ = "checkins"
-    __table_args__ = (Index("ix_checkins_customer_answered", "customer_id", "answered_at"),)
+    __table_args__ = (
+        Index("ix_checkins_customer_answered", "customer_id", "answered_at"),
+        # Partial: most check-ins have no request (periodic rounds) or no round (a request's). A full index on
+        # a mostly-NULL column looks unselective to SQLite once it has statistics, and lookups became scans.
+        Index(
+            "ix_checkins_request_id",
+            "request_id",
+            sqlite_where=text("request_id IS NOT NULL"),
+            postgresql_where=text("request_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_checkins_round_subject",
+            "round_subject",
+            sqlite_where=text("round_subject IS NOT NULL"),
+            postgresql_where=text("round_subject IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("reference_requests.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("reference_requests.id"))
     purpose: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), index=True)
     asked_of: Mapped[str] = mapped_column(String(32))
@@ -129,7 +145,7 @@ class CheckIn(Base):
     answered_by: Mapped[str | None] = mapped_column(String(64))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The grouped DM that asked it (periodic check-ins): its subject, so an answer can update it in place.
-    round_subject: Mapped[str | None] = mapped_column(String(80), index=True)
+    round_subject: Mapped[str | None] = mapped_column(String(80))
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from bot import migrate
 from models import Base
 from models.db import Database
+from tests import factories
 from tests.conftest import BACKENDS
 from tests.postgres import private_schema
 
@@ -26,6 +27,44 @@ def test_models_match_the_migrated_schema(db: Database) -> None:
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
     assert diff == []
     assert migrate.is_current(db.engine)
+
+
+def test_checkin_lookups_stay_on_their_index_once_sqlite_has_statistics(tmp_path: Path) -> None:
+    """Most check-ins have no request (periodic rounds) or no round. With ANALYZE's statistics a full index on
+    such a column looked unselective to SQLite, and every Cancel and Approve scanned all check-ins."""
+    from sqlalchemy import select
+
+    from models import CheckIn
+    from models.enums import CheckInStatus
+
+    url = f"sqlite:///{tmp_path / 'stats.db'}"
+    db = Database(url)
+    try:
+        migrate.upgrade(db.engine)
+        with db.transaction() as session:
+            customer = factories.customer(session, "Acme").id
+        with db.engine.begin() as conn:
+            conn.execute(
+                CheckIn.__table__.insert(),
+                [
+                    {"customer_id": customer, "purpose": "periodic", "status": "answered", "asked_of": "U1"}
+                    | {"asked_by": "refbot", "note": "", "round_subject": None if i % 50 else f"round:{i}"}
+                    for i in range(2000)
+                ],
+            )
+            conn.execute(text("ANALYZE"))
+        lookups = [
+            select(CheckIn.asked_of).where(CheckIn.request_id == 5),
+            select(CheckIn).where(CheckIn.request_id == 5, CheckIn.status == CheckInStatus.PENDING),
+            select(CheckIn).where(CheckIn.round_subject == "round:50"),
+        ]
+        with db.engine.connect() as conn:
+            for lookup in lookups:
+                compiled = lookup.compile(conn, compile_kwargs={"literal_binds": True})
+                plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+                assert "USING INDEX ix_checkins_" in plan and "SCAN" not in plan, (str(compiled), plan)
+    finally:
+        db.dispose()
 
 
 def revisions() -> list[str]:
