@@ -31,6 +31,18 @@ from models.db import Database
 log = logging.getLogger(__name__)
 
 
+class _SameTokenNotice(logging.Filter):
+    """Drops Bolt's start-up warning "As you gave `client` as well, `token` will be unused": Bolt reads
+    SLACK_BOT_TOKEN from the environment by itself, and our client carries that very token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("As you gave `client` as well")
+
+
+BOLT_LOG = logging.getLogger("refbot.bolt")
+BOLT_LOG.addFilter(_SameTokenNotice())
+
+
 def make_client(settings: Settings, *, for_outbox: bool = False) -> InstrumentedWebClient:
     """A Web API client pointed at SLACK_API_URL that retries rate limits and server errors too.
 
@@ -132,7 +144,7 @@ def create_app(settings: Settings, *, db: Database | None = None, socket_mode: b
         signing_secret=settings.slack_signing_secret or None,
         request_verification_enabled=not socket_mode,
         token_verification_enabled=False,
-        logger=logging.getLogger("refbot.bolt"),
+        logger=BOLT_LOG,
     )
     deps = Deps(settings=settings, db=db, client=client, outbox=outbox)
     handlers.register_all(bolt, deps)

@@ -104,3 +104,14 @@ def test_redaction_keeps_ordinary_text_and_leaves_records_alone() -> None:
     assert line == "request 12 for [redacted]"
     assert record.getMessage() == "request 12 for s3cret-value"  # other handlers see the record unchanged
     assert RedactSecrets().clean("request 12 for Globex") == "request 12 for Globex"
+
+
+def test_no_token_warning_from_bolt_at_start_up(
+    settings: Any, db: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.app import create_app
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)  # as in every deployment: Bolt reads it by itself
+    with caplog.at_level(logging.WARNING):
+        create_app(settings, db=db)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("refbot")] == []
