@@ -20,6 +20,7 @@ from sqlalchemy import create_engine
 
 from bot import migrate
 from bot.app import Refbot, create_app
+from bot.outbox import OutboxWorker
 from bot.server import HttpServer
 from bot.settings import Settings
 from models import Base
@@ -149,6 +150,13 @@ def settings(fake: FakeSlack, database_url: str) -> Settings:
 def refbot(settings: Settings, db: Database) -> Refbot:
     """The app without an HTTP server (for tests that call the outbox or domain directly)."""
     return create_app(settings, db=db)
+
+
+@pytest.fixture
+def worker(refbot: Refbot) -> OutboxWorker:
+    """The outbox of an app whose worker thread never runs: the test delivers by hand."""
+    assert refbot.deps.outbox._thread is None, "tests that take `worker` deliver by hand"
+    return refbot.deps.outbox
 
 
 @pytest.fixture

@@ -105,10 +105,15 @@ class Serve:
         return "\n".join(self.stderr)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        terminate(self.process)
+
+
+def terminate(process: subprocess.Popen[Any], grace: float = 20) -> None:
+    """SIGTERM, and SIGKILL if it has not exited after `grace` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)

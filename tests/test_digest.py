@@ -68,12 +68,6 @@ def clock() -> Iterator[Any]:
         yield frozen
 
 
-@pytest.fixture
-def worker(refbot: Refbot) -> OutboxWorker:
-    assert refbot.deps.outbox._thread is None, "these tests deliver by hand"
-    return refbot.deps.outbox
-
-
 def blob(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 

@@ -219,12 +219,6 @@ def settings(settings: Settings, gate: Gate) -> Settings:
     return settings.with_overrides(slack_api_url=gate.url, slack_timeout_seconds=1)
 
 
-@pytest.fixture
-def worker(refbot: Refbot) -> OutboxWorker:
-    """The outbox of an app whose worker thread never runs: each test delivers by hand."""
-    return refbot.deps.outbox
-
-
 def make_due(db: Database) -> None:
     """Let time pass for every pending row (its backoff or Retry-After is over)."""
     with db.transaction() as session:

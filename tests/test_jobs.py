@@ -72,12 +72,6 @@ def action_blocks(message: Message) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def worker(refbot: Refbot) -> OutboxWorker:
-    assert refbot.deps.outbox._thread is None, "these tests deliver by hand"
-    return refbot.deps.outbox
-
-
-@pytest.fixture
 def clock() -> Iterator[Any]:
     """The frozen clock, at a winter Tuesday 09:00 in Berlin; tests move it with `clock.move_to(...)`."""
     with freeze_time(WINTER_TUESDAY_9) as frozen:

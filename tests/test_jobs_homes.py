@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from bot import home as home_data
 from bot import requests as rq
-from bot.app import Refbot
 from bot.outbox import OutboxWorker
 from bot.settings import Settings
 from models import OutboxMessage
@@ -34,12 +33,6 @@ def fresh_memos() -> None:
     home_data.PICKS.clear()
     home_data.FACTS.clear()
     home_data.LATEST_FACTS.clear()
-
-
-@pytest.fixture
-def worker(refbot: Refbot) -> OutboxWorker:
-    assert refbot.deps.outbox._thread is None, "these tests deliver by hand"
-    return refbot.deps.outbox
 
 
 @pytest.fixture

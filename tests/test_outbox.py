@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from bot import requests as rq
-from bot.app import Refbot, create_app
+from bot.app import create_app
 from bot.outbox import LEASE, MAX_ATTEMPTS, OutboxWorker, enqueue
 from bot.settings import Settings
 from models import OutboxMessage
@@ -40,12 +40,6 @@ pytestmark = pytest.mark.usefixtures("client_sleeps")  # what slack_sdk's retry 
 def settings(settings: Settings) -> Settings:
     """The shared settings, with outgoing pacing out of the way: these tests are about retries, not pace."""
     return settings.with_overrides(rate_per_channel=1000.0, rate_global=1000.0)
-
-
-@pytest.fixture
-def worker(refbot: Refbot) -> OutboxWorker:
-    assert refbot.deps.outbox._thread is None, "tests drive delivery themselves"
-    return refbot.deps.outbox
 
 
 # -- helpers --------------------------------------------------------------------------------------------

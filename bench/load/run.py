@@ -76,6 +76,7 @@ from models.db import Database  # noqa: E402
 from slackfake.client import Response, SignedClient  # noqa: E402
 from slackfake.server import FakeSlack  # noqa: E402
 from tests.postgres import private_schema  # noqa: E402
+from tests.processes import terminate  # noqa: E402
 
 SIGNING_SECRET = "load-bench-signing-secret"
 BOT_TOKEN = "xoxb-load-bench"
@@ -216,13 +217,7 @@ class Server:
                 self.profiler.wait(60)
             except subprocess.TimeoutExpired:
                 self.profiler.kill()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        terminate(self.process)
 
 
 def process_cpu_seconds(pid: int) -> float:
