@@ -28,7 +28,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from bot import digest
 from bot import requests as rq
-from bot.outbox import enqueue
+from bot.outbox import REFRESH, enqueue
 from bot.settings import Settings
 from models import CheckIn, Consent, Customer, InboundDelivery, JobRun, OutboxMessage, ReferenceRequest
 from models.db import Database
@@ -364,6 +364,9 @@ DELIVERIES_KEPT = timedelta(hours=24)
 # A delivered App Home refresh is read by nothing once it is out, except a person's newest one (it is how
 # `refresh_homes` knows they have a Home); older delivered ones go after a day. Pending and failed rows stay.
 HOME_REFRESHES_KEPT = timedelta(hours=24)
+# A delivered card refresh (`chat.update` of cards already out) is read by nothing once it has gone: its key
+# is new for every change, so deleting it cannot let anything be sent twice. Failed ones stay for `refbot outbox`.
+CARD_REFRESHES_KEPT = timedelta(hours=24)
 # Rows per DELETE, each in a transaction of its own: a backlog (the first run on a busy workspace) is worked
 # through in short transactions, so PostgreSQL never holds one open for minutes and SQLite writers interleave.
 CLEANUP_BATCH = 5000
@@ -401,11 +404,24 @@ def _stale_home_refreshes(cutoff: datetime) -> Select[Any]:
     )
 
 
+def _stale_card_refreshes(cutoff: datetime) -> Select[Any]:
+    return (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.kind == REFRESH,
+            OutboxMessage.status.in_([OutboxStatus.SENT.value, OutboxStatus.SKIPPED.value]),
+            OutboxMessage.created_at < cutoff,
+        )
+        .order_by(OutboxMessage.id)
+    )
+
+
 SWEEPS: dict[str, Sweep] = {
     "inbound deliveries": Sweep("Slack deliveries received", DELIVERIES_KEPT, InboundDelivery.key, _stale_deliveries),
     "home refreshes": Sweep(
         "App Home refreshes delivered", HOME_REFRESHES_KEPT, OutboxMessage.id, _stale_home_refreshes
     ),
+    "card refreshes": Sweep("card updates delivered", CARD_REFRESHES_KEPT, OutboxMessage.id, _stale_card_refreshes),
 }
 
 
@@ -413,7 +429,8 @@ def run_cleanup(session: Session, settings: Settings, now: datetime, dry_run: bo
     """Delete rows that only ever grow and that nothing reads any more (see SWEEPS), a batch at a time.
 
     `inbound_deliveries` gains a row per click, command and event; the outbox a `home` row per change for
-    every manager (and each person concerned) who has opened the App Home. Both are only needed for a while.
+    every manager (and each person concerned) who has opened the App Home, and a `refresh` row per change
+    to a request or check-in. All are only needed for a while.
     """
     names = list(SWEEPS)
     start = names.index(result.resume) if result.resume else 0

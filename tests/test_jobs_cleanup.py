@@ -1,4 +1,4 @@
-"""The `cleanup` job (`bot.jobs.run_cleanup`): Slack delivery records and delivered App Home refreshes are
+"""The `cleanup` job (`bot.jobs.run_cleanup`): Slack delivery records and delivered App Home and card refreshes are
 deleted once nothing can read them, in batches of their own transactions, once per day; on SQLite and, with
 TEST_DATABASE_URL, PostgreSQL.
 """
@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 from bot import cli, jobs
 from bot import requests as rq
 from bot.jobs import DELIVERIES_KEPT, JOBS, run_job
-from bot.outbox import remember_delivery
+from bot.outbox import REFRESH, remember_delivery
 from bot.settings import Settings
 from models import InboundDelivery, JobRun, OutboxMessage
 from models.db import Database
@@ -79,7 +79,7 @@ def test_old_deliveries_go_and_a_days_worth_stays(db: Database, settings: Settin
 
     # Exactly a day old stays (a retry of it is still recognised); anything older is gone.
     assert kept_deliveries(db) == ["age:300", f"age:{int(day.total_seconds())}"]
-    assert result.removed == {"inbound deliveries": 2, "home refreshes": 0}
+    assert result.removed == {"inbound deliveries": 2, "home refreshes": 0, "card refreshes": 0}
     assert result.lines[0] == "deleted 2 inbound deliveries (Slack deliveries received before 2026-02-09 03:30 CET)"
     assert result.messages == 0 and result.skipped == ""
     with db.transaction() as session:  # the kept record still drops a Slack retry
@@ -104,8 +104,9 @@ def test_runs_once_per_day_and_again_the_next(db: Database, settings: Settings) 
                 "lines": [
                     "deleted 1 inbound deliveries (Slack deliveries received before 2026-02-09 03:30 CET)",
                     "deleted 0 home refreshes (App Home refreshes delivered before 2026-02-09 03:30 CET)",
+                    "deleted 0 card refreshes (card updates delivered before 2026-02-09 03:30 CET)",
                 ],
-                "removed": {"inbound deliveries": 1, "home refreshes": 0},
+                "removed": {"inbound deliveries": 1, "home refreshes": 0, "card refreshes": 0},
             },
         )
     ]
@@ -126,7 +127,7 @@ def test_a_backlog_goes_in_batches_each_in_its_own_transaction(
 
     result = run_job(db, settings, "cleanup", now=NOW)
 
-    assert result.removed == {"inbound deliveries": 10, "home refreshes": 0}
+    assert result.removed == {"inbound deliveries": 10, "home refreshes": 0, "card refreshes": 0}
     assert kept_deliveries(db) == ["age:3600"]
     # The claim with the first 3, then 3, then 3, then the last one and the (empty) home refreshes.
     assert len(commits) == 4
@@ -173,7 +174,7 @@ def test_delivered_home_refreshes_go_but_each_persons_newest_stays(db: Database,
 
     result = run_job(db, settings, "cleanup", now=NOW)
 
-    assert result.removed == {"inbound deliveries": 0, "home refreshes": 4}
+    assert result.removed == {"inbound deliveries": 0, "home refreshes": 4, "card refreshes": 0}
     assert outbox_keys(db) == [
         f"home:{MANAGER}:c",
         f"home:{MANAGER}:d",
@@ -194,6 +195,26 @@ def test_delivered_home_refreshes_go_but_each_persons_newest_stays(db: Database,
     assert sorted(refreshed) == sorted([MANAGER, MANAGER, MANAGER_2, REP])  # MANAGER's old pending `d`, too
 
 
+def test_delivered_card_refreshes_go_after_a_day(db: Database, settings: Settings) -> None:
+    old, recent = timedelta(days=2), timedelta(hours=1)
+    outbox_row(db, "request:1:refresh:a", kind=REFRESH, age=old)
+    outbox_row(db, "request:1:refresh:b", kind=REFRESH, status="skipped", age=old)
+    outbox_row(db, "request:1:refresh:c", kind=REFRESH, status="failed", age=old)  # shown by `refbot outbox`
+    outbox_row(db, "request:1:refresh:d", kind=REFRESH, status="pending", age=old)  # still to go
+    outbox_row(db, "request:1:refresh:e", kind=REFRESH, age=recent)
+    outbox_row(db, "request:1:card", kind=rq.MANAGER_CARD, age=timedelta(days=30))  # the card it updated stays
+
+    result = run_job(db, settings, "cleanup", now=NOW)
+
+    assert result.removed == {"inbound deliveries": 0, "home refreshes": 0, "card refreshes": 2}
+    assert outbox_keys(db) == [
+        "request:1:refresh:c",
+        "request:1:refresh:d",
+        "request:1:refresh:e",
+        "request:1:card",
+    ]
+
+
 def test_dry_run_counts_and_deletes_nothing(db: Database, settings: Settings) -> None:
     deliveries(db, timedelta(days=3), timedelta(days=2), timedelta(hours=2))
     outbox_row(db, f"home:{MANAGER}:a", age=timedelta(days=2))
@@ -201,10 +222,11 @@ def test_dry_run_counts_and_deletes_nothing(db: Database, settings: Settings) ->
 
     result = run_job(db, settings, "cleanup", now=NOW, dry_run=True)
 
-    assert result.removed == {"inbound deliveries": 2, "home refreshes": 1}
+    assert result.removed == {"inbound deliveries": 2, "home refreshes": 1, "card refreshes": 0}
     assert result.lines == [
         "would delete 2 inbound deliveries (Slack deliveries received before 2026-02-09 03:30 CET)",
         "would delete 1 home refreshes (App Home refreshes delivered before 2026-02-09 03:30 CET)",
+        "would delete 0 card refreshes (card updates delivered before 2026-02-09 03:30 CET)",
     ]
     assert len(kept_deliveries(db)) == 3 and len(outbox_keys(db)) == 2 and job_runs(db) == []
 
