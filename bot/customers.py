@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, selec
 from sqlalchemy.orm import Session, selectinload
 
 from bot import audit
-from bot.eligibility import Assessment, assess, load_context
+from bot.eligibility import ASSESS_LOADS, Assessment, assess, load_context
 from bot.errors import NotAllowed, NotFound, ValidationFailed
 from bot.importer import name_key, normalise_domain
 from bot.matching import fit
@@ -369,12 +369,7 @@ def _full(session: Session, ids: Sequence[int]) -> dict[int, Customer]:
     customers = session.scalars(
         select(Customer)
         .where(Customer.id.in_(list(ids)))
-        .options(
-            selectinload(Customer.checkins),
-            selectinload(Customer.consents),
-            selectinload(Customer.contacts),
-            selectinload(Customer.incidents),
-        )
+        .options(*ASSESS_LOADS)
     ).all()
     return {c.id: c for c in customers}
 

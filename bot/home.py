@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import jobs
 from bot import requests as rq
-from bot.eligibility import LOW_NPS, assess, load_context
+from bot.eligibility import ASSESS_LOADS, LOW_NPS, assess, load_context
 from bot.matching import Candidate, fit, rank_candidates
 from bot.memo import Memo
 from bot.settings import Settings
@@ -368,12 +368,7 @@ def _judged(session: Session, settings: Settings, customer_ids: Iterable[int], n
     customers = session.scalars(
         select(Customer)
         .where(Customer.id.in_(ids))
-        .options(
-            selectinload(Customer.checkins),
-            selectinload(Customer.consents),
-            selectinload(Customer.contacts),
-            selectinload(Customer.incidents),
-        )
+        .options(*ASSESS_LOADS)
     ).all()
     # exclude_request only hides a request's own wait for a check-in; queued (submitted) ones have none.
     context = load_context(session, settings, ids, now, exclude_request=None)

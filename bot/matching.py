@@ -13,9 +13,9 @@ from typing import Any
 
 from rapidfuzz import fuzz
 from sqlalchemy import Row, case, func, literal, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from bot.eligibility import Assessment, assess, load_context
+from bot.eligibility import ASSESS_LOADS, Assessment, assess, load_context
 from bot.settings import Settings
 from models import Customer, ReferenceRequest
 from models.enums import RefType
@@ -149,12 +149,7 @@ def rank_candidates(
     customers = session.scalars(
         select(Customer)
         .where(Customer.id.in_(shortlist))
-        .options(
-            selectinload(Customer.checkins),
-            selectinload(Customer.consents),
-            selectinload(Customer.contacts),
-            selectinload(Customer.incidents),
-        )
+        .options(*ASSESS_LOADS)
     ).all()
     context = load_context(session, settings, [c.id for c in customers], now, exclude_request=request.id)
     ref_type = RefType(request.ref_type)

@@ -20,10 +20,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.eligibility import LOW_NPS, Assessment, assess, load_context
+from bot.eligibility import ASSESS_LOADS, LOW_NPS, Assessment, assess, load_context
 from bot.errors import Ineligible, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from bot.outbox import enqueue, enqueue_refresh
 from bot.settings import Settings
@@ -195,12 +195,7 @@ def load_customer(session: Session, customer_id: int) -> Customer:
     customer = session.scalars(
         select(Customer)
         .where(Customer.id == customer_id)
-        .options(
-            selectinload(Customer.checkins),
-            selectinload(Customer.consents),
-            selectinload(Customer.contacts),
-            selectinload(Customer.incidents),
-        )
+        .options(*ASSESS_LOADS)
     ).one_or_none()
     if customer is None:
         raise NotFound(f"Customer {customer_id} is no longer in the customer list.")
