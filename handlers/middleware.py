@@ -12,7 +12,6 @@ Each is answered here with a quick 2xx, before any listener runs or anything is 
   shows Slack's generic error. A slash command gets one plain sentence instead, so the person knows why.
 - **An unknown payload type** (a Slack feature switched on with no code behind it): acknowledged and
   logged at WARNING. Known types nobody claimed are answered by `handlers/fallback.py`.
-- **A slash command Bolt misread** (its text contains the word "payload"): read again, see `recover_command`.
 - **A repeat** (a Slack retry, or the same request reaching two replicas): its `trigger_id`/`event_id`
   is recorded in `inbound_deliveries`; the second arrival is acknowledged and dropped.
 
@@ -109,22 +108,6 @@ def _refuse_foreign(kind: str, team: str, ours: str | None) -> BoltResponse:
     return BoltResponse(status=200, body="")
 
 
-def recover_command(request: BoltRequest) -> None:
-    """Bolt reads any form body that contains the word "payload" as an interaction and, finding no `payload`
-    field, as nothing at all: `/reference find payload gateway` would be lost without a word. A body Bolt
-    found empty is read again here as the form it is (only once its signature has been checked)."""
-    raw = request.raw_body
-    if request.body or not raw or raw.lstrip().startswith("{"):
-        return
-    fields = dict(parse_qsl(raw, keep_blank_values=True))
-    if "payload" in fields or not fields.get("command"):
-        return
-    request.body = fields
-    build_context(request.context, fields)
-    for made_from_the_empty_body in ("respond", "say"):  # Bolt caches these; rebuilt on next use
-        request.context.pop(made_from_the_empty_body, None)
-
-
 def signed_by_slack(body: bytes, timestamp: str, signature: str | None, signing_secret: str) -> bool:
     """Slack's v0 signature over the raw bytes, within five minutes (slack_sdk's verifier needs UTF-8 text)."""
     if abs(time.time() - int(timestamp)) > 5 * 60:
@@ -169,20 +152,14 @@ def screen_request(
             parsed: Any = json.loads(text)
         else:
             fields = dict(parse_qsl(text, keep_blank_values=True))
-            # A slash command whose text holds the word "payload" is still a command (see recover_command).
+            # Only a `payload` *field* makes an interaction: Bolt reads any body containing the word as one,
+            # so `/reference find payload gateway` parsed by Bolt would be lost. Parsed here, it is a command.
             parsed = json.loads(fields["payload"]) if "payload" in fields else fields
     except ValueError:
         return Screened((400, "malformed_request"))
     if not isinstance(parsed, dict) or not _shaped_like_slack(parsed):
         return Screened((400, "malformed_request"))
     return Screened(None, text, parsed)
-
-
-def refuse_before_bolt(
-    body: bytes, timestamp: str | None, signature: str | None, content_type: str | None, signing_secret: str
-) -> tuple[int, str] | None:
-    """Why a POST to /slack/events must not reach Bolt, as (HTTP status, error code); None to let it through."""
-    return screen_request(body, timestamp, signature, content_type, signing_secret).refusal
 
 
 def bolt_request(screened: Screened, headers: dict[str, str], query: str) -> BoltRequest:
@@ -215,7 +192,6 @@ def _shaped_like_slack(payload: dict[str, Any]) -> bool:
 def register(app: App, deps: Deps) -> None:
     @app.middleware
     def screen_deliveries(req: BoltRequest, context: BoltContext, next: Callable[[], Any]) -> Any:  # noqa: A002
-        recover_command(req)
         body = req.body
         kind = payload_type(body)
         PAYLOAD_TYPE.set(kind)

@@ -48,7 +48,7 @@ from bot.views import requests as request_views
 from bot.views.text import ELLIPSIS, escape, md, mention, quote, safe
 from handlers.fallback import STALE_BUTTON, stale_form
 from handlers.forms import form_values, ids_from, record_id
-from handlers.middleware import refuse_before_bolt
+from handlers.middleware import screen_request
 from models import AuditEntry, CheckIn, Consent, Contact, Customer, Incident, ReferenceRequest, ReferenceUse
 from models.db import Database
 from models.enums import (
@@ -285,7 +285,7 @@ def test_body_just_under_the_limit_is_read_and_answered(slack: SignedClient, fak
 
 
 # Bodies Slack never sends. Bolt would raise on them (it parses before it checks the signature), so bot/server.py
-# screens every request with handlers.middleware.refuse_before_bolt first: 401 unsigned, 400 signed but malformed.
+# screens every request with handlers.middleware.screen_request first: 401 unsigned, 400 signed but malformed.
 MALFORMED = [
     ("payload=%7Bnot-json", "application/x-www-form-urlencoded"),
     ("payload=", "application/x-www-form-urlencoded"),
@@ -352,7 +352,7 @@ def test_unsigned_malformed_body_is_never_processed(
     assert _deliveries(db) == 0
 
 
-def test_refuse_before_bolt_checks_signature_then_shape() -> None:
+def test_screen_request_checks_signature_then_shape() -> None:
     secret = "s3cret"
     now = str(int(time.time()))
 
@@ -361,17 +361,19 @@ def test_refuse_before_bolt_checks_signature_then_shape() -> None:
 
     form = "application/x-www-form-urlencoded"
     good = urllib.parse.urlencode({"payload": json.dumps({"type": "block_actions"})}).encode()
-    assert refuse_before_bolt(good, now, sign(good), form, secret) is None
+    assert screen_request(good, now, sign(good), form, secret).refusal is None
     command = b"command=%2Freference&text=find+payload"
-    assert refuse_before_bolt(command, now, sign(command), form, secret) is None
+    screened = screen_request(command, now, sign(command), form, secret)
+    assert screened.refusal is None  # a command that says "payload" is read as the command it is
+    assert screened.payload == {"command": "/reference", "text": "find payload"}
     event = b'{"type": "event_callback", "event": {"type": "x"}}'
-    assert refuse_before_bolt(event, now, sign(event), "application/json", secret) is None
-    assert refuse_before_bolt(b"", now, sign(b""), form, secret) is None
+    assert screen_request(event, now, sign(event), "application/json", secret).refusal is None
+    assert screen_request(b"", now, sign(b""), form, secret).refusal is None
     # The signature first: nothing about an unsigned body is looked at, or told.
-    assert refuse_before_bolt(good, now, "v0=" + "0" * 64, form, secret) == (401, "invalid_request")
-    assert refuse_before_bolt(good, now, None, form, secret) == (401, "invalid_request")
+    assert screen_request(good, now, "v0=" + "0" * 64, form, secret).refusal == (401, "invalid_request")
+    assert screen_request(good, now, None, form, secret).refusal == (401, "invalid_request")
     for stamp in ("soon", "", None, "١٢٣", "9" * 40, str(int(time.time()) - 400)):
-        assert refuse_before_bolt(good, stamp, sign(good), form, secret) == (401, "invalid_request"), stamp
+        assert screen_request(good, stamp, sign(good), form, secret).refusal == (401, "invalid_request"), stamp
     # Then the shape, for a body signed with our secret.
     for body, kind in [
         (b"payload=%7Bnot-json", form),
@@ -385,7 +387,7 @@ def test_refuse_before_bolt_checks_signature_then_shape() -> None:
         (b'{"type": "block_actions", "actions": "nope"}', "application/json"),
         (b'{"type": "block_actions", "actions": ["nope"]}', "application/json"),
     ]:
-        assert refuse_before_bolt(body, now, sign(body), kind, secret) == (400, "malformed_request"), body
+        assert screen_request(body, now, sign(body), kind, secret).refusal == (400, "malformed_request"), body
 
 
 # -- unknown types, action_ids and callback_ids --------------------------------------------------------------
