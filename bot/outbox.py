@@ -12,6 +12,7 @@ so a card always shows the request's current state. A `refresh` row re-renders c
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -309,7 +310,7 @@ class OutboxWorker:
                 outcomes.append((row_id, self._render(session, row_id)))
         for row_id, outcome in outcomes:
             if isinstance(outcome, list):
-                outcome = self._attempt(row_id, lambda plan=outcome: self._send(plan))  # type: ignore[misc]
+                outcome = self._attempt(row_id, functools.partial(self._send, outcome))
             if isinstance(outcome, _Retry):
                 self._reschedule(row_id, outcome)
             elif outcome is not None:
@@ -337,7 +338,7 @@ class OutboxWorker:
         except _Retry as retry:
             return retry
         except Exception as exc:
-            log.exception("outbox row %s could not be rendered", row_id)
+            log.exception("outbox row %s could not be rendered or sent", row_id)
             return _Retry(f"render failed: {exc!r}")
 
     def _find_posted(self, row: OutboxMessage) -> tuple[str, str] | None:

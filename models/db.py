@@ -82,7 +82,7 @@ class WriteInReading(RuntimeError):
 
 def _refuse_writes(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
     if conn.get_execution_options().get(READ_ONLY) and not statement.lstrip()[:8].upper().startswith(READS):
-        raise WriteInReading(f"a write inside Database.reading(): {statement.split(None, 3)[:3]}")
+        raise WriteInReading(f"a write inside Database.reading(): {' '.join(statement.split()[:3])} …")
 
 
 class Database:
