@@ -1,6 +1,5 @@
 """Data: SQLAlchemy 2 typed models, engine and session handling."""
 
-from models import checkin_summary  # noqa: F401  (keeps customers' check-in summary current)
 from models.audit import AuditEntry
 from models.base import Base
 from models.customer import CheckIn, Consent, Contact, Customer, Incident, ReferenceUse

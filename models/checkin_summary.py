@@ -2,13 +2,14 @@
 
 It runs on every ORM flush that touches a check-in, so no code path (an answer, an import, a test
 factory) can leave the summary behind; bulk writers that bypass the ORM call `refresh()` themselves.
+`Database` attaches `after_flush` to the sessions it makes (`models.db`); nothing is attached at import.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -43,8 +44,8 @@ def refresh(connection: Connection | Session, customer_ids: Iterable[int]) -> No
         )
 
 
-@event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
+def after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    """Recompute the summary of the customers whose check-ins this flush wrote (a Session event)."""
     touched = {
         obj.customer_id
         for obj in (*session.new, *session.dirty, *session.deleted)

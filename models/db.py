@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from models import checkin_summary
+
 READ_ONLY = "refbot_read_only"
 SQLITE_BUSY_SECONDS = 30  # how long a SQLite writer waits for the write lock before "database is locked"
 CONNECT_TIMEOUT = 10  # seconds; PostgreSQL only (a DATABASE_URL's own ?connect_timeout= wins)
@@ -93,6 +95,8 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         event.listen(self.engine, "before_cursor_execute", _refuse_writes)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Customers' check-in summary follows every flush that writes a check-in (readings never flush).
+        event.listen(self._sessions, "after_flush", checkin_summary.after_flush)
         reads: dict[str, Any] = {READ_ONLY: True}
         if self.engine.dialect.name == "postgresql":
             # Readings run each statement on its own: no BEGIN and ROLLBACK round trips around them (a third

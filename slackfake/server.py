@@ -306,9 +306,6 @@ class FakeSlack:
                 self._buckets[key] = (tokens - 1.0, at)
         return 0.0
 
-    def _resolve_channel(self, channel: str) -> str:
-        return self.dm_channel(channel) if channel[:1] in ("U", "W") else channel
-
     def _clear_state(self) -> None:
         """Everything ``reset()`` forgets; users and DM channel ids survive because they are identity."""
         self._calls: list[Call] = []
