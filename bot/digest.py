@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot import kinds
 from bot.outbox import Rendered, enqueue
 from bot.settings import Settings
 from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest, ReferenceUse
@@ -44,7 +45,6 @@ from models.enums import CheckInStatus, Happiness, Outcome, RequestStatus
 if TYPE_CHECKING:
     from bot.jobs import JobResult
 
-DIGEST = "digest"  # the outbox kind (rendered by bot.notifications)
 SERIES_WEEKS = 12
 LISTED = 8  # names listed per digest line before "and N more"
 
@@ -747,7 +747,7 @@ def enqueue_digest(session: Session, settings: Settings, period: Period) -> bool
     enqueue(
         session,
         key=key,
-        kind=DIGEST,
+        kind=kinds.DIGEST,
         recipient=settings.digest_channel,
         subject=f"digest:{period.label}",
         params={"week": period.label},

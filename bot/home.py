@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from bot import jobs
+from bot import jobs, kinds
 from bot import requests as rq
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, assess, load_context
 from bot.matching import Candidate, fit, rank_candidates
@@ -752,7 +752,7 @@ def last_home_row(session: Session, user: str) -> int | None:
     """The newest `home` outbox row for `user` (None: their Home is not on record yet)."""
     return session.scalar(
         select(func.max(OutboxMessage.id)).where(
-            OutboxMessage.subject == rq.home_subject(user), OutboxMessage.kind == rq.HOME
+            OutboxMessage.subject == rq.home_subject(user), OutboxMessage.kind == kinds.HOME
         )
     )
 
@@ -765,7 +765,7 @@ def overtaken(session: Session, user: str, since: int | None) -> bool:
             select(OutboxMessage.id)
             .where(
                 OutboxMessage.subject == rq.home_subject(user),
-                OutboxMessage.kind == rq.HOME,
+                OutboxMessage.kind == kinds.HOME,
                 OutboxMessage.id > (since or 0),
                 OutboxMessage.status != OutboxStatus.PENDING,
             )
@@ -788,7 +788,7 @@ def remember_home(session: Session, user: str) -> None:
         insert(OutboxMessage)
         .values(
             idempotency_key=f"{subject}:opened",
-            kind=rq.HOME,
+            kind=kinds.HOME,
             recipient=user,
             subject=subject,
             params={},
@@ -811,7 +811,7 @@ def superseded(session: Session, row: OutboxMessage) -> bool:
         select(OutboxMessage.id)
         .where(
             OutboxMessage.subject == row.subject,
-            OutboxMessage.kind == rq.HOME,
+            OutboxMessage.kind == kinds.HOME,
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.id > row.id,
         )

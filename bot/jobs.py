@@ -26,9 +26,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
-from bot import digest
+from bot import digest, kinds
 from bot import requests as rq
-from bot.outbox import REFRESH, enqueue
+from bot.outbox import enqueue
 from bot.settings import Settings
 from models import CheckIn, Consent, Customer, InboundDelivery, JobRun, OutboxMessage, ReferenceRequest
 from models.db import Database
@@ -36,15 +36,6 @@ from models.enums import CheckInPurpose, CheckInStatus, OutboxStatus, RequestSta
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
-
-# Outbox kinds the jobs cause (rendered by bot.notifications).
-CHECKIN_ROUND = rq.CHECKIN_ROUND
-CHECKIN_REMINDER = rq.CHECKIN_REMINDER
-CHECKIN_ESCALATION = "checkin.escalation"
-OWNERLESS = "checkin.ownerless"
-SLA_REMINDER = "request.sla_reminder"
-CONSENT_EXPIRING = "consent.expiring"
-DIGEST = digest.DIGEST  # the weekly digest to REFBOT_DIGEST_CHANNEL (bot.digest)
 
 # A grouped DM lists at most this many customers (each takes two blocks; Slack allows 50 per message).
 ROUND_SIZE = 20
@@ -146,7 +137,7 @@ def run_checkins(session: Session, settings: Settings, now: datetime, dry_run: b
                         round_subject=subject,
                     )
                 )
-            enqueue(session, key=subject, kind=CHECKIN_ROUND, recipient=owner, subject=subject)
+            enqueue(session, key=subject, kind=kinds.CHECKIN_ROUND, recipient=owner, subject=subject)
     # The owners' Homes list the check-ins waiting for them; the managers' the check-ins awaiting answers.
     if by_owner:
         _refresh_homes(session, dry_run, [*by_owner, *settings.managers])
@@ -160,7 +151,7 @@ def run_checkins(session: Session, settings: Settings, now: datetime, dry_run: b
                 enqueue(
                     session,
                     key=f"ownerless:{manager}:{week}",
-                    kind=OWNERLESS,
+                    kind=kinds.OWNERLESS,
                     recipient=manager,
                     subject=f"ownerless:{week}",
                     params={"customer_ids": [cid for cid, _ in ownerless]},
@@ -213,7 +204,7 @@ def _remind_owners(session: Session, settings: Settings, now: datetime, dry_run:
         enqueue(
             session,
             key=f"reminder:{subject}",
-            kind=CHECKIN_REMINDER,
+            kind=kinds.CHECKIN_REMINDER,
             recipient=owner,
             subject=subject,
             params={"checkin_ids": [c.id for c in checkins]},
@@ -234,7 +225,7 @@ def _escalate_owners(session: Session, settings: Settings, now: datetime, dry_ru
             enqueue(
                 session,
                 key=f"checkin-escalation:{manager}:{result.period}",
-                kind=CHECKIN_ESCALATION,
+                kind=kinds.CHECKIN_ESCALATION,
                 recipient=manager,
                 subject=f"checkin-escalation:{result.period}",
                 params={"checkin_ids": [c.id for c in due]},
@@ -267,7 +258,7 @@ def _remind_approvals(session: Session, settings: Settings, now: datetime, dry_r
                 f"Reminder to {manager}: request #{request.id} has waited {periods * settings.approval_sla_hours}+ h"
             )
             if not dry_run:
-                enqueue(session, key=key, kind=SLA_REMINDER, recipient=manager, subject=f"request:{request.id}")
+                enqueue(session, key=key, kind=kinds.SLA_REMINDER, recipient=manager, subject=f"request:{request.id}")
 
 
 def outcome_due_at(request: ReferenceRequest, settings: Settings) -> datetime | None:
@@ -297,7 +288,7 @@ def _follow_up_outcomes(session: Session, settings: Settings, now: datetime, dry
                 enqueue(
                     session,
                     key=ask_key,
-                    kind=rq.OUTCOME_ASK,
+                    kind=kinds.OUTCOME_ASK,
                     recipient=request.requester_id,
                     subject=f"request:{request.id}",
                 )
@@ -312,7 +303,7 @@ def _follow_up_outcomes(session: Session, settings: Settings, now: datetime, dry
                 enqueue(
                     session,
                     key=remind_key,
-                    kind=rq.OUTCOME_REMINDER,
+                    kind=kinds.OUTCOME_REMINDER,
                     recipient=request.requester_id,
                     subject=f"request:{request.id}",
                 )
@@ -345,7 +336,7 @@ def run_consents(session: Session, settings: Settings, now: datetime, dry_run: b
                 enqueue(
                     session,
                     key=f"consent:{consent.id}:expiry:{consent.expires_on}:{recipient}",
-                    kind=CONSENT_EXPIRING,
+                    kind=kinds.CONSENT_EXPIRING,
                     recipient=recipient,
                     subject=f"consent:{consent.id}",
                 )
@@ -395,10 +386,12 @@ def _stale_home_refreshes(cutoff: datetime) -> Select[Any]:
     return (
         select(OutboxMessage.id)
         .where(
-            OutboxMessage.kind == rq.HOME,
+            OutboxMessage.kind == kinds.HOME,
             OutboxMessage.status.in_([OutboxStatus.SENT.value, OutboxStatus.SKIPPED.value]),
             OutboxMessage.created_at < cutoff,
-            exists().where(newer.subject == OutboxMessage.subject, newer.kind == rq.HOME, newer.id > OutboxMessage.id),
+            exists().where(
+                newer.subject == OutboxMessage.subject, newer.kind == kinds.HOME, newer.id > OutboxMessage.id
+            ),
         )
         .order_by(OutboxMessage.id)
     )
@@ -408,7 +401,7 @@ def _stale_card_refreshes(cutoff: datetime) -> Select[Any]:
     return (
         select(OutboxMessage.id)
         .where(
-            OutboxMessage.kind == REFRESH,
+            OutboxMessage.kind == kinds.REFRESH,
             OutboxMessage.status.in_([OutboxStatus.SENT.value, OutboxStatus.SKIPPED.value]),
             OutboxMessage.created_at < cutoff,
         )

@@ -9,9 +9,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import digest, jobs
+from bot import digest, kinds
 from bot import home as home_data
-from bot import requests as rq
 from bot.eligibility import assess, load_context
 from bot.matching import rank_candidates
 from bot.outbox import RENDER_CACHE, Rendered, Renderer
@@ -114,7 +113,7 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         checkins = session.scalars(
             select(CheckIn).where(CheckIn.round_subject == row.subject).order_by(CheckIn.id)
         ).all()
-        if row.kind == jobs.CHECKIN_REMINDER:
+        if row.kind == kinds.CHECKIN_REMINDER:
             wanted = set(row.params.get("checkin_ids", []))
             checkins = [c for c in session.scalars(select(CheckIn).where(CheckIn.id.in_(wanted))).all()]
             if row.status == "pending" and not any(c.status == CheckInStatus.PENDING for c in checkins):
@@ -123,7 +122,7 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
             return None
         return Rendered(
             **followup_views.checkin_round(
-                sorted(checkins, key=lambda c: c.id), settings, utcnow(), reminder=row.kind == jobs.CHECKIN_REMINDER
+                sorted(checkins, key=lambda c: c.id), settings, utcnow(), reminder=row.kind == kinds.CHECKIN_REMINDER
             )
         )
 
@@ -162,9 +161,9 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         request = _request(session, row)
         if request is None:
             return None
-        if row.status == "pending" and request.outcome is not None and row.kind == rq.OUTCOME_REMINDER:
+        if row.status == "pending" and request.outcome is not None and row.kind == kinds.OUTCOME_REMINDER:
             return None
-        return Rendered(**followup_views.outcome_ask(request, settings, reminder=row.kind == rq.OUTCOME_REMINDER))
+        return Rendered(**followup_views.outcome_ask(request, settings, reminder=row.kind == kinds.OUTCOME_REMINDER))
 
     def negative(session: Session, row: OutboxMessage) -> Rendered | None:
         request = _request(session, row)
@@ -188,22 +187,22 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         return Rendered(view=home_views.home_view(built, settings, now))
 
     return {
-        jobs.DIGEST: weekly_digest,
-        jobs.CHECKIN_ROUND: checkin_round,
-        jobs.CHECKIN_REMINDER: checkin_round,
-        jobs.CHECKIN_ESCALATION: escalation,
-        jobs.OWNERLESS: ownerless,
-        jobs.SLA_REMINDER: sla_reminder,
-        jobs.CONSENT_EXPIRING: consent_expiring,
-        rq.CHECKIN_ALERT: checkin_alert,
-        rq.OUTCOME_ASK: outcome_ask,
-        rq.OUTCOME_REMINDER: outcome_ask,
-        rq.NEGATIVE_FEEDBACK: negative,
-        rq.MANAGER_CARD: manager_card,
-        rq.RECEIPT: receipt,
-        rq.APPROVED_NOTICE: approved,
-        rq.DECLINED_NOTICE: declined,
-        rq.CHECKIN_CARD: checkin_card,
-        rq.CHECKIN_RESULT: checkin_result,
-        rq.HOME: home,
+        kinds.DIGEST: weekly_digest,
+        kinds.CHECKIN_ROUND: checkin_round,
+        kinds.CHECKIN_REMINDER: checkin_round,
+        kinds.CHECKIN_ESCALATION: escalation,
+        kinds.OWNERLESS: ownerless,
+        kinds.SLA_REMINDER: sla_reminder,
+        kinds.CONSENT_EXPIRING: consent_expiring,
+        kinds.CHECKIN_ALERT: checkin_alert,
+        kinds.OUTCOME_ASK: outcome_ask,
+        kinds.OUTCOME_REMINDER: outcome_ask,
+        kinds.NEGATIVE_FEEDBACK: negative,
+        kinds.MANAGER_CARD: manager_card,
+        kinds.RECEIPT: receipt,
+        kinds.APPROVED_NOTICE: approved,
+        kinds.DECLINED_NOTICE: declined,
+        kinds.CHECKIN_CARD: checkin_card,
+        kinds.CHECKIN_RESULT: checkin_result,
+        kinds.HOME: home,
     }

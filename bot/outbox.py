@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.kinds import REFRESH
 from bot.ratelimit import Pacer
 from models import InboundDelivery, OutboxMessage
 from models.db import Database
@@ -42,7 +43,6 @@ from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-REFRESH = "refresh"
 
 # Slack errors that no retry will fix: recorded as failed and surfaced, never retried forever.
 PERMANENT_ERRORS = frozenset(

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot import audit, kinds
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, Assessment, assess, load_context
 from bot.errors import Ineligible, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from bot.outbox import enqueue, enqueue_refresh
@@ -32,23 +32,6 @@ from models import CheckIn, Customer, OutboxMessage, ReferenceRequest, Reference
 from models.enums import CheckInPurpose, CheckInStatus, Happiness, Outcome, RefType, RequestStatus
 from models.types import utcnow
 
-# Outbox kinds this module causes (rendered by bot.notifications).
-MANAGER_CARD = "request.manager_card"
-RECEIPT = "request.receipt"
-APPROVED_NOTICE = "request.approved"
-DECLINED_NOTICE = "request.declined"
-CHECKIN_CARD = "checkin.card"
-CHECKIN_RESULT = "checkin.result"
-CHECKIN_ALERT = "checkin.alert"
-OUTCOME_ASK = "request.outcome_ask"
-OUTCOME_REMINDER = "request.outcome_reminder"
-NEGATIVE_FEEDBACK = "request.negative_feedback"
-HOME = "home"  # a person's App Home tab: built from the database at delivery (bot.home), views.publish
-
-REQUEST_CARDS = (MANAGER_CARD, RECEIPT)
-OUTCOME_CARDS = (OUTCOME_ASK, OUTCOME_REMINDER)
-CHECKIN_ROUND = "checkin.round"
-CHECKIN_REMINDER = "checkin.reminder"
 ALERT_NPS = LOW_NPS  # an answer at or below it is routed to the managers at once (and blocks use)
 
 ALLOWED: dict[RequestStatus, frozenset[RequestStatus]] = {
@@ -235,7 +218,7 @@ def _assess(
 
 def _refresh_request_cards(session: Session, settings: Settings, request: ReferenceRequest) -> None:
     session.flush()
-    enqueue_refresh(session, _subject(request.id), REQUEST_CARDS, uuid.uuid4().hex)
+    enqueue_refresh(session, _subject(request.id), kinds.REQUEST_CARDS, uuid.uuid4().hex)
     _refresh_homes(session, settings, request)
 
 
@@ -259,11 +242,13 @@ def refresh_homes(session: Session, users: Iterable[str | None]) -> None:
         return
     known = session.scalars(
         select(OutboxMessage.subject)
-        .where(OutboxMessage.subject.in_(list(subjects)), OutboxMessage.kind == HOME)
+        .where(OutboxMessage.subject.in_(list(subjects)), OutboxMessage.kind == kinds.HOME)
         .distinct()
     ).all()
     for subject in sorted(known):
-        enqueue(session, key=f"{subject}:{uuid.uuid4().hex}", kind=HOME, recipient=subjects[subject], subject=subject)
+        enqueue(
+            session, key=f"{subject}:{uuid.uuid4().hex}", kind=kinds.HOME, recipient=subjects[subject], subject=subject,
+        )
     done.update(subjects.values())
 
 
@@ -287,7 +272,7 @@ def _close_pending_checkins(session: Session, request: ReferenceRequest) -> None
     for checkin in pending:
         checkin.status = CheckInStatus.CANCELLED
         session.flush()
-        enqueue_refresh(session, f"checkin:{checkin.id}", (CHECKIN_CARD,), uuid.uuid4().hex)
+        enqueue_refresh(session, f"checkin:{checkin.id}", (kinds.CHECKIN_CARD,), uuid.uuid4().hex)
 
 
 # -- transitions --------------------------------------------------------------------------------------
@@ -316,9 +301,9 @@ def submit(session: Session, settings: Settings, requester: str, draft: RequestD
     session.flush()
     subject = _subject(request.id)
     audit.record(session, requester, "request.submitted", "request", request.id, prospect=draft.prospect)
-    enqueue(session, key=f"{subject}:receipt", kind=RECEIPT, recipient=requester, subject=subject)
+    enqueue(session, key=f"{subject}:receipt", kind=kinds.RECEIPT, recipient=requester, subject=subject)
     for manager in settings.managers:
-        enqueue(session, key=f"{subject}:card:{manager}", kind=MANAGER_CARD, recipient=manager, subject=subject)
+        enqueue(session, key=f"{subject}:card:{manager}", kind=kinds.MANAGER_CARD, recipient=manager, subject=subject)
     refresh_homes(session, [*settings.managers, requester])  # a new request has no customer nor owner asked yet
     return request
 
@@ -379,7 +364,9 @@ def _grant(
     )
     audit.record(session, actor, "request.approved", "request", request.id, customer_id=customer.id)
     subject = _subject(request.id)
-    enqueue(session, key=f"{subject}:approved", kind=APPROVED_NOTICE, recipient=request.requester_id, subject=subject)
+    enqueue(
+        session, key=f"{subject}:approved", kind=kinds.APPROVED_NOTICE, recipient=request.requester_id, subject=subject,
+    )
     _refresh_request_cards(session, settings, request)
 
 
@@ -408,7 +395,9 @@ def decline(session: Session, settings: Settings, request_id: int, reason: str, 
     _close_pending_checkins(session, request)
     audit.record(session, actor, "request.declined", "request", request.id, reason=reason)
     subject = _subject(request.id)
-    enqueue(session, key=f"{subject}:declined", kind=DECLINED_NOTICE, recipient=request.requester_id, subject=subject)
+    enqueue(
+        session, key=f"{subject}:declined", kind=kinds.DECLINED_NOTICE, recipient=request.requester_id, subject=subject,
+    )
     _refresh_request_cards(session, settings, request)
     return request
 
@@ -474,7 +463,7 @@ def _ask(
     session.add(checkin)
     session.flush()
     subject = f"checkin:{checkin.id}"
-    enqueue(session, key=f"{subject}:card", kind=CHECKIN_CARD, recipient=checkin.asked_of, subject=subject)
+    enqueue(session, key=f"{subject}:card", kind=kinds.CHECKIN_CARD, recipient=checkin.asked_of, subject=subject)
     return checkin
 
 
@@ -553,17 +542,23 @@ def answer_checkin(
     session.flush()
     audit.record(session, actor, "checkin.answered", "customer", customer.id, answer=answer.value, nps=nps)
     subject = f"checkin:{checkin.id}"
-    enqueue_refresh(session, subject, (CHECKIN_CARD, CHECKIN_REMINDER), checkin.version)
+    enqueue_refresh(session, subject, (kinds.CHECKIN_CARD, kinds.CHECKIN_REMINDER), checkin.version)
     if checkin.round_subject:
-        enqueue_refresh(session, checkin.round_subject, (CHECKIN_ROUND, CHECKIN_REMINDER), uuid.uuid4().hex)
+        enqueue_refresh(session, checkin.round_subject, (kinds.CHECKIN_ROUND, kinds.CHECKIN_REMINDER), uuid.uuid4().hex)
     if settings.is_manager(checkin.asked_by):
-        enqueue(session, key=f"{subject}:result", kind=CHECKIN_RESULT, recipient=checkin.asked_by, subject=subject)
+        enqueue(
+            session, key=f"{subject}:result", kind=kinds.CHECKIN_RESULT, recipient=checkin.asked_by, subject=subject,
+        )
     if answer == Happiness.UNHAPPY or (nps is not None and nps <= ALERT_NPS):
         # Routed at once: a customer going sour is the manager's business now, not at the next digest.
         for manager in settings.managers:
             if manager != checkin.asked_by:  # the asking manager hears it in the result already
                 enqueue(
-                    session, key=f"{subject}:alert:{manager}", kind=CHECKIN_ALERT, recipient=manager, subject=subject
+                    session,
+                    key=f"{subject}:alert:{manager}",
+                    kind=kinds.CHECKIN_ALERT,
+                    recipient=manager,
+                    subject=subject,
                 )
 
     request = checkin.request
@@ -714,7 +709,7 @@ def record_outcome(
     audit.record(session, actor, "request.completed", "request", request.id, outcome=outcome.value)
     subject = _subject(request.id)
     session.flush()
-    enqueue_refresh(session, subject, OUTCOME_CARDS + REQUEST_CARDS, uuid.uuid4().hex)
+    enqueue_refresh(session, subject, kinds.OUTCOME_CARDS + kinds.REQUEST_CARDS, uuid.uuid4().hex)
     _refresh_homes(session, settings, request)
     if outcome == Outcome.HURT:
         customer = request.customer
@@ -725,7 +720,7 @@ def record_outcome(
             enqueue(
                 session,
                 key=f"{subject}:negative:{recipient}",
-                kind=NEGATIVE_FEEDBACK,
+                kind=kinds.NEGATIVE_FEEDBACK,
                 recipient=recipient,
                 subject=subject,
             )

@@ -26,7 +26,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot import cli
+from bot import cli, kinds
 from bot import digest as dg
 from bot.app import Refbot
 from bot.jobs import JOBS, run_job
@@ -566,7 +566,7 @@ def test_parse_period_refuses_what_it_cannot_read(text: str) -> None:
 
 def digest_rows(db: Database) -> list[OutboxMessage]:
     with db.reading() as session:
-        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.kind == dg.DIGEST)))
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kinds.DIGEST)))
 
 
 def test_digest_is_posted_once_per_iso_week_across_runs_replicas_and_forced_reruns(

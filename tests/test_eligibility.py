@@ -16,6 +16,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import kinds
 from bot import requests as rq
 from bot.eligibility import Assessment, assess, load_context
 from bot.errors import DomainError, Ineligible, InvalidTransition, NotAllowed, ValidationFailed
@@ -610,9 +611,9 @@ def test_approve_with_stale_checkin_waits_for_the_owner(db: Database, settings: 
             (checkin_id, "pending", "approval", OWNER, MANAGER)
         ]
         assert session.scalar(select(func.count()).select_from(ReferenceUse)) == 0
-    cards = outbox_rows(db, kind=rq.CHECKIN_CARD)
+    cards = outbox_rows(db, kind=kinds.CHECKIN_CARD)
     assert [(r.recipient, r.subject, r.status) for r in cards] == [(OWNER, f"checkin:{checkin_id}", "pending")]
-    assert outbox_rows(db, kind=rq.APPROVED_NOTICE) == []
+    assert outbox_rows(db, kind=kinds.APPROVED_NOTICE) == []
 
 
 def test_happy_answer_approves_and_records_the_use(db: Database, settings: Settings) -> None:
@@ -631,9 +632,9 @@ def test_happy_answer_approves_and_records_the_use(db: Database, settings: Setti
         assert (checkin.status, checkin.answer, checkin.nps, checkin.note) == ("answered", "happy", 9, "Loves us")
         actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions == ["request.submitted", "request.awaiting_checkin", "checkin.answered", "request.approved"]
-    notices = outbox_rows(db, kind=rq.APPROVED_NOTICE)
+    notices = outbox_rows(db, kind=kinds.APPROVED_NOTICE)
     assert [(r.recipient, r.subject) for r in notices] == [(REP, f"request:{request_id}")]
-    assert [r.recipient for r in outbox_rows(db, kind=rq.CHECKIN_RESULT)] == [MANAGER]
+    assert [r.recipient for r in outbox_rows(db, kind=kinds.CHECKIN_RESULT)] == [MANAGER]
 
 
 @pytest.mark.parametrize("answer", [Happiness.CONCERNS, Happiness.UNHAPPY])
@@ -645,7 +646,7 @@ def test_unhappy_answer_returns_request_to_queue(db: Database, settings: Setting
         request = session.get(ReferenceRequest, request_id)
         assert (request.status, request.customer_id) == ("submitted", None)
         assert session.scalar(select(func.count()).select_from(ReferenceUse)) == 0
-    assert outbox_rows(db, kind=rq.APPROVED_NOTICE) == []
+    assert outbox_rows(db, kind=kinds.APPROVED_NOTICE) == []
     assert f"{answer.label} at the last check-in" in judge(db, settings, customer_id, RefType.CALL).blockers[0]
 
 
@@ -661,7 +662,7 @@ def test_happy_answer_after_fatigue_reached_returns_to_queue(db: Database, setti
         assert session.scalar(select(func.count()).where(ReferenceUse.request_id == request_id)) == 0
         last_action = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id.desc())).first()
     assert last_action == "request.returned"
-    assert outbox_rows(db, kind=rq.APPROVED_NOTICE) == []
+    assert outbox_rows(db, kind=kinds.APPROVED_NOTICE) == []
 
 
 @pytest.mark.parametrize("close", ["decline", "cancel"])
@@ -677,8 +678,8 @@ def test_closing_a_request_closes_its_pending_checkin(db: Database, settings: Se
     with db.reading() as session:
         assert session.get(CheckIn, checkin_id).status == CheckInStatus.CANCELLED
     refreshes = outbox_rows(db, kind="refresh", subject=f"checkin:{checkin_id}")
-    assert len(refreshes) == 1 and refreshes[0].params == {"kinds": [rq.CHECKIN_CARD]}
-    assert len(outbox_rows(db, kind=rq.DECLINED_NOTICE)) == (1 if close == "decline" else 0)
+    assert len(refreshes) == 1 and refreshes[0].params == {"kinds": [kinds.CHECKIN_CARD]}
+    assert len(outbox_rows(db, kind=kinds.DECLINED_NOTICE)) == (1 if close == "decline" else 0)
 
 
 def test_ask_owner_then_answer_keeps_request_waiting_for_a_decision(db: Database, settings: Settings) -> None:
@@ -696,7 +697,7 @@ def test_ask_owner_then_answer_keeps_request_waiting_for_a_decision(db: Database
     with db.transaction() as session:
         rq.answer_checkin(session, settings, checkin_id, Happiness.HAPPY, OWNER)
     assert status_of(db, request_id) == RequestStatus.SUBMITTED
-    assert [r.recipient for r in outbox_rows(db, kind=rq.CHECKIN_RESULT)] == [MANAGER]
+    assert [r.recipient for r in outbox_rows(db, kind=kinds.CHECKIN_RESULT)] == [MANAGER]
     verdict = judge(db, settings, customer_id, RefType.CALL, exclude=request_id)
     assert not verdict.needs_checkin and verdict.blockers == []
     with db.transaction() as session:

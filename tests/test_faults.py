@@ -49,7 +49,7 @@ from sqlalchemy import create_engine, func, text, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.engine import make_url
 
-from bot import migrate
+from bot import kinds, migrate
 from bot import requests as rq
 from bot.app import Refbot, create_app, make_client
 from bot.outbox import OutboxWorker, Rendered, enqueue
@@ -1086,7 +1086,7 @@ def test_sigkill_after_an_acknowledged_submission_loses_nothing(
     finally:
         serve.stop()
     assert count(db, ReferenceRequest) == 1
-    assert {(r.kind, r.status) for r in rows(db)} == {(rq.RECEIPT, "pending"), (rq.MANAGER_CARD, "pending")}
+    assert {(r.kind, r.status) for r in rows(db)} == {(kinds.RECEIPT, "pending"), (kinds.MANAGER_CARD, "pending")}
     assert fake.messages(REP) == [] and fake.messages(MANAGER) == []
 
     gate.open()

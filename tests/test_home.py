@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import home as home_data
+from bot import kinds
 from bot import requests as rq
 from bot.app import Refbot
 from bot.settings import Settings
@@ -229,7 +230,7 @@ def test_home_publish_failure_is_retried_through_the_outbox(
     view = fake.wait_for(lambda f: f.home(MANAGER), timeout=15)
     assert "Approval queue · 1" in blob(view)
     with db.reading() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == rq.HOME)).all()
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kinds.HOME)).all()
     assert {r.recipient for r in rows} == {MANAGER}
     assert any(r.status == "sent" and r.idempotency_key.endswith(":opened") for r in rows)
 
@@ -475,7 +476,7 @@ def test_non_manager_forging_approve_from_home_is_refused(
 def home_rows(db: Database) -> list[OutboxMessage]:
     with db.reading() as session:
         return list(
-            session.scalars(select(OutboxMessage).where(OutboxMessage.kind == rq.HOME).order_by(OutboxMessage.id))
+            session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kinds.HOME).order_by(OutboxMessage.id))
         )
 
 

@@ -20,23 +20,18 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select, update
 
-from bot import cli
+from bot import cli, kinds
 from bot import requests as rq
 from bot.app import Refbot
 from bot.eligibility import assess, load_context
 from bot.jobs import (
-    CHECKIN_ESCALATION,
-    CHECKIN_REMINDER,
-    CHECKIN_ROUND,
-    CONSENT_EXPIRING,
-    OWNERLESS,
     ROUND_SIZE,
-    SLA_REMINDER,
     JobResult,
     _day_period,
     outcome_due_at,
     run_job,
 )
+from bot.kinds import CHECKIN_ESCALATION, CHECKIN_REMINDER, CHECKIN_ROUND, CONSENT_EXPIRING, OWNERLESS, SLA_REMINDER
 from bot.outbox import OutboxWorker, enqueue
 from bot.scheduler import JobScheduler, scheduled_time
 from bot.settings import Settings, cron_trigger
@@ -526,7 +521,7 @@ def test_outcome_asked_once_the_needed_by_day_has_ended_locally(
     deliver(worker)
 
     def asked() -> list[str]:
-        return [r.idempotency_key for r in rows(db, rq.OUTCOME_ASK)]
+        return [r.idempotency_key for r in rows(db, kinds.OUTCOME_ASK)]
 
     # 23:30 in Berlin on the 9th: the needed-by day is not over yet.
     assert run(db, settings, "reminders", clock, utc(2026, 6, 9, 21, 30)).messages == 0
@@ -563,17 +558,17 @@ def test_outcome_without_needed_by_asked_after_followup_days_then_reminded_once(
 
     assert run(db, settings, "reminders", clock, t0 + timedelta(days=14) - timedelta(minutes=1)).messages == 0
     assert run(db, settings, "reminders", clock, t0 + timedelta(days=14)).messages == 1
-    assert [r.recipient for r in rows(db, rq.OUTCOME_ASK)] == [REP]
+    assert [r.recipient for r in rows(db, kinds.OUTCOME_ASK)] == [REP]
     deliver(worker)
 
     assert run(db, settings, "reminders", clock, t0 + timedelta(days=14, hours=1)).messages == 0
     assert run(db, settings, "reminders", clock, t0 + timedelta(days=16, hours=23)).messages == 0
-    assert rows(db, rq.OUTCOME_REMINDER) == []
+    assert rows(db, kinds.OUTCOME_REMINDER) == []
     assert run(db, settings, "reminders", clock, t0 + timedelta(days=17)).messages == 1
-    assert [r.idempotency_key for r in rows(db, rq.OUTCOME_REMINDER)] == [f"request:{request_id}:outcome-reminder"]
+    assert [r.idempotency_key for r in rows(db, kinds.OUTCOME_REMINDER)] == [f"request:{request_id}:outcome-reminder"]
     for later in (timedelta(days=17, hours=1), timedelta(days=25)):
         assert run(db, settings, "reminders", clock, t0 + later).messages == 0
-    assert (len(rows(db, rq.OUTCOME_ASK)), len(rows(db, rq.OUTCOME_REMINDER))) == (1, 1)
+    assert (len(rows(db, kinds.OUTCOME_ASK)), len(rows(db, kinds.OUTCOME_REMINDER))) == (1, 1)
     deliver(worker)
     reminder = fake.messages(REP)[-1]
     assert ":bell: Reminder: How did the Acme Corp reference go for *Globex*?" in text_of(reminder)
@@ -590,7 +585,7 @@ def test_outcome_reminder_answered_before_delivery_is_not_posted(
     with db.transaction() as session:
         rq.record_outcome(session, settings, request_id, Outcome.HELPED, REP)
     deliver(worker)
-    assert {r.status for r in rows(db, rq.OUTCOME_REMINDER)} == {"skipped"}
+    assert {r.status for r in rows(db, kinds.OUTCOME_REMINDER)} == {"skipped"}
     assert not [m for m in fake.messages(REP) if "Reminder" in text_of(m)]
     # And once completed, nothing is asked again.
     assert run(db, settings, "reminders", clock, WINTER_TUESDAY_9 + timedelta(days=30)).messages == 0
@@ -758,7 +753,7 @@ def test_outcome_due_at_local_end_of_day_across_dst(
         assert outcome_due_at(session.get(ReferenceRequest, request_id), settings) == due
     assert run(db, settings, "reminders", clock, due - timedelta(seconds=1)).messages == 0
     assert run(db, settings, "reminders", clock, due + timedelta(hours=1)).messages == 1
-    assert [r.recipient for r in rows(db, rq.OUTCOME_ASK)] == [REP]
+    assert [r.recipient for r in rows(db, kinds.OUTCOME_ASK)] == [REP]
 
 
 # == end to end: owners answer the grouped DM =============================================================
@@ -1002,7 +997,7 @@ def test_hurt_feedback_is_routed_to_every_manager_and_the_account_owner(
         assert told.text == "The Acme Corp reference hurt the Globex deal"
         assert f"<@{REP}> reports" in text_of(told) and feedback in text_of(told)
     settle(db)
-    assert sorted(r.recipient for r in rows(db, rq.NEGATIVE_FEEDBACK)) == sorted([MANAGER, MANAGER_2, OWNER])
+    assert sorted(r.recipient for r in rows(db, kinds.NEGATIVE_FEEDBACK)) == sorted([MANAGER, MANAGER_2, OWNER])
     request = _request(db, request_id)
     assert (request.outcome, request.deal_won, request.feedback) == ("hurt", False, feedback)
     assert _use(db, request_id).counted is True
@@ -1035,7 +1030,7 @@ def test_didnt_happen_frees_the_customer_and_contact_from_fatigue(
     assert context.contact_uses.get(contact_id, 0) == 0
     assert _request(db, request_id).status == RequestStatus.COMPLETED
     settle(db)
-    assert rows(db, rq.NEGATIVE_FEEDBACK) == []
+    assert rows(db, kinds.NEGATIVE_FEEDBACK) == []
 
 
 # == the command line ====================================================================================
@@ -1108,7 +1103,7 @@ def test_cli_outbox_lists_pending_and_retry_requeues_failed(
     with db.transaction() as session:
         enqueue(session, key="a", kind=CHECKIN_ROUND, recipient=OWNER, subject="checkin-round:x")
         enqueue(session, key="b", kind=SLA_REMINDER, recipient=MANAGER, subject="request:1")
-        enqueue(session, key="c", kind=rq.RECEIPT, recipient=REP, subject="request:1")
+        enqueue(session, key="c", kind=kinds.RECEIPT, recipient=REP, subject="request:1")
     with db.transaction() as session:
         session.execute(
             update(OutboxMessage)
@@ -1122,7 +1117,7 @@ def test_cli_outbox_lists_pending_and_retry_requeues_failed(
     assert "outbox: 1 pending, 1 sent, 1 failed, 0 skipped" in out
     assert f"pending {CHECKIN_ROUND}" in out and f"to {OWNER}" in out
     assert "failed  request.sla_reminder" in out and "channel_not_found" in out
-    assert rq.RECEIPT not in out, "sent rows are not listed"
+    assert kinds.RECEIPT not in out, "sent rows are not listed"
     assert "`refbot outbox retry`" in out
 
     assert cli.main(["outbox", "retry"]) == 0

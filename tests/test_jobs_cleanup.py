@@ -13,10 +13,10 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import event, func, select
 
-from bot import cli, jobs
+from bot import cli, jobs, kinds
 from bot import requests as rq
 from bot.jobs import DELIVERIES_KEPT, JOBS, run_job
-from bot.outbox import REFRESH, remember_delivery
+from bot.outbox import remember_delivery
 from bot.settings import Settings
 from models import InboundDelivery, JobRun, OutboxMessage
 from models.db import Database
@@ -40,7 +40,7 @@ def kept_deliveries(db: Database) -> list[str]:
 
 
 def outbox_row(
-    db: Database, key: str, *, kind: str = rq.HOME, user: str = MANAGER, status: str = "sent", age: timedelta
+    db: Database, key: str, *, kind: str = kinds.HOME, user: str = MANAGER, status: str = "sent", age: timedelta
 ) -> None:
     at = NOW - age
     with db.transaction() as session:
@@ -49,7 +49,7 @@ def outbox_row(
                 idempotency_key=key,
                 kind=kind,
                 recipient=user,
-                subject=rq.home_subject(user) if kind == rq.HOME else "request:1",
+                subject=rq.home_subject(user) if kind == kinds.HOME else "request:1",
                 params={},
                 status=status,
                 attempts=1,
@@ -170,7 +170,7 @@ def test_delivered_home_refreshes_go_but_each_persons_newest_stays(db: Database,
     outbox_row(db, f"home:{REP}:opened", user=REP, age=timedelta(days=30))  # the rep's only row: their Home on record
     outbox_row(db, f"home:{MANAGER_2}:a", user=MANAGER_2, age=old)
     outbox_row(db, f"home:{MANAGER_2}:b", user=MANAGER_2, age=old)  # newest of MANAGER_2's, however old
-    outbox_row(db, "request:1:card", kind=rq.MANAGER_CARD, age=timedelta(days=30))  # cards are kept for updates
+    outbox_row(db, "request:1:card", kind=kinds.MANAGER_CARD, age=timedelta(days=30))  # cards are kept for updates
 
     result = run_job(db, settings, "cleanup", now=NOW)
 
@@ -189,7 +189,7 @@ def test_delivered_home_refreshes_go_but_each_persons_newest_stays(db: Database,
     with db.reading() as session:
         refreshed = session.scalars(
             select(OutboxMessage.recipient).where(
-                OutboxMessage.kind == rq.HOME, OutboxMessage.status == OutboxStatus.PENDING
+                OutboxMessage.kind == kinds.HOME, OutboxMessage.status == OutboxStatus.PENDING
             )
         ).all()
     assert sorted(refreshed) == sorted([MANAGER, MANAGER, MANAGER_2, REP])  # MANAGER's old pending `d`, too
@@ -197,12 +197,12 @@ def test_delivered_home_refreshes_go_but_each_persons_newest_stays(db: Database,
 
 def test_delivered_card_refreshes_go_after_a_day(db: Database, settings: Settings) -> None:
     old, recent = timedelta(days=2), timedelta(hours=1)
-    outbox_row(db, "request:1:refresh:a", kind=REFRESH, age=old)
-    outbox_row(db, "request:1:refresh:b", kind=REFRESH, status="skipped", age=old)
-    outbox_row(db, "request:1:refresh:c", kind=REFRESH, status="failed", age=old)  # shown by `refbot outbox`
-    outbox_row(db, "request:1:refresh:d", kind=REFRESH, status="pending", age=old)  # still to go
-    outbox_row(db, "request:1:refresh:e", kind=REFRESH, age=recent)
-    outbox_row(db, "request:1:card", kind=rq.MANAGER_CARD, age=timedelta(days=30))  # the card it updated stays
+    outbox_row(db, "request:1:refresh:a", kind=kinds.REFRESH, age=old)
+    outbox_row(db, "request:1:refresh:b", kind=kinds.REFRESH, status="skipped", age=old)
+    outbox_row(db, "request:1:refresh:c", kind=kinds.REFRESH, status="failed", age=old)  # shown by `refbot outbox`
+    outbox_row(db, "request:1:refresh:d", kind=kinds.REFRESH, status="pending", age=old)  # still to go
+    outbox_row(db, "request:1:refresh:e", kind=kinds.REFRESH, age=recent)
+    outbox_row(db, "request:1:card", kind=kinds.MANAGER_CARD, age=timedelta(days=30))  # the card it updated stays
 
     result = run_job(db, settings, "cleanup", now=NOW)
 

@@ -16,7 +16,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot import home as home_data
-from bot import requests as rq
+from bot import kinds
 from bot.outbox import OutboxWorker
 from bot.settings import Settings
 from models import OutboxMessage
@@ -52,7 +52,9 @@ def refreshes(db: Database) -> list[str]:
     with db.reading() as session:
         return sorted(
             session.scalars(
-                select(OutboxMessage.recipient).where(OutboxMessage.kind == rq.HOME, OutboxMessage.status == "pending")
+                select(OutboxMessage.recipient).where(
+                    OutboxMessage.kind == kinds.HOME, OutboxMessage.status == "pending"
+                )
             )
         )
 

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
+from bot import kinds
 from bot import requests as rq
 from bot.app import create_app
 from bot.outbox import LEASE, MAX_ATTEMPTS, OutboxWorker, enqueue
@@ -55,7 +56,7 @@ def submit(db: Database, settings: Settings, prospect: str = "Globex") -> int:
 def submit_receipt_only(db: Database, settings: Settings) -> int:
     """A request whose only message is the rep's receipt (no managers configured): one outbox row."""
     request_id = submit(db, settings.with_overrides(managers=()))
-    assert [r.kind for r in rows(db)] == [rq.RECEIPT]
+    assert [r.kind for r in rows(db)] == [kinds.RECEIPT]
     return request_id
 
 
@@ -110,9 +111,9 @@ def test_delivered_once_and_marked_sent(
 ) -> None:
     request_id = submit(db, settings)
     assert [(r.kind, r.recipient, r.status) for r in rows(db)] == [
-        (rq.RECEIPT, REP, "pending"),
-        (rq.MANAGER_CARD, MANAGER, "pending"),
-        (rq.MANAGER_CARD, MANAGER_2, "pending"),
+        (kinds.RECEIPT, REP, "pending"),
+        (kinds.MANAGER_CARD, MANAGER, "pending"),
+        (kinds.MANAGER_CARD, MANAGER_2, "pending"),
     ]
     assert worker.deliver_due() == 3
     posts = fake.calls("chat.postMessage")
@@ -142,11 +143,11 @@ def test_same_idempotency_key_is_one_row_and_one_message(
     subject = f"request:{request_id}"
     for _ in range(2):
         with db.transaction() as session:
-            enqueue(session, key=f"{subject}:reminder", kind=rq.RECEIPT, recipient=MANAGER, subject=subject)
-            enqueue(session, key=f"{subject}:reminder", kind=rq.RECEIPT, recipient=MANAGER_2, subject=subject)
+            enqueue(session, key=f"{subject}:reminder", kind=kinds.RECEIPT, recipient=MANAGER, subject=subject)
+            enqueue(session, key=f"{subject}:reminder", kind=kinds.RECEIPT, recipient=MANAGER_2, subject=subject)
     # submit's own receipt key, once more, is a no-op too.
     with db.transaction() as session:
-        enqueue(session, key=f"{subject}:receipt", kind=rq.RECEIPT, recipient=REP, subject=subject)
+        enqueue(session, key=f"{subject}:receipt", kind=kinds.RECEIPT, recipient=REP, subject=subject)
     assert [(r.idempotency_key, r.recipient) for r in rows(db)] == [
         (f"{subject}:receipt", REP),
         (f"{subject}:reminder", MANAGER),
@@ -306,7 +307,7 @@ def test_unknown_recipient_fails_permanently(
 ) -> None:
     request_id = submit_receipt_only(db, settings)
     with db.transaction() as session:
-        enqueue(session, key="lost", kind=rq.RECEIPT, recipient="someone", subject=f"request:{request_id}")
+        enqueue(session, key="lost", kind=kinds.RECEIPT, recipient="someone", subject=f"request:{request_id}")
     assert worker.deliver_due() == 2
     assert [(r.recipient, r.status, r.last_error) for r in rows(db)] == [
         (REP, "sent", ""),
@@ -368,7 +369,7 @@ def test_two_workers_in_parallel_send_each_row_exactly_once(
     subject = f"request:{request_id}"
     with db.transaction() as session:
         for n in range(1, 50):
-            enqueue(session, key=f"{subject}:copy:{n}", kind=rq.RECEIPT, recipient=f"UBULK{n:04d}", subject=subject)
+            enqueue(session, key=f"{subject}:copy:{n}", kind=kinds.RECEIPT, recipient=f"UBULK{n:04d}", subject=subject)
     assert len(rows(db)) == 50
     assert worker.worker_id != second_worker.worker_id
 
@@ -454,7 +455,7 @@ def test_refresh_waits_for_pending_card_then_updates_it_in_place(
     assert (refresh.kind, refresh.subject, refresh.params) == (
         "refresh",
         f"request:{request_id}",
-        {"kinds": list(rq.REQUEST_CARDS)},
+        {"kinds": list(kinds.REQUEST_CARDS)},
     )
 
     assert worker.deliver_due() == 2  # the receipt goes; the refresh finds cards still pending and waits
@@ -499,7 +500,7 @@ def test_render_failure_keeps_the_row_pending(
 ) -> None:
     request_id = submit_receipt_only(db, settings)
     subject, kind = (
-        ("request:not-a-number", rq.RECEIPT) if broken == "subject" else (f"request:{request_id}", "no.such.kind")
+        ("request:not-a-number", kinds.RECEIPT) if broken == "subject" else (f"request:{request_id}", "no.such.kind")
     )
     with db.transaction() as session:
         enqueue(session, key="broken", kind=kind, recipient=MANAGER, subject=subject)
@@ -513,7 +514,7 @@ def test_render_failure_keeps_the_row_pending(
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row.id)
-            .values(kind=rq.RECEIPT, subject=f"request:{request_id}", next_attempt_at=utcnow())
+            .values(kind=kinds.RECEIPT, subject=f"request:{request_id}", next_attempt_at=utcnow())
         )
     assert worker.deliver_due() == 1
     assert rows(db)[-1].status == "sent"
@@ -524,18 +525,18 @@ def test_database_error_while_rendering_keeps_the_row(
     db: Database, settings: Settings, fake: FakeSlack, worker: OutboxWorker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     submit_receipt_only(db, settings)
-    real = worker.renderers[rq.RECEIPT]
+    real = worker.renderers[kinds.RECEIPT]
 
     def failing(*args: object) -> None:
         raise OperationalError("SELECT …", {}, Exception("server closed the connection unexpectedly"))
 
-    monkeypatch.setitem(worker.renderers, rq.RECEIPT, failing)
+    monkeypatch.setitem(worker.renderers, kinds.RECEIPT, failing)
     assert worker.deliver_due() == 1
     row = only_row(db)
     assert (row.status, row.attempts) == ("pending", 1)
     assert "OperationalError" in row.last_error and "server closed the connection" in row.last_error
     assert fake.calls("chat.postMessage") == []
-    monkeypatch.setitem(worker.renderers, rq.RECEIPT, real)
+    monkeypatch.setitem(worker.renderers, kinds.RECEIPT, real)
     make_due(db)
     assert worker.deliver_due() == 1
     assert only_row(db).status == "sent" and len(fake.messages(REP)) == 1
