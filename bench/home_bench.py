@@ -173,6 +173,7 @@ def measure(label: str, url: str, customers: int, requests: int, runs: int) -> b
     )
     settings = Settings(database_url=url, managers=(MANAGER, BUSY), timezone="Europe/Berlin")
     rng = random.Random(3)
+    memory = home.HomeMemory()  # what the app would own: one per process
     sizes: dict[str, tuple[int, int]] = {}
 
     def baseline() -> None:
@@ -191,14 +192,16 @@ def measure(label: str, url: str, customers: int, requests: int, runs: int) -> b
 
         def run() -> None:
             if forget:
-                home.FACTS.clear()
+                memory.facts.clear()
             if forget in ("facts", "all"):
-                home.LATEST_FACTS.clear()
+                memory.latest_facts.clear()
             if forget == "all":
-                home.PICKS.clear()
+                memory.picks.clear()
             now = datetime.now(UTC)
             with db.reading() as session:
-                built = home.build_home(session, settings, user, now, rank_budget=budget, allow_stale=budget is None)
+                built = home.build_home(
+                    session, settings, user, now, memory=memory, rank_budget=budget, allow_stale=budget is None
+                )
                 view = home_view(built, settings, now)
             sizes[name] = (len(view["blocks"]), len(json.dumps(view)))
             incomplete[name] = built.incomplete

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 import handlers
 from bot.deps import Deps
+from bot.home import HomeMemory
 from bot.notifications import build_renderers
 from bot.observability import InstrumentedWebClient, Metrics
 from bot.outbox import OutboxWorker
@@ -129,10 +130,11 @@ def create_app(settings: Settings, *, db: Database | None = None, socket_mode: b
     outbox_client = make_client(settings, for_outbox=True)
     for instrumented in (client, outbox_client):
         instrumented.metrics = metrics
+    homes = HomeMemory()
     outbox = OutboxWorker(
         db,
         outbox_client,
-        build_renderers(settings),
+        build_renderers(settings, homes),
         poll_seconds=settings.outbox_poll_seconds,
         pacer=Pacer(per_channel=settings.rate_per_channel, total=settings.rate_global),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
@@ -146,7 +148,7 @@ def create_app(settings: Settings, *, db: Database | None = None, socket_mode: b
         token_verification_enabled=False,
         logger=BOLT_LOG,
     )
-    deps = Deps(settings=settings, db=db, client=client, outbox=outbox)
+    deps = Deps(settings=settings, db=db, client=client, outbox=outbox, homes=homes)
     handlers.register_all(bolt, deps)
     scheduler = JobScheduler(db, settings, outbox, outbox.worker_id, metrics) if settings.run_scheduler else None
     return Refbot(bolt=bolt, deps=deps, metrics=metrics, scheduler=scheduler, listeners=listeners)

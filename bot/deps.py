@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
+from bot.home import HomeMemory
 from bot.outbox import OutboxWorker
 from bot.settings import Settings
 from models.db import Database
@@ -17,3 +18,4 @@ class Deps:
     db: Database
     client: WebClient
     outbox: OutboxWorker
+    homes: HomeMemory  # what Homes remember between builds in this process

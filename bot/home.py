@@ -18,7 +18,7 @@ Approve button is shown; ranking what is not remembered stops at a time budget, 
 (with a larger one) fills it in.
 
 Refreshes: a change enqueues a `home` outbox row for each person it concerns who has a Home on record
-(`bot.requests.refresh_homes`); the outbox builds it at delivery (`bot.notifications`), and skips it when a
+(`bot.home_record.refresh_homes`); the outbox builds it at delivery (`bot.notifications`), and skips it when a
 newer one for the same person is already waiting (`superseded`), so a burst of changes publishes the latest
 state once.
 """
@@ -26,25 +26,23 @@ state once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from bot import jobs, kinds
-from bot import requests as rq
+from bot import home_record, jobs
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, assess, load_context
 from bot.matching import Candidate, fit, rank_candidates
 from bot.memo import Memo
 from bot.settings import Settings
 from models import AuditEntry, CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
-from models.enums import CheckInStatus, Happiness, OutboxStatus, Outcome, RefType, RequestStatus
+from models.db import Database
+from models.enums import CheckInStatus, Happiness, Outcome, RefType, RequestStatus
 from models.types import utcnow
 
 # Sections of the Home, as "more" buttons name them.
@@ -148,6 +146,7 @@ class Headline:
 
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -247,6 +246,7 @@ def build_home(
     user: str,
     now: datetime,
     *,
+    memory: HomeMemory,
     expand: str | None = None,
     rank_budget: float | None = None,
     allow_stale: bool = False,
@@ -261,7 +261,7 @@ def build_home(
     expand = expand if expand in SECTIONS else None
     is_manager = settings.is_manager(user)
     if is_manager:
-        facts, stale = program_facts(session, settings, now, expand, allow_stale=allow_stale)
+        facts, stale = program_facts(session, settings, now, memory, expand, allow_stale=allow_stale)
         queue, total = _queue(session, _limit(QUEUE, expand))
     owner: OwnerHome | None = _owner_home(session, settings, user, now, expand)
     if owner is not None and not owner.checkins.total and not owner.customers.total:
@@ -270,7 +270,7 @@ def build_home(
     manager = None
     if is_manager:
         submitted = [item.request for item in queue if item.request.status == RequestStatus.SUBMITTED]
-        tops, ranked = _top_candidates(session, settings, submitted, now, deadline)
+        tops, ranked = _top_candidates(session, settings, memory, submitted, now, deadline)
         items = [
             replace(item, top=tops.get(item.request.id), ranked=item.request.id in ranked)
             if item.request.status == RequestStatus.SUBMITTED
@@ -309,7 +309,13 @@ def _database(session: Session) -> str:
 
 
 def program_facts(
-    session: Session, settings: Settings, now: datetime, expand: str | None = None, *, allow_stale: bool = False
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    memory: HomeMemory,
+    expand: str | None = None,
+    *,
+    allow_stale: bool = False,
 ) -> tuple[ProgramFacts | None, bool]:
     """Check-ins awaiting answers, at-risk customers, expiring consents and the quarter's numbers, and
     whether they are from before the latest change.
@@ -328,11 +334,11 @@ def program_facts(
     limits = tuple(_limit(section, expand) for section in (CHECKINS, AT_RISK, CONSENTS))
     rules = (settings.checkin_max_age_days, settings.checkin_remind_days, settings.consent_notice_days)
     shape = (_database(session), limits, rules, settings.timezone)
-    found, facts = FACTS.get((*shape, *version))
+    found, facts = memory.facts.get((*shape, *version))
     if found:
         return facts, False
     if allow_stale:
-        found, facts = LATEST_FACTS.get(shape)
+        found, facts = memory.latest_facts.get(shape)
         return (facts if found else None), True
     facts = ProgramFacts(
         checkins=_awaiting_checkins(session, limits[0]),
@@ -340,19 +346,25 @@ def program_facts(
         consents=_expiring_consents(session, settings, now, limits[2]),
         headline=headline(session, settings, now),
     )
-    FACTS.put((*shape, *version), facts)
-    LATEST_FACTS.put(shape, facts)
+    memory.facts.put((*shape, *version), facts)
+    memory.latest_facts.put(shape, facts)
     return facts, False
 
 
-# The best eligible candidate found per request version (None: none was). Only a hint: whatever it names is
-# judged again by `assess` before a button offers it. Keyed by the database and the request's id, version
-# and creation time, so nothing leaks between databases or survives a change to the request.
-PICKS = Memo(size=4096, ttl=300.0)
-FACTS = Memo(size=64, ttl=FACTS_TTL)  # by version
-LATEST_FACTS = Memo(size=16, ttl=FACTS_TTL)  # the newest computed, whatever its version
-# Seconds a ranking took lately (an estimate, to decide whether the next one fits the budget).
-_rank_seconds = [0.1]
+class HomeMemory:
+    """What Homes remember between builds in one process. `create_app` builds one and hands it to the
+    listeners and the outbox's renderers, so no module holds state of its own (and tests get a fresh one
+    with each app)."""
+
+    def __init__(self) -> None:
+        # The best eligible candidate found per request version (None: none was). Only a hint: whatever it
+        # names is judged again by `assess` before a button offers it. Keyed by the database and the request's
+        # id, version and creation time, so nothing leaks between databases or survives a change to the request.
+        self.picks = Memo(size=4096, ttl=300.0)
+        self.facts = Memo(size=64, ttl=FACTS_TTL)  # by version
+        self.latest_facts = Memo(size=16, ttl=FACTS_TTL)  # the newest computed, whatever its version
+        # Seconds a ranking took lately (an estimate, to decide whether the next one fits the budget).
+        self.rank_seconds = 0.1
 
 
 def _pick_key(session: Session, request: ReferenceRequest) -> tuple[Any, ...]:
@@ -360,10 +372,12 @@ def _pick_key(session: Session, request: ReferenceRequest) -> tuple[Any, ...]:
     return (_database(session), request.id, request.version, created)
 
 
-def remember_ranking(session: Session, request: ReferenceRequest, candidates: Sequence[Candidate]) -> None:
+def remember_ranking(
+    memory: HomeMemory, session: Session, request: ReferenceRequest, candidates: Sequence[Candidate]
+) -> None:
     """Keep the best eligible candidate of a ranking done anyway (the manager card), for the Home."""
     top = next((c for c in candidates if c.assessment.eligible), None)
-    PICKS.put(_pick_key(session, request), top.customer.id if top else None)
+    memory.picks.put(_pick_key(session, request), top.customer.id if top else None)
 
 
 def _judged(session: Session, settings: Settings, customer_ids: Iterable[int], now: datetime) -> dict[int, Any]:
@@ -382,13 +396,18 @@ def _judged(session: Session, settings: Settings, customer_ids: Iterable[int], n
 
 
 def _top_candidates(
-    session: Session, settings: Settings, requests: Sequence[ReferenceRequest], now: datetime, deadline: float
+    session: Session,
+    settings: Settings,
+    memory: HomeMemory,
+    requests: Sequence[ReferenceRequest],
+    now: datetime,
+    deadline: float,
 ) -> tuple[dict[int, TopCandidate], set[int]]:
     """The best eligible candidate per request (when there is one), and which requests got an answer."""
     hints: dict[int, int | None] = {}
     known: set[int] = set()
     for request in requests:
-        remembered, customer_id = PICKS.get(_pick_key(session, request))
+        remembered, customer_id = memory.picks.get(_pick_key(session, request))
         if remembered:
             known.add(request.id)
         # The customer the rep asked for comes first in any ranking: if usable, it is the top one.
@@ -417,11 +436,11 @@ def _top_candidates(
             answered.add(request.id)  # ranked a moment ago: nobody usable
             continue
         started = time.perf_counter()
-        if started + 1.5 * _rank_seconds[0] > deadline:  # with a margin: a ranking's time varies
+        if started + 1.5 * memory.rank_seconds > deadline:  # with a margin: a ranking's time varies
             continue
         candidates = rank_candidates(session, settings, request, now)
-        _rank_seconds[0] = 0.5 * _rank_seconds[0] + 0.5 * (time.perf_counter() - started)
-        remember_ranking(session, request, candidates)
+        memory.rank_seconds = 0.5 * memory.rank_seconds + 0.5 * (time.perf_counter() - started)
+        remember_ranking(memory, session, request, candidates)
         best = next((c for c in candidates if c.assessment.eligible), None)
         if best is not None:
             verdict = best.assessment
@@ -745,76 +764,52 @@ def _rep_home(session: Session, settings: Settings, user: str, now: datetime, ex
     return RepHome(Shown(items, sum(counts.values())), counts)
 
 
-# -- the Home on record, and its refreshes --------------------------------------------------------------
+# -- a person looking at the tab ------------------------------------------------------------------------
 
 
-def last_home_row(session: Session, user: str) -> int | None:
-    """The newest `home` outbox row for `user` (None: their Home is not on record yet)."""
-    return session.scalar(
-        select(func.max(OutboxMessage.id)).where(
-            OutboxMessage.subject == rq.home_subject(user), OutboxMessage.kind == kinds.HOME
-        )
-    )
+@dataclass(frozen=True)
+class Opened:
+    """A Home built fresh for a person looking at the tab, and what `follow_up` needs to know of it."""
+
+    user: str
+    since: int | None  # the person's newest `home` outbox row when it was built
+    incomplete: bool  # a background refresh should finish it (a queue not fully ranked, facts from before)
 
 
-def overtaken(session: Session, user: str, since: int | None) -> bool:
-    """Was a refresh for `user` enqueued after row `since` and already delivered? Then a Home published
-    directly, built before that change, may have landed after it and must be published once more."""
-    return (
-        session.scalar(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.subject == rq.home_subject(user),
-                OutboxMessage.kind == kinds.HOME,
-                OutboxMessage.id > (since or 0),
-                OutboxMessage.status != OutboxStatus.PENDING,
-            )
-            .limit(1)
-        )
-        is not None
-    )
+def open_home(
+    db: Database,
+    settings: Settings,
+    memory: HomeMemory,
+    user: str,
+    render: Callable[[Home, datetime], V],
+    expand: str | None = None,
+) -> tuple[V, Opened]:
+    """`user`'s Home built now and rendered by `render` (inside the reading its objects come from).
 
-
-def remember_home(session: Session, user: str) -> None:
-    """Record, once, that `user` has opened their Home: from now on the changes that concern them refresh it.
-
-    The record is an outbox row already sent (the Home was published directly), so the outbox stays the
-    one ledger of what refbot showed whom.
+    A first visit is put on record before the build, so that a change committed right after it refreshes
+    the tab. The whole Home (no `expand`) may show facts known before and leave rankings to the background
+    refresh, so that the tab opens at once; a section asked for in full is built completely.
     """
-    subject = rq.home_subject(user)
+    with db.reading() as session:
+        since = home_record.last_home_row(session, user)
+    if since is None:
+        with db.transaction() as session:
+            home_record.remember_home(session, user)
+            since = home_record.last_home_row(session, user)
     now = utcnow()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(OutboxMessage)
-        .values(
-            idempotency_key=f"{subject}:opened",
-            kind=kinds.HOME,
-            recipient=user,
-            subject=subject,
-            params={},
-            status=OutboxStatus.SENT.value,
-            attempts=1,
-            next_attempt_at=now,
-            last_error="",
-            created_at=now,
-            sent_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
+    with db.reading() as session:
+        built = build_home(session, settings, user, now, memory=memory, expand=expand, allow_stale=not expand)
+        shown = render(built, now)
+    return shown, Opened(user, since, built.incomplete and not expand)
 
 
-def superseded(session: Session, row: OutboxMessage) -> bool:
-    """A `home` refresh with a newer one for the same person waiting behind it: only the newer is published."""
-    if row.status != OutboxStatus.PENDING:
-        return False
-    newer = session.scalar(
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.subject == row.subject,
-            OutboxMessage.kind == kinds.HOME,
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.id > row.id,
-        )
-        .limit(1)
-    )
-    return newer is not None
+def follow_up(db: Database, opened: Opened, published: bool) -> bool:
+    """Have the outbox publish the Home again when the direct publish may not show the latest: it failed
+    for a passing reason, it was unfinished, or a refresh delivered meanwhile may have landed before it.
+    True when a refresh was enqueued (the caller kicks the outbox)."""
+    with db.reading() as session:
+        again = not published or opened.incomplete or home_record.overtaken(session, opened.user, opened.since)
+    if again:
+        with db.transaction() as session:
+            home_record.refresh_homes(session, [opened.user])
+    return again

@@ -26,8 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
-from bot import digest, kinds
-from bot import requests as rq
+from bot import digest, home_record, kinds
 from bot.outbox import enqueue
 from bot.settings import Settings
 from models import CheckIn, Consent, Customer, InboundDelivery, JobRun, OutboxMessage, ReferenceRequest
@@ -92,9 +91,9 @@ def _digest_period(settings: Settings, now: datetime) -> str:
 
 def _refresh_homes(session: Session, dry_run: bool, people: Iterable[str | None]) -> None:
     """Re-publish, after this run commits, the App Homes that show what it changed or just told them about,
-    so a DM and the tab never disagree (only for people who have opened their Home: `rq.refresh_homes`)."""
+    so a DM and the tab never disagree (only for people who have opened their Home: `home_record.refresh_homes`)."""
     if not dry_run:
-        rq.refresh_homes(session, people)
+        home_record.refresh_homes(session, people)
 
 
 # -- 1. periodic happiness check-ins -------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import digest, kinds
+from bot import digest, home_record, kinds
 from bot import home as home_data
 from bot.eligibility import assess, load_context
 from bot.matching import rank_candidates
@@ -36,8 +36,8 @@ def _checkin(session: Session, row: OutboxMessage) -> CheckIn | None:
     return session.get(CheckIn, _subject_id(row))
 
 
-def build_renderers(settings: Settings) -> dict[str, Renderer]:
-    """The renderer for every kind of message the domain enqueues."""
+def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str, Renderer]:
+    """The renderer for every kind of message the domain enqueues (`homes`: the app's Home memory)."""
 
     def manager_card(session: Session, row: OutboxMessage) -> Rendered | None:
         request = _request(session, row)
@@ -61,7 +61,7 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         waiting_on = None
         if request.status == RequestStatus.SUBMITTED:
             candidates = rank_candidates(session, settings, request, now)
-            home_data.remember_ranking(session, request, candidates)  # the Home's Approve button reuses it
+            home_data.remember_ranking(homes, session, request, candidates)  # the Home's Approve button reuses it
             asked = session.scalars(
                 select(CheckIn).where(
                     CheckIn.customer_id.in_([c.customer.id for c in candidates]),
@@ -180,10 +180,12 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         return digest.render_digest(session, settings, period, utcnow())[1]
 
     def home(session: Session, row: OutboxMessage) -> Rendered | None:
-        if home_data.superseded(session, row):
+        if home_record.superseded(session, row):
             return None  # a newer refresh for the same person is waiting: it publishes the latest state
         now = utcnow()
-        built = home_data.build_home(session, settings, row.recipient, now, rank_budget=home_data.BACKGROUND_BUDGET)
+        built = home_data.build_home(
+            session, settings, row.recipient, now, memory=homes, rank_budget=home_data.BACKGROUND_BUDGET
+        )
         return Rendered(view=home_views.home_view(built, settings, now))
 
     return {

@@ -14,7 +14,7 @@ notifications it causes in the outbox, so the decision and its messages commit t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -22,13 +22,13 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit, kinds
+from bot import audit, home_record, kinds
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, Assessment, assess, load_context
 from bot.errors import Ineligible, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from bot.outbox import enqueue, enqueue_refresh
 from bot.settings import Settings
 from bot.views.text import escape, mention, when
-from models import CheckIn, Customer, OutboxMessage, ReferenceRequest, ReferenceUse
+from models import CheckIn, Customer, ReferenceRequest, ReferenceUse
 from models.enums import CheckInPurpose, CheckInStatus, Happiness, Outcome, RefType, RequestStatus
 from models.types import utcnow
 
@@ -222,36 +222,6 @@ def _refresh_request_cards(session: Session, settings: Settings, request: Refere
     _refresh_homes(session, settings, request)
 
 
-def home_subject(user_id: str) -> str:
-    return f"home:{user_id}"
-
-
-def refresh_homes(session: Session, users: Iterable[str | None]) -> None:
-    """Re-publish, once this transaction commits, the App Home of each of `users` who has one.
-
-    Only people whose Home is on record (an outbox row of kind `home`: their first visit leaves one) get
-    a refresh, so nobody is sent a tab they never look at. Each refresh is a row with a fresh key, rendered
-    from the database at delivery; a burst of them for one person coalesces there (a row with a newer one
-    waiting behind it is skipped), so only the latest state is published. One row per person per
-    transaction, however many changes it makes.
-    """
-    transaction = session.get_transaction()
-    done: set[str] = session.info.setdefault(("refbot.homes", id(transaction)), set())
-    subjects = {home_subject(u): u for u in sorted({u for u in users if u} - done)}
-    if not subjects:
-        return
-    known = session.scalars(
-        select(OutboxMessage.subject)
-        .where(OutboxMessage.subject.in_(list(subjects)), OutboxMessage.kind == kinds.HOME)
-        .distinct()
-    ).all()
-    for subject in sorted(known):
-        enqueue(
-            session, key=f"{subject}:{uuid.uuid4().hex}", kind=kinds.HOME, recipient=subjects[subject], subject=subject,
-        )
-    done.update(subjects.values())
-
-
 def _refresh_homes(session: Session, settings: Settings, request: ReferenceRequest | None, *others: str | None) -> None:
     """The Homes a change shows on: every manager's (queue, numbers), the requester's, the owners asked."""
     people: list[str | None] = [*settings.managers, *others]
@@ -261,7 +231,7 @@ def _refresh_homes(session: Session, settings: Settings, request: ReferenceReque
             customer = session.get(Customer, request.customer_id)
             people.append(customer.owner_slack_id if customer else None)
         people += session.scalars(select(CheckIn.asked_of).where(CheckIn.request_id == request.id)).all()
-    refresh_homes(session, people)
+    home_record.refresh_homes(session, people)
 
 
 def _close_pending_checkins(session: Session, request: ReferenceRequest) -> None:
@@ -304,7 +274,8 @@ def submit(session: Session, settings: Settings, requester: str, draft: RequestD
     enqueue(session, key=f"{subject}:receipt", kind=kinds.RECEIPT, recipient=requester, subject=subject)
     for manager in settings.managers:
         enqueue(session, key=f"{subject}:card:{manager}", kind=kinds.MANAGER_CARD, recipient=manager, subject=subject)
-    refresh_homes(session, [*settings.managers, requester])  # a new request has no customer nor owner asked yet
+    # A new request has no customer nor owner asked yet.
+    home_record.refresh_homes(session, [*settings.managers, requester])
     return request
 
 

@@ -2,7 +2,7 @@
 
 The publish on `app_home_opened` is direct, right after Bolt's automatic ack: the person is looking at the
 tab now, so it is built fresh and sent at once rather than queued behind DMs in the outbox. Refreshes
-after a change go through the outbox (`bot.requests.refresh_homes`: exactly once per change, paced,
+after a change go through the outbox (`bot.home_record.refresh_homes`: exactly once per change, paced,
 retried). A direct publish that fails for a passing reason (rate limit, Slack unavailable) is handed to
 the outbox, which retries with backoff; so is finishing a Home whose queue was not fully ranked in time.
 The Home's other buttons (Approve, Decline, Cancel, check-in answers, outcomes) are the DMs' own actions.
@@ -11,6 +11,7 @@ The Home's other buttons (Approve, Decline, Cancel, check-in answers, outcomes) 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
@@ -29,7 +30,6 @@ from bot.views.outcomes import outcome_modal
 from handlers.errors import reported
 from handlers.forms import one_record
 from handlers.listener import Click, Listen
-from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +46,10 @@ def register(app: App, deps: Deps) -> None:
     on = Listen(app, deps)
 
     def publish(client: WebClient, user: str, expand: str | None = None) -> None:
-        with deps.db.reading() as session:
-            since = home.last_home_row(session, user)
-        if since is None:  # first visit: on record before publishing, so a change right after refreshes it
-            with deps.db.transaction() as session:
-                home.remember_home(session, user)
-                since = home.last_home_row(session, user)
-        now = utcnow()
-        with deps.db.reading() as session:
-            built = home.build_home(session, settings, user, now, expand=expand, allow_stale=not expand)
-            view = home_view(built, settings, now)
+        def render(built: home.Home, now: datetime) -> dict[str, Any]:
+            return home_view(built, settings, now)
+
+        view, opened = home.open_home(deps.db, settings, deps.homes, user, render, expand)
         published = True
         try:
             client.views_publish(user_id=user, view=view)
@@ -64,11 +58,7 @@ def register(app: App, deps: Deps) -> None:
                 raise
             log.warning("home for %s not published (%r); the outbox will retry", user, exc)
             published = False
-        with deps.db.reading() as session:
-            again = not published or (built.incomplete and not expand) or home.overtaken(session, user, since)
-        if again:
-            with deps.db.transaction() as session:
-                rq.refresh_homes(session, [user])
+        if home.follow_up(deps.db, opened, published):
             deps.outbox.kick()
 
     @app.event("app_home_opened")

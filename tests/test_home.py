@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import home as home_data
-from bot import kinds
+from bot import home_record, kinds
 from bot import requests as rq
 from bot.app import Refbot
 from bot.settings import Settings
@@ -33,14 +33,6 @@ HOSTILE = "<!channel> Globex & <@UMANAGER1> <https://evil.example|ok>"
 
 
 # -- helpers --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def fresh_memos() -> None:
-    """The Home's per-process memos are keyed by database and version; tests reuse one emptied database."""
-    home_data.PICKS.clear()
-    home_data.FACTS.clear()
-    home_data.LATEST_FACTS.clear()
 
 
 def publishes(fake: FakeSlack, user: str) -> int:
@@ -205,11 +197,16 @@ def test_queue_without_a_usable_candidate_offers_decline_only(
 
 
 def test_unranked_queue_is_finished_by_a_background_refresh(
-    slack: SignedClient, fake: FakeSlack, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    slack: SignedClient,
+    fake: FakeSlack,
+    db: Database,
+    settings: Settings,
+    refbot: Refbot,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """No time to rank while the tab opens: the Home says so, and the outbox publishes the ranked one."""
     ids = seed(db)
-    home_data.PICKS.clear()
+    refbot.deps.homes.picks.clear()
     monkeypatch.setattr(home_data, "FOREGROUND_BUDGET", 0.0)
     request_id = submit_request(db, settings.with_overrides(managers=()))  # no card: nothing ranked it yet
     before = publishes(fake, MANAGER)
@@ -487,9 +484,9 @@ def test_refreshes_go_only_to_people_with_a_home_and_coalesce(
     submit_request(db, settings)
     assert home_rows(db) == [], "nobody opened the Home: nothing to refresh"
     with db.transaction() as session:
-        home_data.remember_home(session, MANAGER)
-        home_data.remember_home(session, REP)
-        home_data.remember_home(session, REP)  # once is enough
+        home_record.remember_home(session, MANAGER)
+        home_record.remember_home(session, REP)
+        home_record.remember_home(session, REP)  # once is enough
     first = submit_request(db, settings, prospect="Hooli")
     with db.transaction() as session:
         rq.approve(session, settings, first, ids["acme"], MANAGER)
@@ -519,7 +516,7 @@ def test_checkin_answers_refresh_owner_and_managers(refbot: Refbot, db: Database
     checkin_id = pending_checkin(db, customer.id, days_ago=1)
     with db.transaction() as session:
         for user in (OWNER, MANAGER, OTHER):
-            home_data.remember_home(session, user)
+            home_record.remember_home(session, user)
     with db.transaction() as session:
         rq.answer_checkin(session, settings, checkin_id, Happiness.CONCERNS, OWNER, nps=5)
     # MANAGER_2 and OTHER are concerned or not, but have no Home on record; the asked owner and MANAGER do.
@@ -576,9 +573,10 @@ def test_fullest_home_fits_and_validates(db: Database, settings: Settings) -> No
                     created_at=now - timedelta(days=i),
                 )
             )
+    memory = home_data.HomeMemory()
     with db.reading() as session:
         for expand in (None, *sorted(home_data.SECTIONS)):
-            built = home_data.build_home(session, settings, MANAGER, now, expand=expand, rank_budget=0.0)
+            built = home_data.build_home(session, settings, MANAGER, now, memory=memory, expand=expand, rank_budget=0.0)
             view = home_view(built, settings, now)
             assert validate_view(view) == [], expand
             assert len(view["blocks"]) <= MAX_BLOCKS, expand

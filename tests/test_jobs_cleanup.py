@@ -13,8 +13,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import event, func, select
 
-from bot import cli, jobs, kinds
-from bot import requests as rq
+from bot import cli, home_record, jobs, kinds
 from bot.jobs import DELIVERIES_KEPT, JOBS, run_job
 from bot.outbox import remember_delivery
 from bot.settings import Settings
@@ -49,7 +48,7 @@ def outbox_row(
                 idempotency_key=key,
                 kind=kind,
                 recipient=user,
-                subject=rq.home_subject(user) if kind == kinds.HOME else "request:1",
+                subject=home_record.home_subject(user) if kind == kinds.HOME else "request:1",
                 params={},
                 status=status,
                 attempts=1,
@@ -185,7 +184,7 @@ def test_delivered_home_refreshes_go_but_each_persons_newest_stays(db: Database,
     ]
     # Everyone who had a Home still has one on record: the next change refreshes all three.
     with db.transaction() as session:
-        rq.refresh_homes(session, [MANAGER, MANAGER_2, REP])
+        home_record.refresh_homes(session, [MANAGER, MANAGER_2, REP])
     with db.reading() as session:
         refreshed = session.scalars(
             select(OutboxMessage.recipient).where(

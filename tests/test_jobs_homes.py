@@ -1,6 +1,6 @@
 """Scheduled jobs refresh the App Homes that show what they change: the owners asked in a check-in round
 and the managers, the managers when check-ins are reminded or escalated or consents run out, the rep asked
-how a reference went. Only people who have opened their Home get one (`bot.requests.refresh_homes`), in the
+how a reference went. Only people who have opened their Home get one (`bot.home_record.refresh_homes`), in the
 job's own transaction; a dry run or a period already run refreshes nobody. SQLite and, with
 TEST_DATABASE_URL, PostgreSQL; the clock is frozen, the outbox delivered by hand to the Slack fake.
 """
@@ -15,8 +15,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot import home as home_data
-from bot import kinds
+from bot import home_record, kinds
 from bot.outbox import OutboxWorker
 from bot.settings import Settings
 from models import OutboxMessage
@@ -25,14 +24,6 @@ from slackfake.server import FakeSlack
 from tests import factories
 from tests.conftest import MANAGER, MANAGER_2, OTHER, OWNER, REP
 from tests.test_jobs import OWNER_B, WINTER_TUESDAY_9, approved_request, blob, customers, deliver, run, utc
-
-
-@pytest.fixture(autouse=True)
-def fresh_memos() -> None:
-    """The Home's per-process memos are keyed by database and version; tests reuse one emptied database."""
-    home_data.PICKS.clear()
-    home_data.FACTS.clear()
-    home_data.LATEST_FACTS.clear()
 
 
 @pytest.fixture
@@ -44,7 +35,7 @@ def clock() -> Iterator[Any]:
 def homes_opened(db: Database, *users: str) -> None:
     with db.transaction() as session:
         for user in users:
-            home_data.remember_home(session, user)
+            home_record.remember_home(session, user)
 
 
 def refreshes(db: Database) -> list[str]:
