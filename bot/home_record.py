@@ -48,10 +48,13 @@ def refresh_homes(session: Session, users: Iterable[str | None]) -> None:
     ).all()
     for subject in sorted(known):
         enqueue(
-            session, key=f"{subject}:{uuid.uuid4().hex}", kind=HOME, recipient=subjects[subject], subject=subject,
+            session,
+            key=f"{subject}:{uuid.uuid4().hex}",
+            kind=HOME,
+            recipient=subjects[subject],
+            subject=subject,
         )
     done.update(subjects.values())
-
 
 
 def last_home_row(session: Session, user: str) -> int | None:

@@ -26,6 +26,7 @@ from bot import audit, home_record, kinds
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, Assessment, assess, load_context
 from bot.errors import Ineligible, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from bot.outbox import enqueue, enqueue_refresh
+from bot.rights import require_manager
 from bot.settings import Settings
 from bot.views.text import escape, mention, when
 from models import CheckIn, Customer, ReferenceRequest, ReferenceUse
@@ -155,15 +156,6 @@ def _subject(request_id: int) -> str:
     return f"request:{request_id}"
 
 
-def _require_manager(settings: Settings, actor: str, what: str) -> None:
-    if not settings.is_manager(actor):
-        raise NotAllowed(f"Only reference managers can {what}. Ask one of {_managers(settings)}.")
-
-
-def _managers(settings: Settings) -> str:
-    return ", ".join(mention(m) for m in settings.managers) or "the reference managers"
-
-
 def load_request(session: Session, request_id: int, *, for_update: bool = False) -> ReferenceRequest:
     query = select(ReferenceRequest).where(ReferenceRequest.id == request_id)
     if for_update:
@@ -284,7 +276,7 @@ def approve(
 ) -> ReferenceRequest:
     """Approve with a chosen customer: refused if a rule forbids it, held for a check-in if it is stale."""
     now = now or utcnow()
-    _require_manager(settings, actor, "approve requests")
+    require_manager(settings, actor, "approve requests")
     request = load_request(session, request_id, for_update=True)
     if RequestStatus(request.status) != RequestStatus.SUBMITTED:
         raise InvalidTransition(describe(request, settings))
@@ -353,7 +345,7 @@ def request_to_decline(session: Session, settings: Settings, request_id: int, ac
 
 def decline(session: Session, settings: Settings, request_id: int, reason: str, actor: str) -> ReferenceRequest:
     reason = reason.strip()
-    _require_manager(settings, actor, "decline requests")
+    require_manager(settings, actor, "decline requests")
     if not reason:
         raise ValidationFailed({"reason": "Tell the rep why, so they can plan around it."})
     if len(reason) > 1000:
@@ -394,7 +386,7 @@ def ask_owner(
 ) -> CheckIn:
     """A manager asks a candidate's owner whether the customer is happy, before deciding."""
     now = now or utcnow()
-    _require_manager(settings, actor, "ask account owners")
+    require_manager(settings, actor, "ask account owners")
     request = load_request(session, request_id, for_update=True)
     if RequestStatus(request.status) != RequestStatus.SUBMITTED:
         raise InvalidTransition(describe(request, settings))
