@@ -102,6 +102,7 @@ def _deliver_now(db: Database, settings: Settings) -> None:
 
 def cmd_digest(args: argparse.Namespace, settings: Settings, open_db: OpenDatabase) -> int:
     from bot import digest
+    from bot.notifications import render_digest
     from slackfake.render import to_text
 
     now = utcnow()
@@ -115,7 +116,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings, open_db: OpenDataba
     db = open_db(settings)
     if args.dry_run:
         with db.reading() as session:
-            _, rendered = digest.render_digest(session, settings, period, now)
+            _, rendered = render_digest(session, settings, period, now)
         print(to_text({"text": rendered.text, "blocks": rendered.blocks}))
         (filename, png, _title) = rendered.files[digest.CHART]
         path = args.chart or Path(filename)

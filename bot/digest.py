@@ -30,26 +30,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import kinds
-from bot.outbox import Rendered, enqueue
+from bot.outbox import enqueue
 from bot.settings import Settings
 from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest, ReferenceUse
-from models.enums import CheckInStatus, Happiness, Outcome, RequestStatus
-
-if TYPE_CHECKING:
-    from bot.jobs import JobResult
+from models.enums import OPEN_STATUSES, CheckInStatus, Happiness, Outcome, RequestStatus
 
 SERIES_WEEKS = 12
 LISTED = 8  # names listed per digest line before "and N more"
 
 APPROVED_STATES = (RequestStatus.APPROVED.value, RequestStatus.COMPLETED.value)
-OPEN_STATES = (RequestStatus.SUBMITTED.value, RequestStatus.AWAITING_CHECKIN.value)
+OPEN_STATES = OPEN_STATUSES
 HELD = (Outcome.HELPED.value, Outcome.NEUTRAL.value, Outcome.HURT.value)
 THANKED = (Outcome.HELPED.value, Outcome.NEUTRAL.value)
 AT_RISK = (Happiness.UNHAPPY.value, Happiness.CONCERNS.value)
@@ -755,65 +752,6 @@ def enqueue_digest(session: Session, settings: Settings, period: Period) -> bool
     return True
 
 
-def run_digest_job(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
-    """The scheduled job: the week just ended, once per channel and week (the key, not the run, decides)."""
-    period = digest_week(now, settings.tz)
-    if not settings.digest_channel:
-        result.skipped = NO_CHANNEL
-        return
-    key = digest_key(settings.digest_channel, period)
-    if dry_run:
-        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
-            result.skipped = f"the digest for {period.label} was already sent to {settings.digest_channel}"
-        else:
-            result.note(f"Digest for {period.label} ({period.title}) to {settings.digest_channel}")
-        return
-    if enqueue_digest(session, settings, period):
-        result.note(f"Digest for {period.label} ({period.title}) to {settings.digest_channel}")
-    else:
-        result.skipped = f"the digest for {period.label} was already sent to {settings.digest_channel}"
-
-
-def render_digest(session: Session, settings: Settings, period: Period, now: datetime) -> tuple[Digest, Rendered]:
-    """The digest as a message with its chart (uploaded by the outbox, shown in the message)."""
-    from bot.chart import render_chart
-    from bot.views.digest import digest_message
-
-    digest = compute(session, settings, period, now)
-    assert digest.series is not None
-    png = render_chart(digest.series, f"Last {SERIES_WEEKS} weeks to {period.label}")
-    message = digest_message(digest, settings, chart=CHART)
-    files = {
-        CHART: (f"refbot-digest-{period.label}.png", png, f"Reference program, {SERIES_WEEKS} weeks to {period.label}")
-    }
-    return digest, Rendered(text=message["text"], blocks=message["blocks"], files=files)
-
-
 def stats(session: Session, settings: Settings, period: Period, now: datetime) -> Digest:
     """`/reference stats`: the digest's numbers for any week or quarter, without the chart."""
     return compute(session, settings, period, now, with_series=False)
-
-
-# -- /reference mine ---------------------------------------------------------------------------------------
-
-
-def requests_of(session: Session, requester: str, recent: int = 15) -> list[ReferenceRequest]:
-    """A rep's requests in the order they need attention: approved (an outcome to report), then pending,
-    then the most recent closed ones."""
-    R = ReferenceRequest
-    active = session.scalars(
-        select(R)
-        .where(R.requester_id == requester, R.status.in_([RequestStatus.APPROVED.value, *OPEN_STATES]))
-        .order_by(R.id.desc())
-        .limit(50)
-    ).all()
-    closed = session.scalars(
-        select(R)
-        .where(R.requester_id == requester, R.status.not_in([RequestStatus.APPROVED.value, *OPEN_STATES]))
-        .order_by(R.id.desc())
-        .limit(recent)
-    ).all()
-    first = [r for r in active if r.status == RequestStatus.APPROVED] + [
-        r for r in active if r.status != RequestStatus.APPROVED
-    ]
-    return first + list(closed)

@@ -20,8 +20,8 @@ from typing import Any, TextIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.importing.cells import escape_cell
 from bot.importing.fields import CONSENT_DETAILS, PUBLIC_TYPES
-from bot.importing.rows import escape_cell
 from models import Consent, Contact, Customer
 from models.customer import PROFILE_FIELDS, STANDING_FIELDS
 from models.db import Database

@@ -42,7 +42,7 @@ from bot.memo import Memo
 from bot.settings import Settings
 from models import AuditEntry, CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
 from models.db import Database
-from models.enums import CheckInStatus, Happiness, Outcome, RefType, RequestStatus
+from models.enums import OPEN_STATUSES, CheckInStatus, Happiness, Outcome, RefType, RequestStatus
 from models.types import utcnow
 
 # Sections of the Home, as "more" buttons name them.
@@ -83,7 +83,7 @@ FACTS_TTL = 60.0
 # Requests an owner or rep sees at most in their own lists (their most recent).
 ACTIVE_CAP = 300
 
-OPEN = (RequestStatus.SUBMITTED.value, RequestStatus.AWAITING_CHECKIN.value)
+OPEN = OPEN_STATUSES
 CLOSED = (RequestStatus.COMPLETED.value, RequestStatus.DECLINED.value, RequestStatus.CANCELLED.value)
 SOUR = (Happiness.UNHAPPY.value, Happiness.CONCERNS.value)
 

@@ -417,6 +417,25 @@ SWEEPS: dict[str, Sweep] = {
 }
 
 
+def run_digest(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
+    """The scheduled job: the week just ended, once per channel and week (the key, not the run, decides)."""
+    period = digest.digest_week(now, settings.tz)
+    if not settings.digest_channel:
+        result.skipped = digest.NO_CHANNEL
+        return
+    key = digest.digest_key(settings.digest_channel, period)
+    if dry_run:
+        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
+            result.skipped = f"the digest for {period.label} was already sent to {settings.digest_channel}"
+        else:
+            result.note(f"Digest for {period.label} ({period.title}) to {settings.digest_channel}")
+        return
+    if digest.enqueue_digest(session, settings, period):
+        result.note(f"Digest for {period.label} ({period.title}) to {settings.digest_channel}")
+    else:
+        result.skipped = f"the digest for {period.label} was already sent to {settings.digest_channel}"
+
+
 def run_cleanup(session: Session, settings: Settings, now: datetime, dry_run: bool, result: JobResult) -> None:
     """Delete rows that only ever grow and that nothing reads any more (see SWEEPS), a batch at a time.
 
@@ -476,7 +495,7 @@ JOBS: dict[str, Job] = {
         Job(
             "digest",
             "post last week's digest to REFBOT_DIGEST_CHANNEL (once per ISO week)",
-            digest.run_digest_job,
+            run_digest,
             lambda s: s.schedule_digest,
             _digest_period,
         ),

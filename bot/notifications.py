@@ -6,11 +6,14 @@ after another manager approved shows the approval, not buttons.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import digest, home_record, kinds
+from bot import chart, digest, home_record, kinds
 from bot import home as home_data
+from bot.digest import Digest, Period
 from bot.eligibility import assess, load_context
 from bot.matching import rank_candidates
 from bot.outbox import RENDER_CACHE, Rendered, Renderer
@@ -19,6 +22,7 @@ from bot.views import checkins as checkin_views
 from bot.views import followups as followup_views
 from bot.views import home as home_views
 from bot.views import requests as request_views
+from bot.views.digest import digest_message
 from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
 from models.enums import CheckInStatus, RefType, RequestStatus
 from models.types import utcnow
@@ -34,6 +38,22 @@ def _request(session: Session, row: OutboxMessage) -> ReferenceRequest | None:
 
 def _checkin(session: Session, row: OutboxMessage) -> CheckIn | None:
     return session.get(CheckIn, _subject_id(row))
+
+
+def render_digest(session: Session, settings: Settings, period: Period, now: datetime) -> tuple[Digest, Rendered]:
+    """The digest as a message with its chart (uploaded by the outbox, shown in the message)."""
+    week = digest.compute(session, settings, period, now)
+    assert week.series is not None
+    png = chart.render_chart(week.series, f"Last {digest.SERIES_WEEKS} weeks to {period.label}")
+    message = digest_message(week, settings, chart=digest.CHART)
+    files = {
+        digest.CHART: (
+            f"refbot-digest-{period.label}.png",
+            png,
+            f"Reference program, {digest.SERIES_WEEKS} weeks to {period.label}",
+        )
+    }
+    return week, Rendered(text=message["text"], blocks=message["blocks"], files=files)
 
 
 def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str, Renderer]:
@@ -177,7 +197,7 @@ def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str
 
     def weekly_digest(session: Session, row: OutboxMessage) -> Rendered | None:
         period = digest.parse_week(str(row.params.get("week", "")), settings.tz)
-        return digest.render_digest(session, settings, period, utcnow())[1]
+        return render_digest(session, settings, period, utcnow())[1]
 
     def home(session: Session, row: OutboxMessage) -> Rendered | None:
         if home_record.superseded(session, row):

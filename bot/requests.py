@@ -30,7 +30,7 @@ from bot.rights import require_manager
 from bot.settings import Settings
 from bot.views.text import escape, mention, when
 from models import CheckIn, Customer, ReferenceRequest, ReferenceUse
-from models.enums import CheckInPurpose, CheckInStatus, Happiness, Outcome, RefType, RequestStatus
+from models.enums import OPEN_STATUSES, CheckInPurpose, CheckInStatus, Happiness, Outcome, RefType, RequestStatus
 from models.types import utcnow
 
 ALERT_NPS = LOW_NPS  # an answer at or below it is routed to the managers at once (and blocks use)
@@ -688,3 +688,28 @@ def record_outcome(
                 subject=subject,
             )
     return request
+
+
+# -- /reference mine ---------------------------------------------------------------------------------------
+
+
+def requests_of(session: Session, requester: str, recent: int = 15) -> list[ReferenceRequest]:
+    """A rep's requests in the order they need attention: approved (an outcome to report), then pending,
+    then the most recent closed ones."""
+    R = ReferenceRequest
+    active = session.scalars(
+        select(R)
+        .where(R.requester_id == requester, R.status.in_([RequestStatus.APPROVED.value, *OPEN_STATUSES]))
+        .order_by(R.id.desc())
+        .limit(50)
+    ).all()
+    closed = session.scalars(
+        select(R)
+        .where(R.requester_id == requester, R.status.not_in([RequestStatus.APPROVED.value, *OPEN_STATUSES]))
+        .order_by(R.id.desc())
+        .limit(recent)
+    ).all()
+    first = [r for r in active if r.status == RequestStatus.APPROVED] + [
+        r for r in active if r.status != RequestStatus.APPROVED
+    ]
+    return first + list(closed)

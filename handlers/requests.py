@@ -11,11 +11,9 @@ from sqlalchemy.orm import Session
 from bot import ids
 from bot import requests as rq
 from bot.deps import Deps
-from bot.digest import requests_of
 from bot.jobs import outcome_due_at
-from bot.views.digest import mine_message
 from bot.views.notices import FORM_FOR_NO_REQUEST, OUT_OF_DATE_PLAIN
-from bot.views.requests import decline_modal, request_modal
+from bot.views.requests import decline_modal, mine_message, request_modal
 from bot.views.text import escape
 from handlers.commands import Invocation, Subcommand
 from handlers.forms import nothing, one_record, record_id, two_records
@@ -36,7 +34,7 @@ def _mine(call: Invocation) -> None:
     settings = call.deps.settings
     now = utcnow()
     with call.deps.db.reading() as session:
-        requests = requests_of(session, call.user_id)
+        requests = rq.requests_of(session, call.user_id)
         due = {r.id: outcome_due_at(r, settings) for r in requests if r.status == RequestStatus.APPROVED}
         message = mine_message(requests, due, settings, now)
     call.reply(**message)

@@ -65,7 +65,11 @@ class RequestStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in (RequestStatus.SUBMITTED, RequestStatus.AWAITING_CHECKIN)
+        return self in OPEN_STATUSES
+
+
+# A request still waiting for a decision (a manager's, or an owner's check-in first).
+OPEN_STATUSES = (RequestStatus.SUBMITTED, RequestStatus.AWAITING_CHECKIN)
 
 
 class Happiness(StrEnum):

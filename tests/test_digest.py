@@ -30,10 +30,12 @@ from bot import cli, kinds
 from bot import digest as dg
 from bot.app import Refbot
 from bot.jobs import JOBS, run_job
+from bot.notifications import render_digest
 from bot.outbox import OutboxWorker
 from bot.scheduler import JobScheduler
 from bot.settings import Settings
-from bot.views.digest import digest_message, mine_message, stats_message, unknown_period
+from bot.views.digest import digest_message, stats_message, unknown_period
+from bot.views.requests import mine_message
 from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest, ReferenceUse
 from models.db import Database
 from models.enums import CheckInPurpose, CheckInStatus, Happiness, Outcome, RequestStatus
@@ -376,7 +378,7 @@ def test_digest_figures_match_a_recomputation_from_the_database(
     real_chart = chart.render_chart
     monkeypatch.setattr(chart, "render_chart", lambda series, title: drawn.append(series) or real_chart(series, title))
     with db.reading() as session:
-        digest, rendered = dg.render_digest(session, settings, period, MONDAY_9)
+        digest, rendered = render_digest(session, settings, period, MONDAY_9)
 
     # This week and the week before.
     assert actual_counts(digest.counts) == expected_counts(requests, lambda t: week_of(t) == "2026-W47")
@@ -495,7 +497,7 @@ def test_a_quiet_week_still_reports_health_and_waiting_requests(db: Database, se
         add_checkin(session, stale, asked=MONDAY_9 - timedelta(days=9))
         add_request(session, created=MONDAY_9 - timedelta(days=30), prospect="Long Wait Ltd")
     with db.reading() as session:
-        digest, rendered = dg.render_digest(session, settings, dg.digest_week(MONDAY_9, settings.tz), MONDAY_9)
+        digest, rendered = render_digest(session, settings, dg.digest_week(MONDAY_9, settings.tz), MONDAY_9)
     assert digest.counts == dg.Counts() and digest.counts_before == dg.Counts()
     assert digest.series is not None and sum(digest.series.received) == 1  # the waiting one, 30 days ago
     assert validate_message({"text": rendered.text, "blocks": rendered.blocks}) == []
@@ -510,7 +512,7 @@ def test_a_quiet_week_still_reports_health_and_waiting_requests(db: Database, se
 
 def test_an_empty_program_gives_a_complete_digest(db: Database, settings: Settings, clock: Any) -> None:
     with db.reading() as session:
-        _, rendered = dg.render_digest(session, settings, dg.digest_week(MONDAY_9, settings.tz), MONDAY_9)
+        _, rendered = render_digest(session, settings, dg.digest_week(MONDAY_9, settings.tz), MONDAY_9)
     assert validate_message({"text": rendered.text, "blocks": rendered.blocks}) == []
     text = blob(rendered.blocks)
     for line in ("Every referenceable customer was checked", "Nobody was marked unhappy", "No request is waiting"):

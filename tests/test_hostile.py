@@ -1386,9 +1386,9 @@ def _optional_renderers() -> list[tuple[str, str, Callable[[World], dict[str, An
             ("digest.stats_message", "message", lambda w: digest_views.stats_message(_digest(w), SETTINGS)),
             ("digest.unknown_period", "message", lambda w: digest_views.unknown_period(w.texts["typed"])),
             (
-                "digest.mine_message",
+                "requests.mine_message",
                 "message",
-                lambda w: digest_views.mine_message(_requests(w, 20), {1002: NOW, 1008: None}, SETTINGS, NOW),
+                lambda w: request_views.mine_message(_requests(w, 20), {1002: NOW, 1008: None}, SETTINGS, NOW),
             ),
         ]
     if "home" in present:

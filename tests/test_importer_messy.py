@@ -32,9 +32,9 @@ from bot.importing import (
     parse_overrides,
     same_company_name,
 )
+from bot.importing.cells import escape_cell, unescape_cell
 from bot.importing.fields import map_headers
 from bot.importing.progress import silent, terminal_progress
-from bot.importing.rows import escape_cell, unescape_cell
 from bot.settings import Settings
 from models import AuditEntry, Base, Consent, Contact, Customer
 from models.db import Database

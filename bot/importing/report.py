@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.importing.cells import escape_cell
+
 SHOWN_PER_LIST = 50
 SHOWN_OWNERS = 10
 
@@ -123,8 +125,6 @@ class ImportReport:
 
     def write_csv(self, path: Path) -> None:
         """Every decision as a CSV row: created/updated/merged rows, skipped rows, conflicts, owners, failures."""
-        from bot.importing.rows import escape_cell
-
         with path.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.writer(handle)
             writer.writerow(["kind", "file", "line", "customer", "field", "old_value", "new_value", "reason"])

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot.importing.cells import unescape_cell
 from bot.importing.fields import CONSENT_DETAILS, PUBLIC_TYPES, ColumnMapping
 from bot.importing.identity import company_key, normalise_domain
 from bot.importing.report import Skipped
@@ -19,28 +20,12 @@ from models.enums import RefType
 
 TRUE_WORDS = frozenset({"yes", "y", "true", "1", "x"})
 FALSE_WORDS = frozenset({"no", "n", "false", "0"})
-# Cells `refbot export` prefixed with an apostrophe so a spreadsheet does not run them as formulas.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TEXT_FIELDS = ("industry", "region", "segment", "not_referenceable_reason", "guidance", "notes")
 _SHORT_FIELDS = {"industry": 100, "region": 100, "segment": 100}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTACT_FIELD = re.compile(r"^contact(?:_(\d+))?_(name|title|email)$")
 # Recorded as the approver of a consent a list names without saying who approved it.
 PLACEHOLDER_APPROVER = "on record before import"
-
-
-def unescape_cell(value: str) -> str:
-    """Undo `refbot export`'s formula guard: "'=SUM(A1)" → "=SUM(A1)"; any other text is left alone."""
-    if value[:1] == "'" and value.lstrip("'")[:1] in FORMULA_STARTS and value.lstrip("'"):
-        return value[1:]
-    return value
-
-
-def escape_cell(value: str) -> str:
-    """Neutralise a cell a spreadsheet would run as a formula (= + - @), reversibly, with one apostrophe."""
-    if value and value.lstrip("'")[:1] in FORMULA_STARTS and value.lstrip("'"):
-        return "'" + value
-    return value
 
 
 def is_user_id(value: str) -> bool:

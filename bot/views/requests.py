@@ -27,7 +27,7 @@ from bot.views.text import (
     when,
 )
 from models import CheckIn, Contact, Customer, ReferenceRequest
-from models.enums import MARKETING_TYPES, SALES_TYPES, Happiness, RefType, RequestStatus
+from models.enums import MARKETING_TYPES, SALES_TYPES, Happiness, Outcome, RefType, RequestStatus
 
 Message = dict[str, Any]
 
@@ -389,3 +389,94 @@ def declined_notice(request: ReferenceRequest, settings: Settings) -> Message:
         context("Questions? Reply to the reference team, or make a new request with `/reference request`."),
     ]
     return {"text": text, "blocks": blocks}
+
+
+# -- /reference mine --------------------------------------------------------------------------------------
+
+MINE_LIMIT = 15
+
+
+def _next_step(request: ReferenceRequest, due: bool) -> str:
+    status = RequestStatus(request.status)
+    if status == RequestStatus.SUBMITTED:
+        return ":hourglass: waiting for a reference manager"
+    if status == RequestStatus.AWAITING_CHECKIN:
+        return ":hourglass: the account owner is confirming the customer is happy"
+    if status == RequestStatus.APPROVED:
+        if due:
+            return ":point_right: *your turn:* tell us how it went"
+        return ":white_check_mark: approved: get in touch, then tell us how it went"
+    if status == RequestStatus.COMPLETED:
+        return f":memo: {Outcome(request.outcome).label}" if request.outcome else ":memo: completed"
+    if status == RequestStatus.DECLINED:
+        return ":no_entry: declined"
+    return "cancelled"
+
+
+def mine_message(
+    requests: list[ReferenceRequest], outcome_due: dict[int, datetime | None], settings: Settings, now: datetime
+) -> Message:
+    """The rep's requests, what each is waiting for, and buttons for what is waiting for *them*:
+    the outcome of an approved reference, or cancelling a pending one."""
+    if not requests:
+        text = "You have no reference requests yet. Start one with `/reference request`."
+        return {"text": text, "blocks": [section(text)]}
+    due = {
+        r.id
+        for r in requests
+        if r.status == RequestStatus.APPROVED and (moment := outcome_due.get(r.id)) is not None and moment <= now
+    }
+    blocks: list[dict[str, Any]] = [header("Your reference requests")]
+    if due:
+        blocks.append(section(f":point_right: *{len(due)} need{'s' if len(due) == 1 else ''} you:* how did it go?"))
+    for request in requests[:MINE_LIMIT]:
+        status = RequestStatus(request.status)
+        customer = f" → *{safe(request.customer.name, 60)}*" if request.customer else ""
+        blocks.append(
+            section(
+                f"*#{request.id}* {safe(request.prospect, 150)} · {RefType(request.ref_type).label}{customer}\n"
+                f"{_next_step(request, request.id in due)} · requested {when(request.created_at, settings.tz)}"
+            )
+        )
+        if status == RequestStatus.APPROVED:
+            blocks.append(
+                actions(
+                    f"mine:outcome:{request.id}",
+                    *[
+                        button(
+                            o.label,
+                            ids.for_item(ids.OUTCOME, f"{o.value}_{request.id}"),
+                            f"{request.id}:{o.value}",
+                            style="primary" if o == Outcome.HELPED else None,
+                        )
+                        for o in Outcome
+                    ],
+                    # Per item (action ids are unique within a message); this one opens the same form.
+                    button("Details…", ids.for_item(ids.HOME_OUTCOME_DETAILS, request.id), str(request.id)),
+                )
+            )
+        elif status.is_open:
+            blocks.append(
+                actions(
+                    f"mine:cancel:{request.id}",
+                    button(
+                        "Cancel request",
+                        ids.for_item(ids.CANCEL, request.id),
+                        str(request.id),
+                        confirm={
+                            "title": plain("Cancel this request?", 100),
+                            "text": plain(f"Request #{request.id} for {request.prospect} will be withdrawn.", 300),
+                            "confirm": plain("Cancel it", 30),
+                            "deny": plain("Keep it", 30),
+                        },
+                    ),
+                )
+            )
+    more = len(requests) - MINE_LIMIT
+    blocks.append(
+        context(
+            (f"{more} older request{'s' if more != 1 else ''} not shown. " if more > 0 else "")
+            + "The buttons here do the same as those in your DMs with refbot."
+        )
+    )
+    return {"text": "Your reference requests", "blocks": blocks[:50]}
