@@ -148,12 +148,12 @@ def assess(
         result.needs_checkin = True
         age = (now - (last.answered_at or now)).days
         result.warnings.append(
-            f"Last check-in {age} days ago ({Happiness(last.answer).label}): the owner will be asked first"
+            f"Last check-in {age} days ago ({last.answer.label}): the owner will be asked first"
         )
     elif not is_happy(last):
         note = f": “{last.note}”" if last.note else ""
         nps = f", NPS {last.nps}" if last.nps is not None and last.nps <= LOW_NPS else ""
-        reason = f"{Happiness(last.answer).label}{nps} at the last check-in ({_day(last.answered_at, settings)}){note}"
+        reason = f"{last.answer.label}{nps} at the last check-in ({_day(last.answered_at, settings)}){note}"
         result.blockers.append(reason)
         result.happiness_blockers.append(reason)
 

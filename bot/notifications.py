@@ -173,7 +173,7 @@ def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str
 
     def sla_reminder(session: Session, row: OutboxMessage) -> Rendered | None:
         request = _request(session, row)
-        if request is None or not RequestStatus(request.status).is_open:
+        if request is None or not request.status.is_open:
             return None  # decided meanwhile
         return Rendered(**followup_views.sla_reminder(request, settings, utcnow()))
 

@@ -179,7 +179,7 @@ def load_customer(session: Session, customer_id: int) -> Customer:
 
 def describe(request: ReferenceRequest, settings: Settings) -> str:
     """Where a request stands, in one mrkdwn sentence (what a refused second click is told)."""
-    status = RequestStatus(request.status)
+    status = request.status
     head = f"Request #{request.id} for *{escape(request.prospect)}*"
     at = f" · {when(request.decided_at, settings.tz)}" if request.decided_at else ""
     if status == RequestStatus.APPROVED:
@@ -196,9 +196,9 @@ def describe(request: ReferenceRequest, settings: Settings) -> str:
 
 
 def _move(request: ReferenceRequest, to: RequestStatus, settings: Settings) -> None:
-    if to not in ALLOWED[RequestStatus(request.status)]:
+    if to not in ALLOWED[request.status]:
         raise InvalidTransition(describe(request, settings))
-    request.status = to.value
+    request.status = to
 
 
 def _assess(
@@ -278,7 +278,7 @@ def approve(
     now = now or utcnow()
     require_manager(settings, actor, "approve requests")
     request = load_request(session, request_id, for_update=True)
-    if RequestStatus(request.status) != RequestStatus.SUBMITTED:
+    if request.status != RequestStatus.SUBMITTED:
         raise InvalidTransition(describe(request, settings))
     customer = load_customer(session, customer_id)
     verdict = _assess(session, settings, customer, request, now)
@@ -338,7 +338,7 @@ def request_to_decline(session: Session, settings: Settings, request_id: int, ac
     if not settings.is_manager(actor):
         raise NotAllowed("Only reference managers can decline requests.")
     request = load_request(session, request_id)
-    if not RequestStatus(request.status).is_open:
+    if not request.status.is_open:
         raise InvalidTransition(describe(request, settings))
     return request
 
@@ -370,7 +370,7 @@ def cancel(session: Session, settings: Settings, request_id: int, actor: str) ->
     request = load_request(session, request_id, for_update=True)
     if actor != request.requester_id:
         raise NotAllowed(f"Only {mention(request.requester_id)}, who made request #{request.id}, can cancel it.")
-    if not RequestStatus(request.status).is_open:
+    if not request.status.is_open:
         raise InvalidTransition(describe(request, settings))
     _move(request, RequestStatus.CANCELLED, settings)
     request.decided_by = actor
@@ -388,7 +388,7 @@ def ask_owner(
     now = now or utcnow()
     require_manager(settings, actor, "ask account owners")
     request = load_request(session, request_id, for_update=True)
-    if RequestStatus(request.status) != RequestStatus.SUBMITTED:
+    if request.status != RequestStatus.SUBMITTED:
         raise InvalidTransition(describe(request, settings))
     customer = load_customer(session, customer_id)
     if not customer.owner_slack_id:
@@ -446,7 +446,7 @@ def checkin_to_answer(
         )
     if checkin.status == CheckInStatus.ANSWERED:
         raise InvalidTransition(
-            f"This check-in was already answered: *{Happiness(checkin.answer).label}* by "
+            f"This check-in was already answered: *{checkin.answer.label}* by "
             f"{mention(checkin.answered_by)} {when(checkin.answered_at or utcnow(), settings.tz)}."
         )
     if checkin.status == CheckInStatus.CANCELLED:
@@ -496,7 +496,7 @@ def answer_checkin(
     if len(note) > 2000:
         raise ValidationFailed({"note": f"Keep the note under 2000 characters (it has {len(note)})."})
 
-    checkin.status = CheckInStatus.ANSWERED.value
+    checkin.status = CheckInStatus.ANSWERED
     checkin.answer = answer.value
     checkin.nps = nps
     checkin.note = note
@@ -548,7 +548,7 @@ def answer_checkin(
                 answer=answer.value,
             )
             _refresh_request_cards(session, settings, request)
-    elif request is not None and RequestStatus(request.status).is_open:
+    elif request is not None and request.status.is_open:
         _refresh_request_cards(session, settings, request)
     _refresh_homes(session, settings, request, checkin.asked_of, customer.owner_slack_id)
     return checkin
@@ -644,7 +644,7 @@ def record_outcome(
     details = details or OutcomeDetails()
     request = load_request(session, request_id, for_update=True)
     _require_reporter(request, settings, actor)
-    if RequestStatus(request.status) == RequestStatus.COMPLETED:
+    if request.status == RequestStatus.COMPLETED:
         raise InvalidTransition(
             f"How request #{request.id} went is already recorded: *{Outcome(request.outcome).label}* "
             f"by {mention(request.outcome_by)}."

@@ -6,10 +6,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base
-from models.types import UTCDateTime, utcnow
+from models.enums import CheckInPurpose, CheckInStatus, Happiness
+from models.types import EnumText, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from models.request import ReferenceRequest
@@ -47,7 +48,7 @@ class Customer(Base):
     # Summary of the latest answered check-in, kept by `models.checkin_summary` on every flush, so
     # ranking 100,000 customers can sort by freshness without aggregating the check-in history.
     last_checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    last_checkin_answer: Mapped[str | None] = mapped_column(String(20))
+    last_checkin_answer: Mapped[Happiness | None] = mapped_column(EnumText(Happiness, 20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -66,6 +67,10 @@ class Customer(Base):
     uses: Mapped[list[ReferenceUse]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="ReferenceUse.used_at"
     )
+
+    @validates("last_checkin_answer")
+    def _as_happiness(self, key: str, value: object) -> Happiness | None:
+        return None if value is None else Happiness(value)
 
     @property
     def primary_contact(self) -> Contact | None:
@@ -134,12 +139,12 @@ class CheckIn(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("reference_requests.id"))
-    purpose: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    purpose: Mapped[CheckInPurpose] = mapped_column(EnumText(CheckInPurpose, 20))
+    status: Mapped[CheckInStatus] = mapped_column(EnumText(CheckInStatus, 20), index=True)
     asked_of: Mapped[str] = mapped_column(String(32))
     asked_by: Mapped[str] = mapped_column(String(64))
     asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    answer: Mapped[str | None] = mapped_column(String(20))
+    answer: Mapped[Happiness | None] = mapped_column(EnumText(Happiness, 20))
     nps: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
     answered_by: Mapped[str | None] = mapped_column(String(64))
@@ -154,6 +159,14 @@ class CheckIn(Base):
     request: Mapped[ReferenceRequest | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("purpose", "status", "answer")
+    def _as_enum(self, key: str, value: object) -> object:
+        """A value set as a plain string reads back as its enum at once, not only after a reload."""
+        return None if value is None else _CHECKIN_ENUMS[key](value)
+
+
+_CHECKIN_ENUMS = {"purpose": CheckInPurpose, "status": CheckInStatus, "answer": Happiness}
 
 
 class Incident(Base):

@@ -6,11 +6,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base
 from models.customer import Contact, Customer
-from models.types import UTCDateTime, utcnow
+from models.enums import RequestStatus
+from models.types import EnumText, UTCDateTime, utcnow
 
 
 class ReferenceRequest(Base):
@@ -29,7 +30,7 @@ class ReferenceRequest(Base):
     needed_by: Mapped[date | None] = mapped_column(Date)
     opportunity_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     notes: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[RequestStatus] = mapped_column(EnumText(RequestStatus, 20), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     decided_by: Mapped[str | None] = mapped_column(String(32))
@@ -55,3 +56,8 @@ class ReferenceRequest(Base):
     specific_customer: Mapped[Customer | None] = relationship(foreign_keys=[specific_customer_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("status")
+    def _as_status(self, key: str, value: object) -> RequestStatus:
+        """A status set as a plain string reads back as the enum at once, not only after a reload."""
+        return RequestStatus(value)

@@ -40,14 +40,14 @@ def _history(customer: Customer, settings: Settings) -> str:
         return "No check-in on record yet."
     last = max(answered, key=lambda c: c.answered_at)  # type: ignore[arg-type, return-value]
     nps = f", NPS {last.nps}" if last.nps is not None else ""
-    return f"Last check-in: {Happiness(last.answer).label}{nps}, {when(last.answered_at, settings.tz)}"  # type: ignore[arg-type]
+    return f"Last check-in: {last.answer.label}{nps}, {when(last.answered_at, settings.tz)}"  # type: ignore[arg-type]
 
 
 def checkin_card(checkin: CheckIn, customer: Customer, request: ReferenceRequest | None, settings: Settings) -> Message:
     """The owner's DM: the question with one-click answers; after an answer, the answer in place."""
     text = f"Is {safe(customer.name, 200)} still happy?"
     blocks: list[dict[str, Any]] = [section(f":wave: {_question(checkin, customer, request)}")]
-    status = CheckInStatus(checkin.status)
+    status = checkin.status
     if status == CheckInStatus.PENDING:
         blocks.append(context(_history(customer, settings), "Your answer is kept in the customer's history."))
         blocks.append(
@@ -66,7 +66,7 @@ def checkin_card(checkin: CheckIn, customer: Customer, request: ReferenceRequest
             )
         )
     elif status == CheckInStatus.ANSWERED:
-        answer = Happiness(checkin.answer)
+        answer = checkin.answer
         nps = f" · NPS {checkin.nps}" if checkin.nps is not None else ""
         line = (
             f"{_ANSWER_EMOJI[answer]} Answered *{answer.label}*{nps} by {mention(checkin.answered_by)} · "
@@ -126,7 +126,7 @@ def checkin_result(
     checkin: CheckIn, customer: Customer, request: ReferenceRequest | None, blockers: list[str], settings: Settings
 ) -> Message:
     """Tells the manager who asked what the owner said, and what happened to the request because of it."""
-    answer = Happiness(checkin.answer)
+    answer = checkin.answer
     nps = f" (NPS {checkin.nps})" if checkin.nps is not None else ""
     text = f"{customer.name}: {answer.label}"
     line = (

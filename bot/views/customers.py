@@ -48,7 +48,7 @@ from bot.views.text import (
     when,
 )
 from models import AuditEntry, Consent, Customer
-from models.enums import MARKETING_TYPES, Happiness, Outcome, RefType, RequestStatus
+from models.enums import MARKETING_TYPES, Happiness, Outcome, RefType
 
 Message = dict[str, Any]
 
@@ -279,7 +279,7 @@ def _use_line(item: Any, settings: Settings) -> str:
     day = use.used_at.astimezone(settings.tz).date().isoformat()
     line = f"{day} · {label}"
     if request is not None:
-        status = RequestStatus(request.status).value.replace("_", " ")
+        status = request.status.value.replace("_", " ")
         line += f" for *{safe(request.prospect, 100)}* · #{request.id} {status}"
         if request.outcome:
             line += f" · outcome: {Outcome(request.outcome).label}"

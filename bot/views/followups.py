@@ -25,7 +25,7 @@ def _last_seen(customer: Customer, now: datetime) -> str:
     if customer.last_checkin_at is None or customer.last_checkin_answer is None:
         return "never checked in"
     days = (now - customer.last_checkin_at).days
-    return f"last: {Happiness(customer.last_checkin_answer).label}, {days} days ago"
+    return f"last: {customer.last_checkin_answer.label}, {days} days ago"
 
 
 def checkin_round(checkins: list[CheckIn], settings: Settings, now: datetime, *, reminder: bool = False) -> Message:
@@ -67,7 +67,7 @@ def checkin_round(checkins: list[CheckIn], settings: Settings, now: datetime, *,
                 )
             )
         elif checkin.status == CheckInStatus.ANSWERED:
-            answer = Happiness(checkin.answer)
+            answer = checkin.answer
             nps = f" · NPS {checkin.nps}" if checkin.nps is not None else ""
             blocks.append(
                 section(
@@ -114,7 +114,7 @@ def ownerless(customers: list[Customer]) -> Message:
 
 
 def checkin_alert(checkin: CheckIn, settings: Settings) -> Message:
-    answer = Happiness(checkin.answer)
+    answer = checkin.answer
     nps = f" (NPS {checkin.nps})" if checkin.nps is not None else ""
     customer = checkin.customer
     text = f"{customer.name}: {answer.label}{nps}"

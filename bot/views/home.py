@@ -325,7 +325,7 @@ def _owner_checkins(checkins: Shown[CheckIn], settings: Settings, now: datetime,
         if customer.last_checkin_at is None or customer.last_checkin_answer is None:
             last = "never checked in"
         else:
-            last = f"last: {Happiness(customer.last_checkin_answer).label}, {_ago(customer.last_checkin_at, now)}"
+            last = f"last: {customer.last_checkin_answer.label}, {_ago(customer.last_checkin_at, now)}"
         why = " · before it is used as a reference" if checkin.request_id else ""
         blocks.append(
             section(f"Is *{safe(customer.name, 150)}* still happy? · {last} · asked {_ago(checkin.asked_at, now)}{why}")
@@ -381,7 +381,7 @@ def _request_head(item: RepRequest, now: datetime) -> str:
 
 def _rep_line(item: RepRequest, settings: Settings, now: datetime) -> str:
     request = item.request
-    status = RequestStatus(request.status)
+    status = request.status
     customer = f" *{safe(request.customer.name, 150)}*" if request.customer else ""
     if status == RequestStatus.APPROVED:
         due = f" · tell us how it went after {item.due_at.astimezone(settings.tz).date()}" if item.due_at else ""
@@ -443,7 +443,7 @@ def _rep(rep: RepHome, settings: Settings, now: datetime, *, full: bool) -> list
         ]
     pending_lines: list[str] = []
     for item in rep.requests.items:
-        if item.outcome_due or RequestStatus(item.request.status).is_open:
+        if item.outcome_due or item.request.status.is_open:
             blocks += _lines(pending_lines)
             pending_lines = []
             blocks += _rep_item(item, now)

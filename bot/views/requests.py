@@ -27,7 +27,7 @@ from bot.views.text import (
     when,
 )
 from models import CheckIn, Contact, Customer, ReferenceRequest
-from models.enums import MARKETING_TYPES, SALES_TYPES, Happiness, Outcome, RefType, RequestStatus
+from models.enums import MARKETING_TYPES, SALES_TYPES, Outcome, RefType, RequestStatus
 
 Message = dict[str, Any]
 
@@ -194,7 +194,7 @@ def request_fields(request: ReferenceRequest, specific: Customer | None) -> dict
 
 
 def _decision_line(request: ReferenceRequest, customer: Customer | None, settings: Settings) -> str:
-    status = RequestStatus(request.status)
+    status = request.status
     at = f" · {when(request.decided_at, settings.tz)}" if request.decided_at else ""
     name = f" — *{safe(customer.name, 200)}*" if customer else ""
     if status == RequestStatus.APPROVED:
@@ -217,7 +217,7 @@ def _checkin_summary(checkin: CheckIn | None, now: datetime) -> str:
     days = (now - checkin.answered_at).days
     nps = f", NPS {checkin.nps}" if checkin.nps is not None else ""
     ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
-    return f"{Happiness(checkin.answer).label} {ago}{nps}"
+    return f"{checkin.answer.label} {ago}{nps}"
 
 
 def _candidate_blocks(
@@ -284,7 +284,7 @@ def manager_card(
     ]
     if request.notes:
         blocks.append(section(quote(request.notes)))
-    status = RequestStatus(request.status)
+    status = request.status
     if status not in (RequestStatus.SUBMITTED, RequestStatus.AWAITING_CHECKIN):
         blocks.append(section(_decision_line(request, request.customer, settings)))
         return {"text": text, "blocks": blocks}
@@ -318,7 +318,7 @@ def manager_card(
 def receipt(request: ReferenceRequest, settings: Settings) -> Message:
     """The rep's receipt; while the request is pending it carries the Cancel button."""
     text = f"Request #{request.id} for {safe(request.prospect, 200)} sent to the reference team"
-    status = RequestStatus(request.status)
+    status = request.status
     title = f"{text}." if status.is_open else f"Request #{request.id} for {safe(request.prospect, 200)}"
     blocks: list[dict[str, Any]] = [section(f":inbox_tray: {title}")]
     if status == RequestStatus.SUBMITTED:
@@ -397,7 +397,7 @@ MINE_LIMIT = 15
 
 
 def _next_step(request: ReferenceRequest, due: bool) -> str:
-    status = RequestStatus(request.status)
+    status = request.status
     if status == RequestStatus.SUBMITTED:
         return ":hourglass: waiting for a reference manager"
     if status == RequestStatus.AWAITING_CHECKIN:
@@ -430,7 +430,7 @@ def mine_message(
     if due:
         blocks.append(section(f":point_right: *{len(due)} need{'s' if len(due) == 1 else ''} you:* how did it go?"))
     for request in requests[:MINE_LIMIT]:
-        status = RequestStatus(request.status)
+        status = request.status
         customer = f" → *{safe(request.customer.name, 60)}*" if request.customer else ""
         blocks.append(
             section(
