@@ -24,11 +24,24 @@ from sqlalchemy.orm import Session
 
 from bot import audit, home_record, kinds
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, Assessment, assess, load_context
-from bot.errors import Ineligible, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from bot.errors import (
+    CannotUse,
+    CheckinAnswered,
+    Ineligible,
+    InvalidTransition,
+    NoOwnerToAsk,
+    NotAllowed,
+    NotFound,
+    OnlyOwner,
+    OnlyRequester,
+    OutcomeRecorded,
+    OwnerAlreadyAsked,
+    RequestStands,
+    ValidationFailed,
+)
 from bot.outbox import enqueue, enqueue_refresh
 from bot.rights import require_manager
 from bot.settings import Settings
-from bot.views.text import escape, mention, when
 from models import CheckIn, Customer, ReferenceRequest, ReferenceUse
 from models.enums import OPEN_STATUSES, CheckInPurpose, CheckInStatus, Happiness, Outcome, RefType, RequestStatus
 from models.types import utcnow
@@ -177,27 +190,14 @@ def load_customer(session: Session, customer_id: int) -> Customer:
     return customer
 
 
-def describe(request: ReferenceRequest, settings: Settings) -> str:
-    """Where a request stands, in one mrkdwn sentence (what a refused second click is told)."""
-    status = request.status
-    head = f"Request #{request.id} for *{escape(request.prospect)}*"
-    at = f" · {when(request.decided_at, settings.tz)}" if request.decided_at else ""
-    if status == RequestStatus.APPROVED:
-        return f"{head} was already approved by {mention(request.decided_by)}{at}."
-    if status == RequestStatus.DECLINED:
-        return f"{head} was already declined by {mention(request.decided_by)}{at}."
-    if status == RequestStatus.CANCELLED:
-        return f"{head} was cancelled by {mention(request.decided_by)}{at}."
-    if status == RequestStatus.COMPLETED:
-        return f"{head} is already completed."
-    if status == RequestStatus.AWAITING_CHECKIN:
-        return f"{head} is waiting for the account owner to confirm the customer is happy."
-    return f"{head} is waiting for a decision."
+def stands(request: ReferenceRequest) -> RequestStands:
+    """Where a request stands, as plain facts (what a refused second click is told; bot.views words it)."""
+    return RequestStands(request.id, request.prospect, request.status, request.decided_by, request.decided_at)
 
 
 def _move(request: ReferenceRequest, to: RequestStatus, settings: Settings) -> None:
     if to not in ALLOWED[request.status]:
-        raise InvalidTransition(describe(request, settings))
+        raise InvalidTransition(stands(request))
     request.status = to
 
 
@@ -279,15 +279,11 @@ def approve(
     require_manager(settings, actor, "approve requests")
     request = load_request(session, request_id, for_update=True)
     if request.status != RequestStatus.SUBMITTED:
-        raise InvalidTransition(describe(request, settings))
+        raise InvalidTransition(stands(request))
     customer = load_customer(session, customer_id)
     verdict = _assess(session, settings, customer, request, now)
     if verdict.blockers:
-        reasons = "\n".join(f"• {escape(b)}" for b in verdict.blockers)
-        raise Ineligible(
-            f"*{escape(customer.name)}* can't be used for request #{request.id} "
-            f"({escape(request.prospect)}):\n{reasons}\nNothing was changed; pick another candidate."
-        )
+        raise Ineligible(CannotUse(customer.name, request.id, request.prospect, tuple(verdict.blockers)))
     if verdict.needs_checkin:
         _move(request, RequestStatus.AWAITING_CHECKIN, settings)
         request.customer_id = customer.id
@@ -339,7 +335,7 @@ def request_to_decline(session: Session, settings: Settings, request_id: int, ac
         raise NotAllowed("Only reference managers can decline requests.")
     request = load_request(session, request_id)
     if not request.status.is_open:
-        raise InvalidTransition(describe(request, settings))
+        raise InvalidTransition(stands(request))
     return request
 
 
@@ -369,9 +365,9 @@ def cancel(session: Session, settings: Settings, request_id: int, actor: str) ->
     """The requester withdraws a request that is still pending."""
     request = load_request(session, request_id, for_update=True)
     if actor != request.requester_id:
-        raise NotAllowed(f"Only {mention(request.requester_id)}, who made request #{request.id}, can cancel it.")
+        raise NotAllowed(OnlyRequester(request.requester_id, request.id, "cancel it"))
     if not request.status.is_open:
-        raise InvalidTransition(describe(request, settings))
+        raise InvalidTransition(stands(request))
     _move(request, RequestStatus.CANCELLED, settings)
     request.decided_by = actor
     request.decided_at = utcnow()
@@ -389,16 +385,13 @@ def ask_owner(
     require_manager(settings, actor, "ask account owners")
     request = load_request(session, request_id, for_update=True)
     if request.status != RequestStatus.SUBMITTED:
-        raise InvalidTransition(describe(request, settings))
+        raise InvalidTransition(stands(request))
     customer = load_customer(session, customer_id)
     if not customer.owner_slack_id:
-        raise Ineligible(f"*{escape(customer.name)}* has no account owner on record to ask.")
+        raise Ineligible(NoOwnerToAsk(customer.name))
     waiting = next((c for c in customer.checkins if c.status == CheckInStatus.PENDING), None)
     if waiting is not None:
-        raise InvalidTransition(
-            f"{mention(waiting.asked_of)} was already asked about *{escape(customer.name)}* "
-            f"{when(waiting.asked_at, settings.tz)}; the answer will come to you."
-        )
+        raise InvalidTransition(OwnerAlreadyAsked(waiting.asked_of, customer.name, waiting.asked_at))
     checkin = _ask(session, customer, request, CheckInPurpose.ASK_OWNER, actor, now)
     audit.record(session, actor, "checkin.asked", "customer", customer.id, request_id=request.id)
     _refresh_request_cards(session, settings, request)
@@ -440,15 +433,9 @@ def checkin_to_answer(
         raise NotFound("This check-in no longer exists.")
     customer = load_customer(session, checkin.customer_id)
     if actor not in (checkin.asked_of, customer.owner_slack_id) and not settings.is_manager(actor):
-        raise NotAllowed(
-            f"Only {mention(customer.owner_slack_id or checkin.asked_of)}, who owns *{escape(customer.name)}*, "
-            "or a reference manager can answer this check-in."
-        )
+        raise NotAllowed(OnlyOwner(customer.owner_slack_id or checkin.asked_of, customer.name))
     if checkin.status == CheckInStatus.ANSWERED:
-        raise InvalidTransition(
-            f"This check-in was already answered: *{checkin.answer.label}* by "
-            f"{mention(checkin.answered_by)} {when(checkin.answered_at or utcnow(), settings.tz)}."
-        )
+        raise InvalidTransition(CheckinAnswered(checkin.answer, checkin.answered_by, checkin.answered_at))
     if checkin.status == CheckInStatus.CANCELLED:
         raise InvalidTransition("This check-in is no longer needed: its request was closed.")
     return checkin, customer
@@ -606,9 +593,7 @@ def parse_outcome(raw: Mapping[str, str | None]) -> tuple[Outcome, OutcomeDetail
 def _require_reporter(request: ReferenceRequest, settings: Settings, actor: str) -> None:
     """Only the requester (or a manager) reports how a reference went: the form names customer and prospect."""
     if actor != request.requester_id and not settings.is_manager(actor):
-        raise NotAllowed(
-            f"Only {mention(request.requester_id)}, who made request #{request.id}, can report how it went."
-        )
+        raise NotAllowed(OnlyRequester(request.requester_id, request.id, "report how it went"))
 
 
 def outcome_to_report(
@@ -623,7 +608,7 @@ def outcome_to_report(
     _require_reporter(request, settings, actor)
     if only_approved:
         if request.status != RequestStatus.APPROVED:
-            raise InvalidTransition(describe(request, settings))
+            raise InvalidTransition(stands(request))
     elif request.outcome is not None:
         raise ValidationFailed({"outcome": "Already recorded."})
     return request
@@ -645,10 +630,7 @@ def record_outcome(
     request = load_request(session, request_id, for_update=True)
     _require_reporter(request, settings, actor)
     if request.status == RequestStatus.COMPLETED:
-        raise InvalidTransition(
-            f"How request #{request.id} went is already recorded: *{Outcome(request.outcome).label}* "
-            f"by {mention(request.outcome_by)}."
-        )
+        raise InvalidTransition(OutcomeRecorded(request.id, request.outcome, request.outcome_by))
     if len(details.feedback) > 3000:
         raise ValidationFailed(
             {"feedback": f"Keep the feedback under 3000 characters (it has {len(details.feedback)})."}

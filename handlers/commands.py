@@ -84,7 +84,7 @@ def register(app: App, deps: Deps, subcommands: list[Subcommand]) -> None:
             ack(**help_for(user_id, unknown=name))
             return
         ack()
-        with reported(command, client, respond):
+        with reported(command, client, respond, deps.settings.tz):
             if subcommand.managers_only and not deps.settings.is_manager(user_id):
                 raise NotAllowed(f"Only reference managers can use `/reference {subcommand.name}`.")
             subcommand.run(Invocation(deps, command, client, respond, rest.strip()))

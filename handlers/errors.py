@@ -8,11 +8,12 @@ answers in the form), so whatever goes wrong, the person who acted is told and n
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 from slack_bolt.context.respond import Respond
@@ -22,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.deps import Deps
 from bot.errors import DomainError
+from bot.views.refusals import refusal
 
 log = logging.getLogger(__name__)
 
@@ -38,23 +40,16 @@ def apology(ref: str) -> str:
     )
 
 
-def user_message(error: Exception) -> str:
-    """What to tell the user about `error` (mrkdwn); unexpected errors are logged with a reference."""
+def user_message(error: Exception, tz: ZoneInfo = UTC, *, markup: bool = True) -> str:
+    """What to tell the user about `error`: mrkdwn for a message, or (`markup` off) plain text for a modal's
+    field error, which Slack shows as plain text. Unexpected errors are logged with a reference."""
     if isinstance(error, DomainError):
-        return error.message
+        return refusal(error, tz, markup=markup)
     if isinstance(error, StaleDataError):
         return CONFLICT
     ref = uuid.uuid4().hex[:8]
     log.error("unexpected error (ref %s)", ref, exc_info=error)
     return apology(ref)
-
-
-def as_plain(message: str) -> str:
-    """A mrkdwn message made fit for a modal's field error, which Slack shows as plain text."""
-    text = re.sub(r"<@([A-Z0-9]+)>", r"@\1", message)
-    text = re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", text)
-    text = text.replace("*", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return text[:2000]
 
 
 def tell_user(body: dict[str, Any], client: WebClient, respond: Respond | None, text: str) -> None:
@@ -80,7 +75,9 @@ def tell_user(body: dict[str, Any], client: WebClient, respond: Respond | None, 
 
 
 @contextmanager
-def reported(body: dict[str, Any], client: WebClient, respond: Respond | None) -> Iterator[None]:
+def reported(
+    body: dict[str, Any], client: WebClient, respond: Respond | None, tz: ZoneInfo = UTC
+) -> Iterator[None]:
     """Tell the user about any failure in the block, after `ack()`.
 
     Bolt's error handler is not enough there: when a listener acks and then raises, Bolt's thread runner
@@ -89,10 +86,10 @@ def reported(body: dict[str, Any], client: WebClient, respond: Respond | None) -
     try:
         yield
     except Exception as error:
-        tell_user(body, client, respond, user_message(error))
+        tell_user(body, client, respond, user_message(error, tz))
 
 
 def register(app: App, deps: Deps) -> None:
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        tell_user(body, client, respond, user_message(error))
+        tell_user(body, client, respond, user_message(error, deps.settings.tz))

@@ -66,7 +66,7 @@ def register(app: App, deps: Deps) -> None:
         user = event.get("user")
         if event.get("tab") != "home" or not user:
             return  # the Messages tab: nothing to publish
-        with reported({"user": {"id": user}}, client, None):
+        with reported({"user": {"id": user}}, client, None, settings.tz):
             publish(client, user)
 
     @on.click(ids.matching(ids.HOME_EXPAND), reads=home.section_named)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from bot.deps import Deps
 from bot.errors import NotFound, ValidationFailed
 from bot.views.notices import OUT_OF_DATE, form_not_opened
-from handlers.errors import as_plain, reported, tell_user, user_message
+from handlers.errors import reported, tell_user, user_message
 from handlers.forms import FormValues, form_values, metadata, record_id, texts
 
 T = TypeVar("T")
@@ -125,7 +125,7 @@ class Listen:
             ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
         ) -> None:
             ack()
-            with reported(body, client, respond):
+            with reported(body, client, respond, self.deps.settings.tz):
                 run(Click(body, client, respond, self._read(action, reads, stale)))
 
         self.app.action(action_id)(listener)
@@ -207,7 +207,8 @@ class Listen:
                     ack(response_action="errors", errors=exc.errors)
                     return
                 except Exception as exc:  # keep the modal open with the person's input rather than lose it
-                    ack(response_action="errors", errors={errors_at: as_plain(user_message(exc))})
+                    said = user_message(exc, self.deps.settings.tz, markup=False)
+                    ack(response_action="errors", errors={errors_at: said[:2000]})
                     return
                 ack(**(answer or {}))
                 self.deps.outbox.kick()

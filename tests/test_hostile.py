@@ -36,6 +36,7 @@ from sqlalchemy import func, select
 from bot import ids
 from bot.customers import CanUse, PastUse, Profile, Saved, SearchPage, SearchQuery, SearchResult
 from bot.eligibility import Assessment
+from bot.errors import CannotUse, Ineligible, InvalidTransition, NotAllowed, OnlyOwner, RequestStands
 from bot.matching import Candidate
 from bot.server import MAX_BODY, HttpServer, RefbotWSGI
 from bot.settings import Settings
@@ -45,6 +46,7 @@ from bot.views import followups as followup_views
 from bot.views import help as help_views
 from bot.views import notices as notice_views
 from bot.views import outcomes as outcome_views
+from bot.views import refusals as refusal_views
 from bot.views import requests as request_views
 from bot.views.text import ELLIPSIS, escape, md, mention, quote, safe
 from handlers.fallback import STALE_BUTTON, stale_form
@@ -1140,6 +1142,35 @@ RENDERERS: list[tuple[str, str, Callable[[World], dict[str, Any]]]] = [
         "help.help_message",
         "message",
         lambda w: help_views.help_message(HELP_LINES, True, unknown=w.texts["unknown"], suggestion="request"),
+    ),
+    (
+        "refusals.refusal(cannot use)",
+        "message",
+        lambda w: {
+            "text": refusal_views.refusal(
+                Ineligible(CannotUse(w.customer.name, 1, w.request.prospect, (w.texts["name"], w.texts["unknown"]))),
+                SETTINGS.tz,
+            )
+        },
+    ),
+    (
+        "refusals.refusal(stands)",
+        "message",
+        lambda w: {
+            "text": refusal_views.refusal(
+                InvalidTransition(
+                    RequestStands(1, w.request.prospect, "declined", w.request.decided_by, NOW)
+                ),
+                SETTINGS.tz,
+            )
+        },
+    ),
+    (
+        "refusals.refusal(owner)",
+        "message",
+        lambda w: {
+            "text": refusal_views.refusal(NotAllowed(OnlyOwner(w.checkin.asked_of, w.customer.name)), SETTINGS.tz)
+        },
     ),
     (
         "notices.form_not_opened",

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from bot import ids
 from bot.matching import Candidate
 from bot.requests import LIMITS
 from bot.settings import Settings
+from bot.views.refusals import Words, decided
 from bot.views.text import (
     actions,
     button,
@@ -195,16 +197,16 @@ def request_fields(request: ReferenceRequest, specific: Customer | None) -> dict
 
 def _decision_line(request: ReferenceRequest, customer: Customer | None, settings: Settings) -> str:
     status = request.status
-    at = f" · {when(request.decided_at, settings.tz)}" if request.decided_at else ""
+    by = partial(decided, decided_by=request.decided_by, decided_at=request.decided_at, w=Words(settings.tz))
     name = f" — *{safe(customer.name, 200)}*" if customer else ""
     if status == RequestStatus.APPROVED:
-        return f":white_check_mark: Approved by {mention(request.decided_by)}{at}{name}"
+        return f":white_check_mark: {by('Approved')}{name}"
     if status == RequestStatus.COMPLETED:
         return f":checkered_flag: Completed{name}"
     if status == RequestStatus.DECLINED:
-        return f":x: Declined by {mention(request.decided_by)}{at}\n{quote(request.decline_reason)}"
+        return f":x: {by('Declined')}\n{quote(request.decline_reason)}"
     if status == RequestStatus.CANCELLED:
-        return f":no_entry_sign: Cancelled by {mention(request.decided_by)}{at}"
+        return f":no_entry_sign: {by('Cancelled')}"
     return ""
 
 
