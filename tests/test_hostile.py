@@ -43,6 +43,7 @@ from bot.settings import Settings
 from bot.views import checkins as checkin_views
 from bot.views import customers as customer_views
 from bot.views import followups as followup_views
+from bot.views import forms as form_views
 from bot.views import help as help_views
 from bot.views import notices as notice_views
 from bot.views import outcomes as outcome_views
@@ -1158,9 +1159,7 @@ RENDERERS: list[tuple[str, str, Callable[[World], dict[str, Any]]]] = [
         "message",
         lambda w: {
             "text": refusal_views.refusal(
-                InvalidTransition(
-                    RequestStands(1, w.request.prospect, "declined", w.request.decided_by, NOW)
-                ),
+                InvalidTransition(RequestStands(1, w.request.prospect, "declined", w.request.decided_by, NOW)),
                 SETTINGS.tz,
             )
         },
@@ -1171,6 +1170,22 @@ RENDERERS: list[tuple[str, str, Callable[[World], dict[str, Any]]]] = [
         lambda w: {
             "text": refusal_views.refusal(NotAllowed(OnlyOwner(w.checkin.asked_of, w.customer.name)), SETTINGS.tz)
         },
+    ),
+    (
+        "forms.modal",
+        "view",
+        lambda w: form_views.modal(
+            "x.submit",
+            w.texts["name"],
+            w.texts["unknown"],
+            [
+                form_views.text_input(
+                    "notes", w.texts["name"], initial=w.texts["unknown"], limit=3000, hint=w.texts["name"]
+                )
+            ],
+            close=w.texts.get("typed", "Back"),
+            request_id=1,
+        ),
     ),
     (
         "notices.form_not_opened",

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot import ids
 from bot.settings import Settings
-from bot.views.text import actions, button, context, mention, plain, quote, safe, section, when
+from bot.views.forms import modal, text_input
+from bot.views.text import actions, button, choice_buttons, context, mention, plain, quote, safe, section, when
 from models import CheckIn, Customer, ReferenceRequest
 from models.enums import CheckInPurpose, CheckInStatus, Happiness, RefType
 
 Message = dict[str, Any]
 
-_ANSWER_STYLE = {Happiness.HAPPY: "primary", Happiness.UNHAPPY: "danger"}
-_ANSWER_EMOJI = {
+ANSWER_STYLE = {Happiness.HAPPY: "primary", Happiness.UNHAPPY: "danger"}
+ANSWER_DOT = {
     Happiness.HAPPY: ":large_green_circle:",
     Happiness.CONCERNS: ":large_yellow_circle:",
     Happiness.UNHAPPY: ":red_circle:",
 }
+
+
+def answer_buttons(checkin_id: int, *, in_list: bool = False) -> list[dict[str, Any]]:
+    """Happy / Some concerns / Unhappy and "with a note", for one check-in. `in_list`: among others in one
+    message (a round DM, the App Home), so each action id names its check-in (ids are unique per message)."""
+    buttons = choice_buttons(ids.CHECKIN_ANSWER, checkin_id, Happiness, ANSWER_STYLE, in_list)
+    if in_list:
+        return [*buttons, button("With a note…", ids.for_item(ids.CHECKIN_WITH_NOTE, checkin_id), str(checkin_id))]
+    return [*buttons, button("Answer with a note…", ids.CHECKIN_WITH_NOTE, str(checkin_id))]
 
 
 def _question(checkin: CheckIn, customer: Customer, request: ReferenceRequest | None) -> str:
@@ -51,25 +60,13 @@ def checkin_card(checkin: CheckIn, customer: Customer, request: ReferenceRequest
     if status == CheckInStatus.PENDING:
         blocks.append(context(_history(customer, settings), "Your answer is kept in the customer's history."))
         blocks.append(
-            actions(
-                f"checkin:{checkin.id}",
-                *[
-                    button(
-                        answer.label,
-                        ids.for_item(ids.CHECKIN_ANSWER, answer.value),
-                        f"{checkin.id}:{answer.value}",
-                        style=_ANSWER_STYLE.get(answer),
-                    )
-                    for answer in Happiness
-                ],
-                button("Answer with a note…", ids.CHECKIN_WITH_NOTE, str(checkin.id)),
-            )
+            actions(f"checkin:{checkin.id}", *answer_buttons(checkin.id))
         )
     elif status == CheckInStatus.ANSWERED:
         answer = checkin.answer
         nps = f" · NPS {checkin.nps}" if checkin.nps is not None else ""
         line = (
-            f"{_ANSWER_EMOJI[answer]} Answered *{answer.label}*{nps} by {mention(checkin.answered_by)} · "
+            f"{ANSWER_DOT[answer]} Answered *{answer.label}*{nps} by {mention(checkin.answered_by)} · "
             f"{when(checkin.answered_at, settings.tz)}"  # type: ignore[arg-type]
         )
         if checkin.note:
@@ -81,45 +78,32 @@ def checkin_card(checkin: CheckIn, customer: Customer, request: ReferenceRequest
 
 
 def checkin_modal(checkin: CheckIn, customer: Customer) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": ids.CHECKIN_MODAL,
-        "private_metadata": json.dumps({"checkin_id": checkin.id}),
-        "title": plain("Customer check-in", 24),
-        "submit": plain("Send answer", 24),
-        "close": plain("Back", 24),
-        "blocks": [
-            section(f"Is *{safe(customer.name, 200)}* still happy?"),
-            {
-                "type": "input",
-                "block_id": "answer",
-                "label": plain("Answer", 2000),
-                "element": {
-                    "type": "radio_buttons",
-                    "action_id": "answer",
-                    "options": [{"text": plain(a.label, 75), "value": a.value} for a in Happiness],
-                },
+    blocks = [
+        section(f"Is *{safe(customer.name, 200)}* still happy?"),
+        {
+            "type": "input",
+            "block_id": "answer",
+            "label": plain("Answer", 2000),
+            "element": {
+                "type": "radio_buttons",
+                "action_id": "answer",
+                "options": [{"text": plain(a.label, 75), "value": a.value} for a in Happiness],
             },
-            {
-                "type": "input",
-                "block_id": "nps",
-                "optional": True,
-                "label": plain("How likely are they to recommend us? (NPS, 0–10)", 2000),
-                "element": {
-                    "type": "static_select",
-                    "action_id": "nps",
-                    "options": [{"text": plain(str(n), 75), "value": str(n)} for n in range(10, -1, -1)],
-                },
+        },
+        {
+            "type": "input",
+            "block_id": "nps",
+            "optional": True,
+            "label": plain("How likely are they to recommend us? (NPS, 0–10)", 2000),
+            "element": {
+                "type": "static_select",
+                "action_id": "nps",
+                "options": [{"text": plain(str(n), 75), "value": str(n)} for n in range(10, -1, -1)],
             },
-            {
-                "type": "input",
-                "block_id": "note",
-                "optional": True,
-                "label": plain("Note for the reference team", 2000),
-                "element": {"type": "plain_text_input", "action_id": "note", "multiline": True, "max_length": 2000},
-            },
-        ],
-    }
+        },
+        text_input("note", "Note for the reference team", limit=2000, multiline=True),
+    ]
+    return modal(ids.CHECKIN_MODAL, "Customer check-in", "Send answer", blocks, checkin_id=checkin.id)
 
 
 def checkin_result(
@@ -130,7 +114,7 @@ def checkin_result(
     nps = f" (NPS {checkin.nps})" if checkin.nps is not None else ""
     text = f"{customer.name}: {answer.label}"
     line = (
-        f"{_ANSWER_EMOJI[answer]} {mention(checkin.answered_by)} says *{safe(customer.name, 200)}* is "
+        f"{ANSWER_DOT[answer]} {mention(checkin.answered_by)} says *{safe(customer.name, 200)}* is "
         f"*{answer.label.lower()}*{nps}."
     )
     if checkin.note:

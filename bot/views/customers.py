@@ -31,6 +31,7 @@ from bot.customers import (
     open_incidents,
 )
 from bot.settings import Settings
+from bot.views.forms import modal, text_input
 from bot.views.text import (
     actions,
     button,
@@ -535,39 +536,6 @@ def _option(value: str, label: str) -> dict[str, Any]:
     return {"text": plain(label, 75), "value": value}
 
 
-def _input(
-    block_id: str,
-    label: str,
-    *,
-    initial: str = "",
-    limit: int,
-    optional: bool = True,
-    multiline: bool = False,
-    hint: str = "",
-    placeholder: str = "",
-) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": block_id,
-        "max_length": min(limit, 3000),
-        "multiline": multiline,
-    }
-    if initial:
-        element["initial_value"] = clip(initial, min(limit, 3000))
-    if placeholder:
-        element["placeholder"] = plain(placeholder, 150)
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": plain(label, 2000),
-        "element": element,
-    }
-    if hint:
-        block["hint"] = plain(hint, 2000)
-    return block
-
-
 def _datepicker(block_id: str, label: str, initial: date | None) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "datepicker", "action_id": block_id}
     if initial is not None:
@@ -583,25 +551,21 @@ def customer_modal(customer: Customer | None, *, name: str = "", fingerprint: st
     owner: dict[str, Any] = {"type": "users_select", "action_id": "owner", "placeholder": plain("Pick a person", 150)}
     if c is not None and c.owner_slack_id and c.owner_slack_id[:1] in ("U", "W"):
         owner["initial_user"] = c.owner_slack_id
+    shown = {key: (getattr(c, key) or "") if c else "" for key in ("domain", "industry", "region", "segment")}
+    listed = {key: list_text(getattr(c, key) or []) if c else "" for key in ("products", "topics")}
+    plain_fields = (
+        ("domain", "Domain", shown, "e.g. acme.com"),
+        ("industry", "Industry", shown, ""),
+        ("region", "Region", shown, "e.g. EMEA"),
+        ("segment", "Segment", shown, "e.g. Enterprise"),
+        ("products", "Products", listed, "Comma-separated."),
+        ("topics", "Topics they can speak to", listed, "Comma-separated, e.g. migration, SSO."),
+    )
     blocks: list[dict[str, Any]] = [
-        _input("name", "Customer name", initial=c.name if c else name, limit=LIMITS["name"], optional=False),
-        _input("domain", "Domain", initial=(c.domain or "") if c else "", limit=LIMITS["domain"], hint="e.g. acme.com"),
-        _input("industry", "Industry", initial=c.industry if c else "", limit=LIMITS["industry"]),
-        _input("region", "Region", initial=c.region if c else "", limit=LIMITS["region"], hint="e.g. EMEA"),
-        _input("segment", "Segment", initial=c.segment if c else "", limit=LIMITS["segment"], hint="e.g. Enterprise"),
-        _input(
-            "products",
-            "Products",
-            initial=list_text(c.products or []) if c else "",
-            limit=LIMITS["products"],
-            hint="Comma-separated.",
-        ),
-        _input(
-            "topics",
-            "Topics they can speak to",
-            initial=list_text(c.topics or []) if c else "",
-            limit=LIMITS["topics"],
-            hint="Comma-separated, e.g. migration, SSO.",
+        text_input("name", "Customer name", initial=c.name if c else name, limit=LIMITS["name"], optional=False),
+        *(
+            text_input(key, label, initial=values[key], limit=LIMITS[key], hint=hint)
+            for key, label, values, hint in plain_fields
         ),
         {
             "type": "input",
@@ -621,22 +585,22 @@ def customer_modal(customer: Customer | None, *, name: str = "", fingerprint: st
                 "initial_option": yes if referenceable else no,
             },
         },
-        _input(
+        text_input(
             "reason",
             "Why not referenceable",
             initial=c.not_referenceable_reason if c else "",
             limit=LIMITS["reason"],
             hint="Required when they are not referenceable.",
         ),
-        _input(
+        text_input(
             "guidance",
             "Guidance for reps",
             initial=c.guidance if c else "",
             limit=LIMITS["guidance"],
             multiline=True,
         ),
-        _input("notes", "Notes", initial=c.notes if c else "", limit=LIMITS["notes"], multiline=True),
-        _input(
+        text_input("notes", "Notes", initial=c.notes if c else "", limit=LIMITS["notes"], multiline=True),
+        text_input(
             "contacts",
             "Contacts",
             initial=contacts_text(c),
@@ -655,7 +619,7 @@ def customer_modal(customer: Customer | None, *, name: str = "", fingerprint: st
     for ref_type in MARKETING_TYPES:
         consent = consents.get(ref_type.value)
         blocks += [
-            _input(
+            text_input(
                 consent_block(ref_type, "by"),
                 f"{ref_type.label}: approved by",
                 initial=consent.approved_by if consent else "",
@@ -702,7 +666,7 @@ def customer_modal(customer: Customer | None, *, name: str = "", fingerprint: st
                 "options": [_option(s, s.capitalize()) for s in SEVERITIES],
             },
         },
-        _input(
+        text_input(
             "incident_summary",
             "New incident: what happened",
             limit=LIMITS["incident_summary"],
@@ -710,15 +674,8 @@ def customer_modal(customer: Customer | None, *, name: str = "", fingerprint: st
         ),
     ]
     metadata = {"customer_id": c.id if c else None, "fingerprint": fingerprint}
-    return {
-        "type": "modal",
-        "callback_id": ids.CUSTOMER_MODAL,
-        "private_metadata": json.dumps(metadata),
-        "title": plain("Edit customer" if c else "Add customer", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-    }
+    title = "Edit customer" if c else "Add customer"
+    return modal(ids.CUSTOMER_MODAL, title, "Save", blocks, close="Cancel", **metadata)
 
 
 def saved_view(saved: Saved) -> dict[str, Any]:

@@ -5,20 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from bot import ids
 from bot.settings import Settings
-from bot.views.text import actions, button, context, header, mention, quote, safe, section, when
+from bot.views.checkins import ANSWER_DOT, answer_buttons
+from bot.views.outcomes import outcome_buttons
+from bot.views.text import actions, context, header, mention, quote, safe, section, when
 from models import CheckIn, Consent, Customer, ReferenceRequest
-from models.enums import CheckInStatus, Happiness, Outcome, RefType
+from models.enums import CheckInStatus, Outcome, RefType
 
 Message = dict[str, Any]
 
-_STYLE = {Happiness.HAPPY: "primary", Happiness.UNHAPPY: "danger"}
-_DOT = {
-    Happiness.HAPPY: ":large_green_circle:",
-    Happiness.CONCERNS: ":large_yellow_circle:",
-    Happiness.UNHAPPY: ":red_circle:",
-}
 
 
 def _last_seen(customer: Customer, now: datetime) -> str:
@@ -52,26 +47,14 @@ def checkin_round(checkins: list[CheckIn], settings: Settings, now: datetime, *,
         if checkin.status == CheckInStatus.PENDING:
             blocks.append(section(f"*{safe(customer.name, 200)}* · {_last_seen(customer, now)}"))
             blocks.append(
-                actions(
-                    f"round:{checkin.id}",
-                    *[
-                        button(
-                            a.label,
-                            ids.for_item(ids.CHECKIN_ANSWER, f"{a.value}_{checkin.id}"),
-                            f"{checkin.id}:{a.value}",
-                            style=_STYLE.get(a),
-                        )
-                        for a in Happiness
-                    ],
-                    button("With a note…", ids.for_item(ids.CHECKIN_WITH_NOTE, checkin.id), str(checkin.id)),
-                )
+                actions(f"round:{checkin.id}", *answer_buttons(checkin.id, in_list=True))
             )
         elif checkin.status == CheckInStatus.ANSWERED:
             answer = checkin.answer
             nps = f" · NPS {checkin.nps}" if checkin.nps is not None else ""
             blocks.append(
                 section(
-                    f"*{safe(customer.name, 200)}* · {_DOT[answer]} {answer.label}{nps} by "
+                    f"*{safe(customer.name, 200)}* · {ANSWER_DOT[answer]} {answer.label}{nps} by "
                     f"{mention(checkin.answered_by)} · {when(checkin.answered_at or now, settings.tz)}"
                 )
             )
@@ -119,7 +102,7 @@ def checkin_alert(checkin: CheckIn, settings: Settings) -> Message:
     customer = checkin.customer
     text = f"{customer.name}: {answer.label}{nps}"
     name = safe(customer.name, 200)
-    line = f"{_DOT[answer]} {mention(checkin.answered_by)} says *{name}* is *{answer.label.lower()}*{nps}."
+    line = f"{ANSWER_DOT[answer]} {mention(checkin.answered_by)} says *{name}* is *{answer.label.lower()}*{nps}."
     blocks = [section(line)]
     if checkin.note:
         blocks.append(section(quote(checkin.note)))
@@ -165,19 +148,7 @@ def outcome_ask(request: ReferenceRequest, settings: Settings, *, reminder: bool
             + (f" · needed by {request.needed_by.isoformat()}" if request.needed_by else "")
             + ". Your answer tells the reference team what works, and thanks the customer."
         ),
-        actions(
-            "outcome",
-            *[
-                button(
-                    o.label,
-                    ids.for_item(ids.OUTCOME, o.value),
-                    f"{request.id}:{o.value}",
-                    style="primary" if o == Outcome.HELPED else None,
-                )
-                for o in Outcome
-            ],
-            button("Details…", ids.OUTCOME_DETAILS, str(request.id)),
-        ),
+        actions("outcome", *outcome_buttons(request.id)),
     ]
     return {"text": text, "blocks": blocks}
 

@@ -35,6 +35,8 @@ from bot.home import (
     Shown,
 )
 from bot.settings import Settings
+from bot.views.checkins import ANSWER_DOT, answer_buttons
+from bot.views.outcomes import outcome_buttons
 from bot.views.text import actions, button, clip, context, divider, header, md, mention, plain, safe, section, when
 from models import CheckIn
 from models.enums import Happiness, Outcome, RefType, RequestStatus
@@ -51,12 +53,6 @@ TITLES = {
     CUSTOMERS: "Your customers",
     REQUESTS: "Your requests",
 }
-_DOT = {
-    Happiness.HAPPY: ":large_green_circle:",
-    Happiness.CONCERNS: ":large_yellow_circle:",
-    Happiness.UNHAPPY: ":red_circle:",
-}
-_ANSWER_STYLE = {Happiness.HAPPY: "primary", Happiness.UNHAPPY: "danger"}
 
 Block = dict[str, Any]
 
@@ -261,7 +257,7 @@ def _risk_line(risk: AtRisk, now: datetime) -> str:
     answer = Happiness(risk.answer) if risk.answer else Happiness.UNHAPPY
     if answer == Happiness.HAPPY:
         return f"• :large_orange_circle: {name} · Happy but NPS {risk.nps} · {_ago(risk.answered_at, now)}{owner}"
-    return f"• {_DOT[answer]} {name} · {answer.label}{nps} · {_ago(risk.answered_at, now)}{owner}"
+    return f"• {ANSWER_DOT[answer]} {name} · {answer.label}{nps} · {_ago(risk.answered_at, now)}{owner}"
 
 
 def _at_risk(risks: Shown[AtRisk], now: datetime, full: bool) -> list[Block]:
@@ -331,19 +327,7 @@ def _owner_checkins(checkins: Shown[CheckIn], settings: Settings, now: datetime,
             section(f"Is *{safe(customer.name, 150)}* still happy? · {last} · asked {_ago(checkin.asked_at, now)}{why}")
         )
         blocks.append(
-            actions(
-                f"home.checkin:{checkin.id}",
-                *[
-                    button(
-                        answer.label,
-                        ids.for_item(ids.CHECKIN_ANSWER, f"{answer.value}_{checkin.id}"),
-                        f"{checkin.id}:{answer.value}",
-                        style=_ANSWER_STYLE.get(answer),
-                    )
-                    for answer in Happiness
-                ],
-                button("With a note…", ids.for_item(ids.CHECKIN_WITH_NOTE, checkin.id), str(checkin.id)),
-            )
+            actions(f"home.checkin:{checkin.id}", *answer_buttons(checkin.id, in_list=True))
         )
     return blocks + _more(checkins, OWNER_CHECKINS, full, "waiting for you", "They are in your DMs too.")
 
@@ -358,7 +342,7 @@ def _health(customer: CustomerHealth, now: datetime) -> str:
     if customer.stale:
         return f"• :white_circle: {name} · stale: last {answer.label} {when_}{waiting}"
     nps = f", NPS {customer.nps}" if customer.nps is not None else ""
-    return f"• {_DOT[answer]} {name} · {answer.label} {when_}{nps}{waiting}"
+    return f"• {ANSWER_DOT[answer]} {name} · {answer.label} {when_}{nps}{waiting}"
 
 
 def _customers(customers: Shown[CustomerHealth], settings: Settings, now: datetime, full: bool) -> list[Block]:
@@ -411,17 +395,7 @@ def _rep_item(item: RepRequest, now: datetime) -> list[Block]:
     if item.outcome_due:
         customer = f" with *{safe(request.customer.name, 150)}*" if request.customer else ""
         text = f"{_request_head(item, now)}{customer}\n:memo: *How did it go?* One click tells the reference team."
-        buttons = [
-            button(
-                o.label,
-                ids.for_item(ids.OUTCOME, f"{o.value}_{request.id}"),
-                f"{request.id}:{o.value}",
-                style="primary" if o == Outcome.HELPED else None,
-            )
-            for o in Outcome
-        ]
-        buttons.append(button("Details…", ids.for_item(ids.HOME_OUTCOME_DETAILS, request.id), str(request.id)))
-        return [section(text), actions(f"home.outcome:{request.id}", *buttons)]
+        return [section(text), actions(f"home.outcome:{request.id}", *outcome_buttons(request.id, in_list=True))]
     if request.status == RequestStatus.AWAITING_CHECKIN:
         state = ":hourglass_flowing_sand: a customer was picked; its account owner is confirming they're happy"
     else:

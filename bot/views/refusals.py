@@ -8,8 +8,10 @@ REFBOT_TIMEZONE.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import (
@@ -69,19 +71,41 @@ def decided(verb: str, decided_by: str | None, decided_at: datetime | None, w: W
 
 def request_stands(state: RequestStands, w: Words) -> str:
     """Where a request stands, in one sentence (what a refused second click is told)."""
-    head = f"Request #{state.request_id} for {w.name(state.prospect)}"
-    status = RequestStatus(state.status)
-    if status == RequestStatus.APPROVED:
-        return f"{head} was already {decided('approved', state.decided_by, state.decided_at, w)}."
-    if status == RequestStatus.DECLINED:
-        return f"{head} was already {decided('declined', state.decided_by, state.decided_at, w)}."
-    if status == RequestStatus.CANCELLED:
-        return f"{head} was {decided('cancelled', state.decided_by, state.decided_at, w)}."
-    if status == RequestStatus.COMPLETED:
-        return f"{head} is already completed."
-    if status == RequestStatus.AWAITING_CHECKIN:
-        return f"{head} is waiting for the account owner to confirm the customer is happy."
-    return f"{head} is waiting for a decision."
+    by = partial(decided, decided_by=state.decided_by, decided_at=state.decided_at, w=w)
+    where = {
+        RequestStatus.APPROVED: f"was already {by('approved')}",
+        RequestStatus.DECLINED: f"was already {by('declined')}",
+        RequestStatus.CANCELLED: f"was {by('cancelled')}",
+        RequestStatus.COMPLETED: "is already completed",
+        RequestStatus.AWAITING_CHECKIN: "is waiting for the account owner to confirm the customer is happy",
+    }.get(RequestStatus(state.status), "is waiting for a decision")
+    return f"Request #{state.request_id} for {w.name(state.prospect)} {where}."
+
+
+# One sentence per refusal; each {field} is filled from the refusal's facts, written the way its kind is.
+SENTENCES: dict[type[Refusal], str] = {
+    NoOwnerToAsk: "{customer} has no account owner on record to ask.",
+    OwnerAlreadyAsked: "{asked_of} was already asked about {customer} {asked_at}; the answer will come to you.",
+    OnlyRequester: "Only {requester}, who made request #{request_id}, can {action}.",
+    OnlyOwner: "Only {owner}, who owns {customer}, or a reference manager can answer this check-in.",
+    CheckinAnswered: "This check-in was already answered: {answer} by {answered_by} {answered_at}.",
+    OutcomeRecorded: "How request #{request_id} went is already recorded: {outcome} by {outcome_by}.",
+}
+PEOPLE = frozenset({"asked_of", "requester", "owner", "answered_by", "outcome_by"})
+TIMES = frozenset({"asked_at", "answered_at"})
+LABELS: dict[str, type[Happiness] | type[Outcome]] = {"answer": Happiness, "outcome": Outcome}
+
+
+def _field(key: str, value: Any, w: Words) -> str:
+    if key in PEOPLE:
+        return w.who(value)
+    if key in TIMES:
+        return w.at(value or utcnow())
+    if key in LABELS:
+        return w.name(LABELS[key](value).label)
+    if key == "customer":
+        return w.name(value)
+    return w.text(str(value))
 
 
 def _worded(facts: Refusal, w: Words) -> str:
@@ -93,31 +117,10 @@ def _worded(facts: Refusal, w: Words) -> str:
             f"{w.name(facts.customer)} can't be used for request #{facts.request_id} "
             f"({w.text(facts.prospect)}):\n{reasons}\nNothing was changed; pick another candidate."
         )
-    if isinstance(facts, NoOwnerToAsk):
-        return f"{w.name(facts.customer)} has no account owner on record to ask."
-    if isinstance(facts, OwnerAlreadyAsked):
-        return (
-            f"{w.who(facts.asked_of)} was already asked about {w.name(facts.customer)} "
-            f"{w.at(facts.asked_at)}; the answer will come to you."
-        )
-    if isinstance(facts, OnlyRequester):
-        return f"Only {w.who(facts.requester)}, who made request #{facts.request_id}, can {facts.action}."
-    if isinstance(facts, OnlyOwner):
-        return (
-            f"Only {w.who(facts.owner)}, who owns {w.name(facts.customer)}, "
-            "or a reference manager can answer this check-in."
-        )
-    if isinstance(facts, CheckinAnswered):
-        return (
-            f"This check-in was already answered: {w.name(Happiness(facts.answer).label)} by "
-            f"{w.who(facts.answered_by)} {w.at(facts.answered_at or utcnow())}."
-        )
-    if isinstance(facts, OutcomeRecorded):
-        return (
-            f"How request #{facts.request_id} went is already recorded: {w.name(Outcome(facts.outcome).label)} "
-            f"by {w.who(facts.outcome_by)}."
-        )
     if isinstance(facts, ManagersOnly):
         managers = ", ".join(w.who(m) for m in facts.managers) or "the reference managers"
         return f"Only reference managers can {facts.action}. Ask one of {managers}."
-    raise TypeError(f"no words for {type(facts).__name__}")
+    sentence = SENTENCES.get(type(facts))
+    if sentence is None:
+        raise TypeError(f"no words for {type(facts).__name__}")
+    return sentence.format(**{f.name: _field(f.name, getattr(facts, f.name), w) for f in fields(facts)})

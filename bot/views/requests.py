@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -12,22 +11,10 @@ from bot import ids
 from bot.matching import Candidate
 from bot.requests import LIMITS
 from bot.settings import Settings
+from bot.views.forms import modal, text_input
+from bot.views.outcomes import outcome_buttons
 from bot.views.refusals import Words, decided
-from bot.views.text import (
-    actions,
-    button,
-    clip,
-    context,
-    divider,
-    header,
-    md,
-    mention,
-    plain,
-    quote,
-    safe,
-    section,
-    when,
-)
+from bot.views.text import actions, button, clip, context, divider, header, md, mention, plain, quote, safe, section
 from models import CheckIn, Contact, Customer, ReferenceRequest
 from models.enums import MARKETING_TYPES, SALES_TYPES, Outcome, RefType, RequestStatus
 
@@ -44,24 +31,9 @@ def _option(value: str, label: str) -> dict[str, Any]:
 def _text_input(
     block_id: str, label: str, *, initial: str = "", optional: bool = True, multiline: bool = False, hint: str = ""
 ) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": block_id,
-        "max_length": LIMITS[block_id],
-        "multiline": multiline,
-    }
-    if initial:
-        element["initial_value"] = clip(initial, LIMITS[block_id])
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": plain(label, 2000),
-        "element": element,
-    }
-    if hint:
-        block["hint"] = plain(hint, 2000)
-    return block
+    return text_input(
+        block_id, label, initial=initial, limit=LIMITS[block_id], optional=optional, multiline=multiline, hint=hint
+    )
 
 
 def request_modal(
@@ -139,37 +111,23 @@ def request_modal(
         },
         _text_input("notes", "Notes for the reference team", initial=notes, multiline=True),
     ]
-    return {
-        "type": "modal",
-        "callback_id": ids.REQUEST_MODAL,
-        "title": plain("Request a reference", 24),
-        "submit": plain("Send request", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-    }
+    return modal(ids.REQUEST_MODAL, "Request a reference", "Send request", blocks, close="Cancel")
 
 
 def decline_modal(request: ReferenceRequest) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": ids.DECLINE_MODAL,
-        "private_metadata": json.dumps({"request_id": request.id}),
-        "title": plain("Decline request", 24),
-        "submit": plain("Decline", 24),
-        "close": plain("Back", 24),
-        "blocks": [
-            section(
-                f"Declining request #{request.id} for *{safe(request.prospect, 200)}* "
-                f"from {mention(request.requester_id)}."
-            ),
-            {
-                "type": "input",
-                "block_id": "reason",
-                "label": plain("Reason (the rep will see it)", 2000),
-                "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True, "max_length": 1000},
-            },
-        ],
-    }
+    blocks = [
+        section(
+            f"Declining request #{request.id} for *{safe(request.prospect, 200)}* "
+            f"from {mention(request.requester_id)}."
+        ),
+        {
+            "type": "input",
+            "block_id": "reason",
+            "label": plain("Reason (the rep will see it)", 2000),
+            "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True, "max_length": 1000},
+        },
+    ]
+    return modal(ids.DECLINE_MODAL, "Decline request", "Decline", blocks, request_id=request.id)
 
 
 # -- summaries shared by several messages -------------------------------------------------------------
@@ -193,6 +151,17 @@ def request_fields(request: ReferenceRequest, specific: Customer | None) -> dict
     if specific is not None:
         pairs.append(("Asked for", specific.name))
     return {"type": "section", "fields": [md(f"*{label}*\n{safe(value, 1900)}") for label, value in pairs]}
+
+
+def cancel_button(request: ReferenceRequest, action_id: str) -> dict[str, Any]:
+    """The requester's "Cancel request", with Slack's confirmation dialog first."""
+    confirm = {
+        "title": plain("Cancel this request?", 100),
+        "text": plain(f"Request #{request.id} for {request.prospect} will be withdrawn.", 300),
+        "confirm": plain("Cancel it", 30),
+        "deny": plain("Keep it", 30),
+    }
+    return button("Cancel request", action_id, str(request.id), confirm=confirm)
 
 
 def _decision_line(request: ReferenceRequest, customer: Customer | None, settings: Settings) -> str:
@@ -239,7 +208,7 @@ def _candidate_blocks(
     lines += [f":no_entry: {safe(b, 400)}" for b in verdict.blockers]
     uses = f"used {verdict.uses_in_window}× in {settings.fatigue_window_days} days (limit {settings.fatigue_limit})"
     owner = f"Owner {mention(customer.owner_slack_id)}" if customer.owner_slack_id else "No owner"
-    waiting = f":hourglass: owner asked {when(asked.asked_at, settings.tz)}" if asked else ""
+    waiting = f":hourglass: owner asked {Words(settings.tz).at(asked.asked_at)}" if asked else ""
     blocks: list[dict[str, Any]] = [
         section("\n".join(lines)),
         context(owner, f"Last check-in: {_checkin_summary(verdict.last_checkin, now)}", uses, waiting),
@@ -280,7 +249,7 @@ def manager_card(
         header(title),
         section(
             f"{mention(request.requester_id)} needs a *{ref_type.label}* for *{safe(request.prospect, 200)}*"
-            f" · requested {when(request.created_at, settings.tz)}"
+            f" · requested {Words(settings.tz).at(request.created_at)}"
         ),
         request_fields(request, request.specific_customer),
     ]
@@ -296,7 +265,7 @@ def manager_card(
             section(
                 f":hourglass_flowing_sand: {mention(waiting_on.asked_by)} picked "
                 f"*{safe(waiting_on.customer.name, 200)}*; it is approved as soon as {mention(waiting_on.asked_of)} "
-                f"confirms the customer is still happy (asked {when(waiting_on.asked_at, settings.tz)})."
+                f"confirms the customer is still happy (asked {Words(settings.tz).at(waiting_on.asked_at)})."
             )
         )
     elif candidates:
@@ -330,22 +299,7 @@ def receipt(request: ReferenceRequest, settings: Settings) -> Message:
     else:
         blocks.append(context(_decision_line(request, request.customer, settings)))
     if status.is_open:
-        blocks.append(
-            actions(
-                "receipt",
-                button(
-                    "Cancel request",
-                    ids.CANCEL,
-                    str(request.id),
-                    confirm={
-                        "title": plain("Cancel this request?", 100),
-                        "text": plain(f"Request #{request.id} for {request.prospect} will be withdrawn.", 300),
-                        "confirm": plain("Cancel it", 30),
-                        "deny": plain("Keep it", 30),
-                    },
-                ),
-            )
-        )
+        blocks.append(actions("receipt", cancel_button(request, ids.CANCEL)))
     return {"text": text, "blocks": blocks}
 
 
@@ -437,43 +391,16 @@ def mine_message(
         blocks.append(
             section(
                 f"*#{request.id}* {safe(request.prospect, 150)} · {RefType(request.ref_type).label}{customer}\n"
-                f"{_next_step(request, request.id in due)} · requested {when(request.created_at, settings.tz)}"
+                f"{_next_step(request, request.id in due)} · requested {Words(settings.tz).at(request.created_at)}"
             )
         )
         if status == RequestStatus.APPROVED:
             blocks.append(
-                actions(
-                    f"mine:outcome:{request.id}",
-                    *[
-                        button(
-                            o.label,
-                            ids.for_item(ids.OUTCOME, f"{o.value}_{request.id}"),
-                            f"{request.id}:{o.value}",
-                            style="primary" if o == Outcome.HELPED else None,
-                        )
-                        for o in Outcome
-                    ],
-                    # Per item (action ids are unique within a message); this one opens the same form.
-                    button("Details…", ids.for_item(ids.HOME_OUTCOME_DETAILS, request.id), str(request.id)),
-                )
+                actions(f"mine:outcome:{request.id}", *outcome_buttons(request.id, in_list=True))
             )
         elif status.is_open:
-            blocks.append(
-                actions(
-                    f"mine:cancel:{request.id}",
-                    button(
-                        "Cancel request",
-                        ids.for_item(ids.CANCEL, request.id),
-                        str(request.id),
-                        confirm={
-                            "title": plain("Cancel this request?", 100),
-                            "text": plain(f"Request #{request.id} for {request.prospect} will be withdrawn.", 300),
-                            "confirm": plain("Cancel it", 30),
-                            "deny": plain("Keep it", 30),
-                        },
-                    ),
-                )
-            )
+            cancel = cancel_button(request, ids.for_item(ids.CANCEL, request.id))
+            blocks.append(actions(f"mine:cancel:{request.id}", cancel))
     more = len(requests) - MINE_LIMIT
     blocks.append(
         context(

@@ -22,6 +22,7 @@ What else `escape()` does, and what it deliberately leaves alone:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -148,3 +149,20 @@ def quote(text: str, limit: int = 1500) -> str:
         out.append(piece)
         used += extra
     return "\n".join(out) or "&gt; "
+
+
+def choice_buttons(
+    action_id: str, subject_id: int, choices: Iterable[Any], styles: Mapping[Any, str], per_item: bool
+) -> list[dict[str, Any]]:
+    """One button per choice (an enum with labels), each carrying "<subject id>:<choice>". `per_item`: the
+    message holds several subjects, so each action id names its own (Slack wants them unique per message)."""
+    suffix = f"_{subject_id}" if per_item else ""
+    return [
+        button(
+            choice.label,
+            f"{action_id}:{choice.value}{suffix}",
+            f"{subject_id}:{choice.value}",
+            style=styles.get(choice),
+        )
+        for choice in choices
+    ]
