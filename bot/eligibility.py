@@ -67,7 +67,7 @@ class Context:
     uses_in_window: dict[int, int]
     last_used: dict[int, datetime]
     on_open_checkin: dict[int, int]  # customer id → request id whose approval waits on its check-in
-    contact_uses: dict[int, int] = field(default_factory=dict)  # contact id → uses in the window
+    contact_uses: dict[int, int] = field(default_factory=dict)  # contact id → uses in the contact window
 
 
 def load_context(
@@ -99,13 +99,15 @@ def load_context(
     if exclude_request is not None:
         waiting = waiting.where(ReferenceRequest.id != exclude_request)
     on_open = {cid: rid for cid, rid in session.execute(waiting) if cid is not None}
+    # A person's fatigue has its own window: a use counts for the contact it went through, and for the customer.
+    contact_since = now - timedelta(days=settings.contact_fatigue_window_days)
     per_contact = (
         select(ReferenceUse.contact_id, func.count())
         .where(
             ReferenceUse.customer_id.in_(customer_ids),
             ReferenceUse.contact_id.is_not(None),
             ReferenceUse.counted.is_(True),
-            ReferenceUse.used_at >= since,
+            ReferenceUse.used_at >= contact_since,
         )
         .group_by(ReferenceUse.contact_id)
     )
@@ -163,15 +165,17 @@ def assess(
     if ref_type in TENURE_TYPES:
         _check_tenure(answered, ref_type, settings, now, result)
 
+    # The customer's limit counts every use of the customer as a whole, whichever contact carried it.
     result.uses_in_window = context.uses_in_window.get(customer.id, 0)
     result.last_used_at = context.last_used.get(customer.id)
-    if result.uses_in_window >= settings.fatigue_limit:
+    customer_tired = result.uses_in_window >= settings.fatigue_limit
+    if customer_tired:
         result.blockers.append(
             f"Used {result.uses_in_window}× in the last {settings.fatigue_window_days} days "
             f"(limit {settings.fatigue_limit})"
         )
 
-    _choose_contact(customer, settings, context, result)
+    _choose_contact(customer, settings, context, result, offer_instead=not customer_tired)
 
     waiting_on = context.on_open_checkin.get(customer.id)
     if waiting_on is not None:
@@ -187,24 +191,31 @@ def assess(
     return result
 
 
-def _choose_contact(customer: Customer, settings: Settings, context: Context, result: Assessment) -> None:
-    """Fatigue per person, too: a contact over the limit is spared, and another one is offered instead."""
+def _choose_contact(
+    customer: Customer, settings: Settings, context: Context, result: Assessment, *, offer_instead: bool
+) -> None:
+    """Fatigue per person, with its own limit and window: a tired contact is spared and a rested one offered.
+
+    `offer_instead` is off when the customer as a whole is over its limit: no contact is usable then, and
+    saying one "is offered instead" beside that blocker would contradict it.
+    """
     if not customer.contacts:
         result.warnings.append("No contact on record")
         return
+    limit, window = settings.contact_fatigue_limit, settings.contact_fatigue_window_days
     primary = customer.primary_contact
     ordered = sorted(customer.contacts, key=lambda c: (c is not primary, context.contact_uses.get(c.id, 0), c.id))
-    rested = [c for c in ordered if context.contact_uses.get(c.id, 0) < settings.fatigue_limit]
+    rested = [c for c in ordered if context.contact_uses.get(c.id, 0) < limit]
     if not rested:
         result.blockers.append(
-            f"Every contact was used {settings.fatigue_limit}× or more in the last {settings.fatigue_window_days} days"
+            f"Every contact was used {limit}× or more in the last {window} days (limit {limit} per contact)"
         )
         return
     result.contact = rested[0]
-    if primary is not None and rested[0] is not primary:
+    if offer_instead and primary is not None and rested[0] is not primary:
         result.warnings.append(
-            f"{primary.name} was used {context.contact_uses.get(primary.id, 0)}× lately; "
-            f"{rested[0].name} is offered instead"
+            f"{primary.name} was used {context.contact_uses.get(primary.id, 0)}× in the last {window} days "
+            f"(limit {limit}); {rested[0].name} is offered instead"
         )
 
 

@@ -305,6 +305,49 @@ def test_over_fatigue_limit_blocks(slack: SignedClient, fake: FakeSlack, db: Dat
     assert status_of(db, request_id) == RequestStatus.SUBMITTED
 
 
+def test_tired_primary_contact_gives_way_to_a_rested_one(slack: SignedClient, fake: FakeSlack, db: Database) -> None:
+    """Issue 10 item 7: the per-contact limit takes effect on its own, and the rested contact is approvable."""
+    ids = seed(db)
+    with db.transaction() as session:
+        acme = session.get(factories.Customer, ids["acme"])
+        jane = acme.primary_contact
+        bob = factories.backup_contact(session, acme)
+        factories.use(session, acme, days_ago=120, contact=jane)  # outside the customer's 90 days
+        factories.use(session, acme, days_ago=10, contact=jane)
+        bob_id = bob.id
+    request_id = request_submitted(slack, fake)
+    card = wait_card(fake, MANAGER, "Bob Backup")
+    acme_block = next(b for b in card.blocks if b["type"] == "section" and "Acme Corp" in blob(b) and "1." in blob(b))
+    assert "Jane Doe was used 2× in the last 180 days (limit 2); Bob Backup is offered instead" in blob(acme_block)
+    assert ":no_entry:" not in blob(acme_block)
+    assert "used 1× in 90 days (limit 2)" in blob(card.blocks)
+    slack.click(MANAGER, card, f"request.approve:{ids['acme']}", value=f"{request_id}:{ids['acme']}")
+    approved = wait_card(fake, REP, "is approved", index=1)
+    assert "*Contact:* Bob Backup" in blob(approved.blocks)
+    assert status_of(db, request_id) == RequestStatus.APPROVED
+    with db.reading() as session:
+        use = session.scalars(select(ReferenceUse).where(ReferenceUse.request_id == request_id)).one()
+        assert use.contact_id == bob_id
+
+
+def test_customer_over_its_own_limit_offers_no_contact_instead(
+    slack: SignedClient, fake: FakeSlack, db: Database
+) -> None:
+    """The customer limit counts every use of the customer, whoever the contact was: no contradictory card."""
+    ids = seed(db)
+    with db.transaction() as session:
+        acme = session.get(factories.Customer, ids["acme"])
+        factories.backup_contact(session, acme)
+        factories.use(session, acme, days_ago=10, contact=acme.primary_contact)
+        factories.use(session, acme, days_ago=20, contact=acme.primary_contact)
+    request_submitted(slack, fake)
+    card = wait_card(fake, MANAGER, "limit 2")
+    text = blob(card.blocks)
+    assert "Used 2× in the last 90 days (limit 2)" in text
+    assert "offered instead" not in text
+    assert f"request.approve:{ids['acme']}" not in text
+
+
 def test_decline_with_reason(slack: SignedClient, fake: FakeSlack, db: Database) -> None:
     seed(db)
     request_id = request_submitted(slack, fake)
