@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -48,6 +49,10 @@ class Assessment:
     contact: Contact | None = None
     # Blockers an owner's fresh answer could lift (a recent "concerns"/"unhappy").
     happiness_blockers: list[str] = field(default_factory=list)
+    # Fatigue, which time alone lifts: the customer as a whole is over its limit, or every contact is.
+    customer_tired: bool = False
+    contacts_tired: bool = False
+    fatigue_blockers: list[str] = field(default_factory=list)
 
     @property
     def eligible(self) -> bool:
@@ -58,6 +63,11 @@ class Assessment:
     def worth_asking_owner(self) -> bool:
         """Would asking the owner now help: the customer is usable, or only a past answer stands in the way."""
         return bool(self.customer.owner_slack_id) and all(b in self.happiness_blockers for b in self.blockers)
+
+    @property
+    def resting(self) -> bool:
+        """Blocked by fatigue and nothing else: usable again once enough time has passed."""
+        return bool(self.blockers) and all(b in self.fatigue_blockers for b in self.blockers)
 
 
 @dataclass(frozen=True)
@@ -168,14 +178,15 @@ def assess(
     # The customer's limit counts every use of the customer as a whole, whichever contact carried it.
     result.uses_in_window = context.uses_in_window.get(customer.id, 0)
     result.last_used_at = context.last_used.get(customer.id)
-    customer_tired = result.uses_in_window >= settings.fatigue_limit
-    if customer_tired:
-        result.blockers.append(
+    result.customer_tired = result.uses_in_window >= settings.fatigue_limit
+    if result.customer_tired:
+        _fatigue_blocker(
+            result,
             f"Used {result.uses_in_window}× in the last {settings.fatigue_window_days} days "
-            f"(limit {settings.fatigue_limit})"
+            f"(limit {settings.fatigue_limit})",
         )
 
-    _choose_contact(customer, settings, context, result, offer_instead=not customer_tired)
+    _choose_contact(customer, settings, context, result, offer_instead=not result.customer_tired)
 
     waiting_on = context.on_open_checkin.get(customer.id)
     if waiting_on is not None:
@@ -207,8 +218,9 @@ def _choose_contact(
     ordered = sorted(customer.contacts, key=lambda c: (c is not primary, context.contact_uses.get(c.id, 0), c.id))
     rested = [c for c in ordered if context.contact_uses.get(c.id, 0) < limit]
     if not rested:
-        result.blockers.append(
-            f"Every contact was used {limit}× or more in the last {window} days (limit {limit} per contact)"
+        result.contacts_tired = True
+        _fatigue_blocker(
+            result, f"Every contact was used {limit}× or more in the last {window} days (limit {limit} per contact)"
         )
         return
     result.contact = rested[0]
@@ -217,6 +229,48 @@ def _choose_contact(
             f"{primary.name} was used {context.contact_uses.get(primary.id, 0)}× in the last {window} days "
             f"(limit {limit}); {rested[0].name} is offered instead"
         )
+
+
+def _fatigue_blocker(result: Assessment, reason: str) -> None:
+    result.blockers.append(reason)
+    result.fatigue_blockers.append(reason)
+
+
+def rested_on(session: Session, settings: Settings, verdict: Assessment, now: datetime) -> date | None:
+    """The day a customer that is only resting (`verdict.resting`) may be used again, in REFBOT_TIMEZONE.
+
+    A use stops counting when it is older than its window, so the customer is free once enough of its oldest
+    uses in the window have aged out to bring it under the limit, and a contact has done the same.
+    """
+    if not verdict.resting:
+        return None
+    free_at = now
+    if verdict.customer_tired:
+        since = now - timedelta(days=settings.fatigue_window_days)
+        times = _use_times(session, ReferenceUse.customer_id == verdict.customer.id, since)
+        free_at = max(free_at, _free_at(times, settings.fatigue_limit, settings.fatigue_window_days))
+    if verdict.contacts_tired:
+        since = now - timedelta(days=settings.contact_fatigue_window_days)
+        limit, window = settings.contact_fatigue_limit, settings.contact_fatigue_window_days
+        first = min(
+            _free_at(_use_times(session, ReferenceUse.contact_id == c.id, since), limit, window)
+            for c in verdict.customer.contacts
+        )
+        free_at = max(free_at, first)
+    return free_at.astimezone(settings.tz).date()
+
+
+def _use_times(session: Session, whose: Any, since: datetime) -> list[datetime]:
+    query = select(ReferenceUse.used_at).where(whose, ReferenceUse.counted.is_(True), ReferenceUse.used_at >= since)
+    return sorted(_aware(at) for at in session.scalars(query))
+
+
+def _free_at(times: list[datetime], limit: int, window_days: int) -> datetime:
+    """When uses at `times` (oldest first, all inside the window) leave fewer than `limit` counting."""
+    excess = len(times) - limit + 1
+    if excess <= 0:
+        return datetime.min.replace(tzinfo=UTC)
+    return times[excess - 1] + timedelta(days=window_days)
 
 
 _SEVERITY = {"low": 1, "medium": 2, "high": 3, "critical": 4}

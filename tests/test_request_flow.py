@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.settings import Settings
 from models import AuditEntry, CheckIn, OutboxMessage, ReferenceRequest, ReferenceUse
 from models.db import Database
 from models.enums import Happiness, RequestStatus
@@ -346,6 +347,41 @@ def test_customer_over_its_own_limit_offers_no_contact_instead(
     assert "Used 2× in the last 90 days (limit 2)" in text
     assert "offered instead" not in text
     assert f"request.approve:{ids['acme']}" not in text
+
+
+def test_card_says_which_good_fits_are_left_out_resting(
+    slack: SignedClient, fake: FakeSlack, db: Database, settings: Settings
+) -> None:
+    """Issue 10 item 9: a full card says how many good fits (fit ≥ 50%) it left out for fatigue, and until when."""
+    with db.transaction() as session:
+        northwind = factories.customer(session, "Northwind Payments")
+        factories.use(session, northwind, days_ago=10)
+        factories.use(session, northwind, days_ago=60)
+        contoso = factories.customer(session, "Contoso")  # the customer is rested, its only person is not
+        factories.use(session, contoso, days_ago=100, contact=contoso.primary_contact)
+        factories.use(session, contoso, days_ago=120, contact=contoso.primary_contact)
+        sleepy = factories.customer(session, "Sleepy Retail", industry="Retail", products=("Ledger",))
+        factories.use(session, sleepy, days_ago=5)
+        factories.use(session, sleepy, days_ago=6)  # resting, but a poor fit: not worth a word
+        factories.customer(session, "Disputed Fintech", referenceable=False)  # a good fit, but not resting
+        for n in range(settings.candidates_shown):
+            factories.customer(session, f"Retailer {n}", industry="Retail", products=("Ledger",))
+    request_submitted(slack, fake)
+    card = wait_card(fake, MANAGER, "Retailer 0")
+    text = blob(card.blocks)
+    assert "Northwind Payments" not in text.split("resting")[0], "the resting fits are not among the candidates"
+    now = datetime.now(UTC)
+
+    def free_on(days_ago: int, window: int) -> str:
+        return (now - timedelta(days=days_ago) + timedelta(days=window)).astimezone(settings.tz).date().isoformat()
+
+    assert (
+        ":zzz: 2 more fit well but are resting: "
+        f"*Northwind Payments* (used 2× in 90 days, free again on {free_on(60, 90)}), "
+        f"*Contoso* (every contact used 2× in 180 days, free again on {free_on(120, 180)})"
+    ) in text
+    assert "Sleepy Retail" not in text and "Disputed Fintech" not in text
+    assert fake.violations == []
 
 
 def test_decline_with_reason(slack: SignedClient, fake: FakeSlack, db: Database) -> None:
