@@ -31,6 +31,7 @@ from bot.customers import (
     open_incidents,
 )
 from bot.settings import Settings
+from bot.views.audit import change_sentence
 from bot.views.text import (
     actions,
     button,
@@ -292,54 +293,8 @@ def _use_line(item: Any, settings: Settings) -> str:
     return line
 
 
-_ACTIONS = {
-    "customer.created": "added the customer",
-    "customer.updated": "changed",
-    "customer.contacts_changed": "changed contacts",
-    "customer.consent_recorded": "recorded consent",
-    "customer.consent_changed": "changed consent",
-    "customer.consent_withdrawn": "withdrew consent",
-    "customer.incident_added": "added an incident",
-    "customer.incident_resolved": "resolved an incident",
-    "customer.imported": "imported the customer",
-    "customer.updated_by_import": "updated it by import",
-}
-
-
-def _details(entry: AuditEntry) -> str:
-    details = entry.details or {}
-    if isinstance(details.get("changes"), dict):
-        parts = []
-        for key, pair in details["changes"].items():
-            old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
-            parts.append(f"{key}: {_short(old)} → {_short(new)}")
-        return "; ".join(parts)
-    if details.get("ref_type"):
-        text = _type_label(str(details["ref_type"]))
-        if details.get("approved_by"):
-            text += f", approved by {details['approved_by']}"
-        if details.get("approved_on"):
-            text += f" on {details['approved_on']}"
-        if details.get("expires_on"):
-            text += f", until {details['expires_on']}"
-        return text
-    return "; ".join(f"{k}: {_short(v)}" for k, v in details.items() if v not in (None, "", [], {}))
-
-
-def _short(value: Any) -> str:
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, list):
-        value = ", ".join(str(v) for v in value)
-    return clip(str(value), 60)
-
-
 def _change_line(entry: AuditEntry, settings: Settings) -> str:
-    action = _ACTIONS.get(entry.action, entry.action)
-    details = _details(entry)
-    return f"{when(entry.at, settings.tz)} · {mention(entry.actor)} {escape(action)}" + (
-        f": {safe(details, 400)}" if details else ""
-    )
+    return f"{when(entry.at, settings.tz)} · {change_sentence(entry)}"
 
 
 def profile(p: Profile, settings: Settings, now: datetime, *, is_manager: bool) -> Message:
