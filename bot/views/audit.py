@@ -29,7 +29,8 @@ VALUE_LIMIT = 60
 
 
 def field_label(name: str) -> str:
-    return FIELD_LABELS.get(name, name.replace("_", " "))
+    """A field's name in words, escaped (an import conflict's field name comes from a file's header)."""
+    return safe(FIELD_LABELS.get(name, name.replace("_", " ")), 40)
 
 
 def and_list(items: list[str]) -> str:
