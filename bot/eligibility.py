@@ -14,6 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings
+from bot.views.text import approver_words
 from models import CheckIn, Contact, Customer, ReferenceRequest, ReferenceUse
 from models.enums import TENURE_TYPES, CheckInStatus, Happiness, RefType, RequestStatus
 
@@ -164,8 +165,15 @@ def assess(
         )
     elif not is_happy(last):
         note = f": “{last.note}”" if last.note else ""
-        nps = f", NPS {last.nps}" if last.nps is not None and last.nps <= LOW_NPS else ""
-        reason = f"{Happiness(last.answer).label}{nps} at the last check-in ({_day(last.answered_at, settings)}){note}"
+        day = _day(last.answered_at, settings)
+        if last.answer == Happiness.HAPPY:  # happy in words, a detractor by the score: say which rule says no
+            reason = (
+                f"Happy, but NPS {last.nps} at the last check-in ({day}): "
+                f"an NPS of {LOW_NPS} or less counts as not happy{note}"
+            )
+        else:
+            nps = f", NPS {last.nps}" if last.nps is not None and last.nps <= LOW_NPS else ""
+            reason = f"{Happiness(last.answer).label}{nps} at the last check-in ({day}){note}"
         result.blockers.append(reason)
         result.happiness_blockers.append(reason)
 
@@ -283,7 +291,7 @@ def _check_consent(customer: Customer, ref_type: RefType, today: date, result: A
         result.blockers.append(f"No {label} consent on record")
         return
     if consent.expires_on is not None and consent.expires_on < today:
-        who = f" by {consent.approved_by}" if consent.approved_by else ""
+        who = f" by {approver_words(consent.approved_by)}" if consent.approved_by else ""
         on = f" on {consent.approved_on.isoformat()}" if consent.approved_on else ""
         result.blockers.append(f"{ref_type.label} consent expired {consent.expires_on.isoformat()} (approved{who}{on})")
 

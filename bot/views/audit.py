@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.views.text import mention, safe
+from bot.views.text import approver_words, mention, safe
 from models import AuditEntry
 from models.enums import RefType
 
@@ -136,7 +136,7 @@ def _type(details: Mapping[str, Any]) -> str:
 def _consent_words(details: Mapping[str, Any]) -> str:
     words = ""
     if details.get("approved_by"):
-        words += f"approved by {safe(details['approved_by'], VALUE_LIMIT)}"
+        words += f"approved by {safe(approver_words(details['approved_by']), VALUE_LIMIT)}"
     if details.get("approved_on"):
         words += f" on {safe(details['approved_on'], 20)}"
     if details.get("expires_on"):

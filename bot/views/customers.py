@@ -34,6 +34,7 @@ from bot.settings import Settings
 from bot.views.audit import change_sentence
 from bot.views.text import (
     actions,
+    approver_words,
     button,
     clip,
     context,
@@ -344,7 +345,7 @@ def profile(p: Profile, settings: Settings, now: datetime, *, is_manager: bool) 
     for consent in customer.consents:
         expired = consent.expires_on is not None and consent.expires_on < today
         mark = ":warning: " if expired else ":white_check_mark: "
-        line = f"{mark}*{_type_label(consent.ref_type)}*: approved by {safe(consent.approved_by or '—', 200)}"
+        line = f"{mark}*{_type_label(consent.ref_type)}*: approved by {safe(approver_words(consent.approved_by), 200)}"
         if consent.approved_on:
             line += f" on {consent.approved_on.isoformat()}"
         line += f" · {'*' + _consent_state(consent, today) + '*' if expired else _consent_state(consent, today)}"
@@ -455,7 +456,7 @@ def can_use_message(result: CanUse, settings: Settings, now: datetime) -> Messag
             lines.append(f"• Happy at the check-in {_ago(last.answered_at, now)} ({mention(last.answered_by)})")
     consent = result.consent
     if consent is not None and (result.answer != "no" or any("consent" in b for b in verdict.blockers)):
-        source = f"Consent on record: approved by {safe(consent.approved_by or '—', 200)}"
+        source = f"Consent on record: approved by {safe(approver_words(consent.approved_by), 200)}"
         if consent.approved_on:
             source += f" on {consent.approved_on.isoformat()}"
         source += f", {_consent_state(consent, now.astimezone(settings.tz).date())}"
@@ -622,7 +623,7 @@ def customer_modal(customer: Customer | None, *, name: str = "", fingerprint: st
             ),
             _datepicker(
                 consent_block(ref_type, "until"),
-                f"{ref_type.label}: expires on (optional)",
+                f"{ref_type.label}: expires on",
                 consent and consent.expires_on,
             ),
         ]

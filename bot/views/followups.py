@@ -7,7 +7,8 @@ from typing import Any
 
 from bot import ids
 from bot.settings import Settings
-from bot.views.text import actions, button, context, header, mention, quote, safe, section, when
+from bot.views.checkins import owner_says
+from bot.views.text import actions, approver_words, button, context, header, mention, quote, safe, section, when
 from models import CheckIn, Consent, Customer, ReferenceRequest
 from models.enums import CheckInStatus, Happiness, Outcome, RefType
 
@@ -33,7 +34,8 @@ def checkin_round(checkins: list[CheckIn], settings: Settings, now: datetime, *,
     waiting = [c for c in checkins if c.status == CheckInStatus.PENDING]
     count = len(checkins)
     if reminder:
-        title = f"Reminder: {len(waiting)} customer{'s' if len(waiting) != 1 else ''} still wait for your check-in"
+        still = "customer still waits" if len(waiting) == 1 else "customers still wait"
+        title = f"Reminder: {len(waiting)} {still} for your check-in"
     else:
         title = (
             f"Check-in: are these {count} customers still happy?"
@@ -118,8 +120,7 @@ def checkin_alert(checkin: CheckIn, settings: Settings) -> Message:
     nps = f" (NPS {checkin.nps})" if checkin.nps is not None else ""
     customer = checkin.customer
     text = f"{customer.name}: {answer.label}{nps}"
-    name = safe(customer.name, 200)
-    line = f"{_DOT[answer]} {mention(checkin.answered_by)} says *{name}* is *{answer.label.lower()}*{nps}."
+    line = f"{_DOT[answer]} {owner_says(checkin.answered_by, customer.name, answer)}{nps}."
     blocks = [section(line)]
     if checkin.note:
         blocks.append(section(quote(checkin.note)))
@@ -201,7 +202,7 @@ def consent_expiring(consent: Consent, today: date) -> Message:
     customer = consent.customer
     days = (consent.expires_on - today).days if consent.expires_on else 0
     label = RefType(consent.ref_type).label.lower()
-    who = f" by {safe(consent.approved_by, 200)}" if consent.approved_by else ""
+    who = f" by {safe(approver_words(consent.approved_by), 200)}" if consent.approved_by else ""
     on = f" on {consent.approved_on.isoformat()}" if consent.approved_on else ""
     text = f"{safe(customer.name, 200)}'s {label} consent expires in {days} days"
     return {
