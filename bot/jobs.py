@@ -28,7 +28,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from bot import digest
 from bot import requests as rq
-from bot.outbox import REFRESH, enqueue
+from bot.outbox import ENQUEUED_KEYS, REFRESH, enqueue
 from bot.settings import Settings
 from models import CheckIn, Consent, Customer, InboundDelivery, JobRun, OutboxMessage, ReferenceRequest
 from models.db import Database
@@ -64,6 +64,8 @@ class JobResult:
     # batch limit goes on: `run_job` calls the job again, in a transaction of its own, until this is empty.
     removed: dict[str, int] = field(default_factory=dict)
     resume: str = ""
+    # The outbox keys the run queued (not in a dry run): where each stands is what `refbot jobs run` reports.
+    queued: list[str] = field(default_factory=list)
 
     def note(self, line: str, messages: int = 1) -> None:
         self.lines.append(line)
@@ -542,6 +544,7 @@ def run_job(
             return result
         job.run(session, settings, now, False, result)
         _record(session, name, result)
+        result.queued += session.info.get(ENQUEUED_KEYS, [])
     while result.resume:  # stopped at a batch limit: go on, each batch in a short transaction of its own
         with db.transaction() as session:
             job.run(session, settings, now, False, result)

@@ -471,16 +471,29 @@ def can_use_message(result: CanUse, settings: Settings, now: datetime) -> Messag
     return {"text": text, "blocks": blocks}
 
 
-def can_use_choices(typed: str, choices: Sequence[Customer], ref_type: RefType) -> Message:
+def can_use_choices(typed: str, choices: Sequence[Customer], ref_type: RefType | None) -> Message:
     names = [f"*{safe(c.name, 100)}*" + (f" (`{safe(c.domain, 60)}`)" if c.domain else "") for c in choices]
     listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
     example = next((c.domain for c in choices if c.domain), None)
-    hint = (
-        f" Be exact with the domain, e.g. `/reference can-use {safe(example, 80)} {ref_type.value}`." if example else ""
-    )
+    kind = ref_type.value if ref_type else RefType.CASE_STUDY.value
+    hint = f" Be exact with the domain, e.g. `/reference can-use {safe(example, 80)} {kind}`." if example else ""
     return {
         "text": "Which customer did you mean?",
         "blocks": [section(f":thinking_face: “{safe(typed, 200)}” could be {listed}.{hint}")],
+    }
+
+
+def can_use_which_type(typed: str, customer: Customer) -> Message:
+    """`/reference can-use Acme Corp` names a customer and no kind of use: ask which, with the kinds to pick."""
+    kinds = ", ".join(f"`{t.value}`" for t in RefType)
+    return {
+        "text": f"Which kind of use of {escape(clip(customer.name, 100))}?",
+        "blocks": [
+            section(
+                f":thinking_face: Which kind of use of *{safe(customer.name, 200)}* do you mean? Name a customer "
+                f"and a kind of use, e.g. `/reference can-use {safe(typed, 100)} case_study`. The kinds: {kinds}."
+            )
+        ],
     }
 
 
