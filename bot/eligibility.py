@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -244,33 +243,53 @@ def _fatigue_blocker(result: Assessment, reason: str) -> None:
     result.fatigue_blockers.append(reason)
 
 
-def rested_on(session: Session, settings: Settings, verdict: Assessment, now: datetime) -> date | None:
-    """The day a customer that is only resting (`verdict.resting`) may be used again, in REFBOT_TIMEZONE.
+def rested_on(
+    session: Session, settings: Settings, verdicts: list[Assessment], now: datetime
+) -> dict[int, date]:
+    """Customer id → the day each customer that is only resting (`.resting`) may be used again, in
+    REFBOT_TIMEZONE; their uses are read in one query.
 
-    A use stops counting when it is older than its window, so the customer is free once enough of its oldest
-    uses in the window have aged out to bring it under the limit, and a contact has done the same.
+    A use stops counting when it is older than its window, so a customer is free once enough of its oldest
+    uses in the window have aged out to bring it under the limit, and one of its contacts has done the same.
     """
-    if not verdict.resting:
-        return None
-    free_at = now
-    if verdict.customer_tired:
-        since = now - timedelta(days=settings.fatigue_window_days)
-        times = _use_times(session, ReferenceUse.customer_id == verdict.customer.id, since)
-        free_at = max(free_at, _free_at(times, settings.fatigue_limit, settings.fatigue_window_days))
-    if verdict.contacts_tired:
-        since = now - timedelta(days=settings.contact_fatigue_window_days)
-        limit, window = settings.contact_fatigue_limit, settings.contact_fatigue_window_days
-        first = min(
-            _free_at(_use_times(session, ReferenceUse.contact_id == c.id, since), limit, window)
-            for c in verdict.customer.contacts
+    resting = [v for v in verdicts if v.resting]
+    if not resting:
+        return {}
+    since = now - timedelta(days=max(settings.fatigue_window_days, settings.contact_fatigue_window_days))
+    uses = session.execute(
+        select(ReferenceUse.customer_id, ReferenceUse.contact_id, ReferenceUse.used_at).where(
+            ReferenceUse.customer_id.in_([v.customer.id for v in resting]),
+            ReferenceUse.counted.is_(True),
+            ReferenceUse.used_at >= since,
         )
-        free_at = max(free_at, first)
-    return free_at.astimezone(settings.tz).date()
+    ).all()
+    by_customer: dict[int, list[datetime]] = {}
+    by_contact: dict[int, list[datetime]] = {}
+    for customer_id, contact_id, used_at in uses:
+        by_customer.setdefault(customer_id, []).append(_aware(used_at))
+        if contact_id is not None:
+            by_contact.setdefault(contact_id, []).append(_aware(used_at))
+    days = {}
+    for verdict in resting:
+        free_at = now
+        if verdict.customer_tired:
+            window = settings.fatigue_window_days
+            times = _within(by_customer.get(verdict.customer.id, []), now, window)
+            free_at = max(free_at, _free_at(times, settings.fatigue_limit, window))
+        if verdict.contacts_tired:
+            limit, window = settings.contact_fatigue_limit, settings.contact_fatigue_window_days
+            first = min(
+                _free_at(_within(by_contact.get(c.id, []), now, window), limit, window)
+                for c in verdict.customer.contacts
+            )
+            free_at = max(free_at, first)
+        days[verdict.customer.id] = free_at.astimezone(settings.tz).date()
+    return days
 
 
-def _use_times(session: Session, whose: Any, since: datetime) -> list[datetime]:
-    query = select(ReferenceUse.used_at).where(whose, ReferenceUse.counted.is_(True), ReferenceUse.used_at >= since)
-    return sorted(_aware(at) for at in session.scalars(query))
+def _within(times: list[datetime], now: datetime, window_days: int) -> list[datetime]:
+    since = now - timedelta(days=window_days)
+    return sorted(t for t in times if t >= since)
 
 
 def _free_at(times: list[datetime], limit: int, window_days: int) -> datetime:

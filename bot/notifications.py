@@ -66,7 +66,8 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         if request.status == RequestStatus.SUBMITTED:
             ranking = rank_candidates(session, settings, request, now)
             candidates = ranking
-            resting = [(c, rested_on(session, settings, c.assessment, now)) for c in ranking.resting]
+            free_on = rested_on(session, settings, [c.assessment for c in ranking.resting], now)
+            resting = [(c, free_on.get(c.customer.id)) for c in ranking.resting]
             home_data.remember_ranking(session, request, candidates)  # the Home's Approve button reuses it
             asked = session.scalars(
                 select(CheckIn).where(
