@@ -269,7 +269,7 @@ def test_ownerless_stale_customers_are_reported_to_each_manager_once(
     deliver(worker)
     for manager in (MANAGER, MANAGER_2):
         (told,) = fake.messages(manager)
-        assert "2 customer(s) need a check-in but have no account owner" in told.text
+        assert "2 customers need a check-in but have no account owner" in told.text
         assert "Orphan One" in text_of(told) and "Orphan Two" in text_of(told)
         assert "Owned" not in text_of(told)
 
@@ -403,7 +403,7 @@ def test_unanswered_checkins_remind_each_owner_once_then_escalate_once(
     deliver(worker)
     for manager in (MANAGER, MANAGER_2):
         (told,) = fake.messages(manager)
-        assert told.text == "2 account owner(s) have not answered check-ins for 6+ days"
+        assert told.text == "2 account owners have not answered check-ins for 6+ days"
         text = text_of(told)
         assert f"<@{OWNER}>: Acme Corp, Umbrella Bank" in text and f"<@{OWNER_B}>: Globex, Hooli" in text
         assert "Initech" not in text
@@ -1112,7 +1112,7 @@ def test_cli_jobs_run_dry_run_prints_and_writes_nothing(
 
     out = capsys.readouterr().out
     assert f"  DM to {OWNER}: is Acme Corp, Initech still happy?" in out
-    assert f"  DM to {MANAGER}: 1 stale customers have no account owner (Orphan Inc)" in out
+    assert f"  DM to {MANAGER}: 1 stale customer has no account owner (Orphan Inc)" in out
     assert "would send 3 message(s)" in out
     assert (count(db, JobRun), count(db, OutboxMessage)) == (0, 0)
     with db.reading() as session:

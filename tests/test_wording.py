@@ -131,3 +131,16 @@ def test_a_happy_answer_with_a_low_nps_says_why_it_is_a_no(
         f"*No:* Happy, but NPS 5 at the last check-in ({day}): an NPS of 6 or less counts as not happy"
         in said["blocks"][0]["text"]["text"]
     )
+
+
+def test_counts_agree_with_their_nouns(db: Database, settings: Settings) -> None:
+    """The other "(s)" and "1 … have" in what managers read."""
+    with db.transaction() as session:
+        orphan = factories.customer(session, "Orphan Inc", owner=None)
+        checkin = _answered(session, orphan, Happiness.HAPPY, None)
+        alone = followup_views.ownerless([orphan])["text"]
+        two = followup_views.ownerless([orphan, orphan])["text"]
+        one_owner = followup_views.escalation({OWNER: [checkin]}, settings)["text"]
+    assert alone == "1 customer needs a check-in but has no account owner"
+    assert two == "2 customers need a check-in but have no account owner"
+    assert one_owner == f"1 account owner has not answered check-ins for {2 * settings.checkin_remind_days}+ days"

@@ -44,6 +44,7 @@ from bot.views.text import (
     md,
     mention,
     plain,
+    plural,
     quote,
     safe,
     section,
@@ -180,7 +181,7 @@ def _result_blocks(rank: int, result: SearchResult, page: SearchPage, settings: 
         if verdict.blockers:
             lines.append(f":no_entry: Not for a {ref_type.label.lower()}: {safe(verdict.blockers[0], 300)}")
             if len(verdict.blockers) > 1:
-                lines.append(f"_…and {len(verdict.blockers) - 1} more reason(s)_")
+                lines.append(f"_…and {plural(len(verdict.blockers) - 1, 'more reason')}_")
         elif verdict.needs_checkin:
             lines.append(f":hourglass: {ref_type.label}: possible once the owner confirms they're happy")
         else:

@@ -8,7 +8,19 @@ from typing import Any
 from bot import ids
 from bot.settings import Settings
 from bot.views.checkins import owner_says
-from bot.views.text import actions, approver_words, button, context, header, mention, quote, safe, section, when
+from bot.views.text import (
+    actions,
+    approver_words,
+    button,
+    context,
+    header,
+    mention,
+    plural,
+    quote,
+    safe,
+    section,
+    when,
+)
 from models import CheckIn, Consent, Customer, ReferenceRequest
 from models.enums import CheckInStatus, Happiness, Outcome, RefType
 
@@ -90,7 +102,8 @@ def escalation(by_owner: dict[str, list[CheckIn]], settings: Settings) -> Messag
         for owner, checkins in sorted(by_owner.items())
     ]
     days = 2 * settings.checkin_remind_days
-    text = f"{len(by_owner)} account owner(s) have not answered check-ins for {days}+ days"
+    have = "has" if len(by_owner) == 1 else "have"
+    text = f"{plural(len(by_owner), 'account owner')} {have} not answered check-ins for {days}+ days"
     return {
         "text": text,
         "blocks": [
@@ -105,7 +118,8 @@ def ownerless(customers: list[Customer]) -> Message:
     names = ", ".join(safe(c.name, 100) for c in customers[:30]) + (
         f" and {len(customers) - 30} more" if len(customers) > 30 else ""
     )
-    text = f"{len(customers)} customer(s) need a check-in but have no account owner"
+    need, have = ("needs", "has") if len(customers) == 1 else ("need", "have")
+    text = f"{plural(len(customers), 'customer')} {need} a check-in but {have} no account owner"
     return {
         "text": text,
         "blocks": [

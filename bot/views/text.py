@@ -75,6 +75,11 @@ def when(moment: datetime, tz: ZoneInfo) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """"1 customer", "2 customers" ("1 reply", "2 replies" with `nouns`): a count that agrees with its noun."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
 def approver_words(approved_by: str | None) -> str:
     """Who approved a consent, in words (not escaped): an import that found "yes" with nobody named stores a
     placeholder, which reads as "someone not named in the imported list", never "approved by on record…"."""
