@@ -66,9 +66,7 @@ def asks(batch: Batch) -> list[Example]:
     out = []
     for line in _lines(ASK_FILES[batch]):
         kind, industry, region, text = line.split("\t", 3)
-        out.append(
-            Example(text.replace("\\n", "\n"), True, batch, RefType(kind), _label(industry), _label(region))
-        )
+        out.append(Example(text.replace("\\n", "\n"), True, batch, RefType(kind), _label(industry), _label(region)))
     return out
 
 
