@@ -1,11 +1,11 @@
 """Shadow-market capture: spot a reference ask in a watched channel, and guess what it asks for.
 
 Reps often ask a channel ("anyone have a customer in healthcare we could use as a reference?") instead of
-the program, and the customer they are handed was never checked (SPEC section 1). `classify()` is a small,
-deterministic phrase classifier: weighted regular expressions over the message's words, no network and no
-model file. Every verdict carries its score and the phrases that fired, so a surprising answer can be
-explained and a new false positive turned into a test. Its measured rates on the corpora in `tests/data/`
-are asserted by `tests/test_shadow.py`.
+the program, and the customer they are handed was never checked (SPEC section 1). `words()` reads a message
+as the classifiers see it. `classify()` is the original phrase classifier: weighted regular expressions over
+those words, every verdict carrying its score and the phrases that fired. Since issue 17 the bot serves the
+learnt model of `bot/shadow_model.py` instead (it generalises to asks in other words); `classify()` stays as
+the baseline `bench/shadow_bench.py` measures the model against, on the data in `bot/shadow_data/`.
 
 A message is an ask when it names something reference-like (a reference, a referenceable customer, a
 customer who would talk to a prospect, a case study, a logo we may use, …) *and* its words add up past
