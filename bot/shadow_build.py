@@ -4,9 +4,9 @@
     .venv/bin/python -m bot.shadow_build --check    # exit 1 when the shipped model is not what this builds
 
 Every choice is made on the **training part only** (see `bot/shadow_data/README.md`): the regularisation
-strength is the one with the best recall at a near-zero false-positive rate in 5-fold cross-validation on the
-training part, and the threshold is set from those out-of-fold scores so that at most `MAX_OOF_FALSE_POSITIVES`
-of the training chatter would have been answered — erring towards silence, because a bot that replies to
+strength is the one with the best recall in 5-fold cross-validation on the training part at a threshold set
+from those out-of-fold scores so that at most `MAX_OOF_FALSE_POSITIVES` (0.5%) of the training chatter would
+have been answered — erring towards silence, because a bot that replies to
 ordinary chatter gets removed from channels. The final model is then fitted on the whole training part.
 
 Needs scikit-learn (the `train` extra, also in `test`); the bot itself never imports this module. The result
@@ -32,7 +32,6 @@ C_GRID = (3.0, 10.0, 30.0, 100.0, 300.0)
 FOLDS = 5
 SEED = 17
 MAX_OOF_FALSE_POSITIVES = 0.005  # at most 1 in 200 of the training chatter, out of fold
-MARGIN = 0.0  # added to the threshold the folds allow (towards silence when positive)
 DIGITS = 5
 MIN_WEIGHT = 10**-DIGITS
 
@@ -46,7 +45,7 @@ def _fit(rows: Sequence[dict[str, float]], labels: Sequence[int], c: float) -> t
     vectorizer = DictVectorizer(sort=True)
     matrix = vectorizer.fit_transform(rows).tocsr()
     matrix.indices, matrix.indptr = matrix.indices.astype("int32"), matrix.indptr.astype("int32")  # liblinear's
-    model = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=1000)
+    model = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=1000, random_state=SEED)
     model.fit(matrix, list(labels))
     weights = dict(zip(vectorizer.get_feature_names_out(), (float(w) for w in model.coef_[0]), strict=True))
     return weights, float(model.intercept_[0])
@@ -70,10 +69,12 @@ def out_of_fold(rows: Sequence[dict[str, float]], labels: Sequence[int], c: floa
 
 
 def threshold_for(scores: Sequence[float], labels: Sequence[int]) -> float:
-    """The lowest logit that answers at most MAX_OOF_FALSE_POSITIVES of the chatter, plus MARGIN."""
+    """The lowest logit (at `DIGITS` decimals) that answers at most MAX_OOF_FALSE_POSITIVES of the chatter:
+    just above the score of the first chatter message past that allowance."""
     negatives = sorted((s for s, y in zip(scores, labels, strict=True) if y == 0), reverse=True)
     allowed = math.floor(MAX_OOF_FALSE_POSITIVES * len(negatives))
-    return negatives[allowed] + MARGIN if allowed < len(negatives) else negatives[-1]
+    first_refused = negatives[min(allowed, len(negatives) - 1)]
+    return math.floor(first_refused * 10**DIGITS + 1) / 10**DIGITS
 
 
 def _recall(scores: Sequence[float], labels: Sequence[int], threshold: float) -> float:

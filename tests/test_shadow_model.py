@@ -118,3 +118,12 @@ def test_importing_the_model_module_loads_nothing() -> None:
 def test_create_app_hands_the_model_to_the_listeners(refbot: Refbot) -> None:
     assert isinstance(refbot.deps.asks, AskModel)
     assert refbot.deps.asks.classify("any insurer in Germany willing to jump on a call with Allianz?").is_ask
+
+
+def test_the_threshold_answers_no_more_chatter_than_allowed() -> None:
+    chatter = [float(i) for i in range(1000)]  # 0.5% of 1000 is 5: the scores 995..999 may pass, 994 may not
+    scores, labels = chatter + [2000.0], [0] * 1000 + [1]
+    threshold = shadow_build.threshold_for(scores, labels)
+    assert sum(s >= threshold for s in chatter) == 5 and 994.0 < threshold <= 994.00001
+    tied = [1.0] * 1000  # ties: all or nothing, so nothing
+    assert sum(s >= shadow_build.threshold_for(tied + [3.0], [0] * 1000 + [1]) for s in tied) == 0
