@@ -5,12 +5,13 @@ Why this shape (issue 17): the phrase list in `bot/shadow.py` catches the asks i
 ones that use other words ("who can vouch?", "a champion who'd do 15 mins with procurement"). A linear model
 learns from labelled messages which words and word pairs make an ask; reading each word as its class where it
 has one (an industry, a region, a way to name a customer, to speak for us, to ask, our own staff, the past, a
-company's name, …) lets it carry what it learnt to words it never saw in that place. Measured by 5-fold
-cross-validation on the training part only (see `bot.shadow_build`), classes did better than raw word and
-character n-grams (recall 0.87 against 0.76 at 1% false positives), and the phrase classifier's signals as
-extra features made it worse (0.77): tuned on the original corpus, they fire confidently on hard negatives.
-Sentence embeddings from wordllama's in-wheel weights were tried too: 0.45 alone, 0.80 with the n-grams, for
-~60 MB more memory and a loader that reaches for the network (it looks for its tokenizer in the wrong folder).
+company's name, …) lets it carry what it learnt to words it never saw in that place. The choice was made by
+5-fold cross-validation on the training part only (see `bot.shadow_build`; recall at 1% false positives out
+of fold, on the training part before its second fresh batch): word classes 0.87, raw word and character
+n-grams 0.76, either with the phrase classifier's signals as extra features 0.77 (tuned on the original
+corpus, they fire confidently on hard negatives), sentence embeddings from wordllama's in-wheel weights 0.45
+alone and 0.80 beside the n-grams — for ~60 MB more per process and a loader that reaches for the network
+(wordllama 0.4 looks for its shipped tokenizer in the wrong folder).
 
 Scoring is a dictionary lookup per feature and a sum, in plain Python: no numpy, no scikit-learn, no network
 and no download at run time. scikit-learn only *builds* the file (`python -m bot.shadow_build`, reproducible
