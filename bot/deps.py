@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from bot.home import HomeMemory
 from bot.outbox import OutboxWorker
 from bot.settings import Settings
+from bot.shadow_model import AskClassifier
 from models.db import Database
 
 
@@ -19,3 +20,4 @@ class Deps:
     client: WebClient
     outbox: OutboxWorker
     homes: HomeMemory  # what Homes remember between builds in this process
+    asks: AskClassifier  # shadow-market capture's classifier, loaded once (bot/shadow_model.py)

@@ -19,7 +19,7 @@ from bot.customers.form import (
     open_incidents,
     parse_customer_form,
 )
-from bot.customers.lookup import Lookup, get_customer, lookup, suggest
+from bot.customers.lookup import Lookup, get_customer, lookup, named_exactly, suggest
 from bot.customers.profile import CanUse, PastUse, Profile, answered_checkins, can_use, load_profile, parse_can_use
 from bot.customers.query import MAX_QUERY, SearchQuery, clean_text, domain_of, parse_query, parse_ref_type
 from bot.customers.saving import Saved, load_for_edit, save_customer
@@ -52,6 +52,7 @@ __all__ = [
     "load_for_edit",
     "load_profile",
     "lookup",
+    "named_exactly",
     "open_incidents",
     "parse_can_use",
     "parse_customer_form",

@@ -91,6 +91,18 @@ def lookup(session: Session, text: str) -> Lookup:
     return Lookup(None, [c for c in (session.get(Customer, cid) for cid in close) if c is not None])
 
 
+def named_exactly(session: Session, text: str) -> Customer | None:
+    """The one customer whose domain or whole name `text` is, without guessing (None when not exactly one)."""
+    text = clean_text(text).strip('"')
+    domain = domain_of(text)
+    if domain:
+        found = session.scalars(select(Customer).where(Customer.domain == domain).limit(2)).all()
+        if len(found) == 1:
+            return found[0]
+    exact = session.scalars(select(Customer).where(Customer.name_key == name_key(text)).limit(2)).all()
+    return exact[0] if len(exact) == 1 else None
+
+
 def suggest(session: Session, query: str, limit: int = 20) -> list[tuple[int, str, str]]:
     """(id, name, domain) for a type-ahead: exact, then names starting with it, then containing it, then
     the most similar; `%` and `_` are literal."""

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from bot.customers.lookup import get_customer
+from bot.customers.lookup import get_customer, named_exactly
 from bot.customers.query import clean_text, parse_ref_type, unknown_type
 from bot.eligibility import Assessment, assess, load_context
 from bot.errors import ValidationFailed
@@ -96,9 +96,15 @@ class CanUse:
         return "not_yet" if self.assessment.needs_checkin else "yes"
 
 
-def parse_can_use(text: str) -> tuple[str, RefType]:
-    """`acme corp case study` → ("acme corp", CASE_STUDY): the type is the last one to three words."""
+def parse_can_use(text: str, session: Session | None = None) -> tuple[str, RefType | None]:
+    """`acme corp case study` → ("acme corp", CASE_STUDY): the type is the last one to three words.
+
+    With a `session`, the whole text is tried as a customer first: `Acme Corp` (no type) → ("Acme Corp",
+    None), so the caller asks which kind of use, rather than reading "Corp" as a type it doesn't know.
+    """
     text = clean_text(text)
+    if session is not None and text and named_exactly(session, text) is not None:
+        return text.strip('"'), None
     words = text.split()
     if len(words) < 2:
         raise ValidationFailed(

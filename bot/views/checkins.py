@@ -106,6 +106,12 @@ def checkin_modal(checkin: CheckIn, customer: Customer) -> dict[str, Any]:
     return modal(ids.CHECKIN_MODAL, "Customer check-in", "Send answer", blocks, checkin_id=checkin.id)
 
 
+def owner_says(owner: str | None, customer_name: str, answer: Happiness) -> str:
+    """"@olivia says *Soylent Pay* is *happy*" / "… has *some concerns*" / "… is *unhappy*" (name unescaped)."""
+    verb = "has" if answer == Happiness.CONCERNS else "is"
+    return f"{mention(owner)} says *{safe(customer_name, 200)}* {verb} *{answer.label.lower()}*"
+
+
 def checkin_result(
     checkin: CheckIn, customer: Customer, request: ReferenceRequest | None, blockers: list[str], settings: Settings
 ) -> Message:
@@ -113,10 +119,7 @@ def checkin_result(
     answer = checkin.answer
     nps = f" (NPS {checkin.nps})" if checkin.nps is not None else ""
     text = f"{customer.name}: {answer.label}"
-    line = (
-        f"{ANSWER_DOT[answer]} {mention(checkin.answered_by)} says *{safe(customer.name, 200)}* is "
-        f"*{answer.label.lower()}*{nps}."
-    )
+    line = f"{ANSWER_DOT[answer]} {owner_says(checkin.answered_by, customer.name, answer)}{nps}."
     if checkin.note:
         line += "\n" + quote(checkin.note)
     blocks = [section(line)]
