@@ -88,8 +88,7 @@ def cmd_jobs_run(args: argparse.Namespace, settings: Settings, open_db: OpenData
 
 def _messages(db: Database, keys: list[str]) -> list[str]:
     """The queued keys that are messages to people (not App Home or in-place card refreshes)."""
-    from bot.outbox import REFRESH
-    from bot.requests import HOME
+    from bot.kinds import HOME, REFRESH
 
     if not keys:
         return []

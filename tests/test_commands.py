@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 import bot.jobs
 from bot import cli
-from bot.outbox import REFRESH
-from bot.requests import HOME
+from bot.kinds import HOME, REFRESH
 from bot.settings import Settings
 from handlers.fallback import NO_SUCH_SHORTCUT
 from handlers.suggestions import closest_subcommand
