@@ -26,19 +26,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit
-from bot.errors import InvalidTransition
 from bot.matching import Candidate, rank_candidates
 from bot.requests import LIMITS
 from bot.settings import Settings
-from models import Customer, ReferenceRequest, WatchedChannel
+from models import Customer, ReferenceRequest
 from models.enums import RefType
-from models.types import utcnow
 
 # Only this much of a message is read: an ask is short, and a 40 000-character paste must stay cheap.
 MAX_CHARS = 4000
@@ -725,39 +720,3 @@ def ask_notes(text: str, limit: int = 1500) -> str:
     body = _SPACES.sub(" ", readable(text)).strip()
     body = body if len(body) <= limit else body[: limit - 1] + "…"
     return f"Asked in Slack: {body}"
-
-
-# -- watched channels ---------------------------------------------------------------------------------------
-
-
-def watched(session: Session, channel_id: str) -> WatchedChannel | None:
-    return session.get(WatchedChannel, channel_id)
-
-
-def watch(session: Session, channel_id: str, actor: str) -> tuple[WatchedChannel, bool]:
-    """Turn capture on in a channel; (the record, True when this call turned it on). Audited."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(WatchedChannel)
-        .values(channel_id=channel_id, enabled_by=actor, enabled_at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(WatchedChannel.channel_id)
-    )
-    created = session.execute(stmt).first() is not None
-    if created:
-        audit.record(session, actor, "channel.watched", "channel", channel_id)
-    record = session.get(WatchedChannel, channel_id, populate_existing=True)
-    if record is None:  # turned off by someone else between the two statements
-        raise InvalidTransition("Someone turned this off at the same moment; run `/reference watch` again.")
-    return record, created
-
-
-def unwatch(session: Session, channel_id: str, actor: str) -> bool:
-    """Turn capture off; True when it was on. Audited."""
-    removed = session.execute(
-        delete(WatchedChannel).where(WatchedChannel.channel_id == channel_id).returning(WatchedChannel.channel_id)
-    ).first()
-    if removed is None:
-        return False
-    audit.record(session, actor, "channel.unwatched", "channel", channel_id)
-    return True

@@ -20,7 +20,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import ids, shadow
+from bot import ids, shadow, watched_channels
 from bot.deps import Deps
 from bot.outbox import remember_delivery
 from bot.views.requests import request_modal
@@ -75,14 +75,14 @@ def subcommands() -> list[Subcommand]:
             return
         channel_id = str(call.command["channel_id"])
         with call.deps.db.transaction() as session:
-            record, created = shadow.watch(session, channel_id, call.user_id)
+            record, created = watched_channels.watch(session, channel_id, call.user_id)
             message = watching(_channel_name(call.command), record, created, call.deps.settings.tz)
         call.reply(message)
 
     def unwatch(call: Invocation) -> None:
         channel_id = str(call.command.get("channel_id") or "")
         with call.deps.db.transaction() as session:
-            was_on = shadow.unwatch(session, channel_id, call.user_id)
+            was_on = watched_channels.unwatch(session, channel_id, call.user_id)
         call.reply(unwatched(_channel_name(call.command), was_on))
 
     return [
@@ -113,7 +113,7 @@ def register(app: App, deps: Deps) -> None:
                 return
             channel, user, ts = str(event["channel"]), str(event["user"]), str(event["ts"])
             with deps.db.reading() as session:
-                if shadow.watched(session, channel) is None:
+                if watched_channels.watched(session, channel) is None:
                     return
                 guess, candidates = shadow.suggest(session, settings, text, user, utcnow(), MATCHES_SHOWN)
                 message = ask_reply(guess, candidates, shadow.Prefill(guess, shadow.ask_notes(text)).to_value())

@@ -81,9 +81,9 @@ def build_scene(db: Database, settings: Settings) -> Scene:
         assert session.get(ReferenceRequest, awaiting).status == RequestStatus.AWAITING_CHECKIN
         assert session.get(ReferenceRequest, approved).status == RequestStatus.APPROVED
         if _module_present("handlers.watch"):
-            from bot import shadow
+            from bot import watched_channels
 
-            shadow.watch(session, WATCHED, MANAGER)
+            watched_channels.watch(session, WATCHED, MANAGER)
     return Scene(fresh, stale, submitted, awaiting, checkin, approved)
 
 
