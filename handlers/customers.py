@@ -125,5 +125,7 @@ def register(app: App, deps: Deps) -> None:
         if customer_id is not None and (not isinstance(customer_id, int) or isinstance(customer_id, bool)):
             raise NotFound("This form no longer matches a customer; open it again from the profile.")
         fingerprint = expected if isinstance(expected, str) else None
-        saved = cu.save_customer(session, settings, form.user_id, customer_id, form.values, utcnow(), fingerprint)
+        now = utcnow()
+        draft = cu.parse_customer_form(form.values, now.astimezone(settings.tz).date())
+        saved = cu.save_customer(session, settings, form.user_id, customer_id, draft, now, fingerprint)
         return {"response_action": "update", "view": saved_view(saved)}

@@ -11,10 +11,12 @@ from datetime import date
 
 import pytest
 
-from bot.customers.form import consent_block, parse_customer_form
+from bot.customers.form import LIMITS, consent_block, contacts_text, list_text, parse_customer_form
 from bot.customers.profile import parse_can_use
 from bot.customers.query import MAX_QUERY, SearchQuery, clean_text, parse_query, parse_ref_type
 from bot.errors import ValidationFailed
+from bot.views.text import clip
+from models import Consent, Contact, Customer
 from models.enums import RefType
 
 TODAY = date(2026, 11, 24)
@@ -109,7 +111,7 @@ def form(**values: object) -> dict[str, object]:
 
 def test_a_complete_form_becomes_a_draft() -> None:
     on, until = consent_block(RefType.CASE_STUDY, "on"), consent_block(RefType.CASE_STUDY, "until")
-    draft, errors = parse_customer_form(
+    draft = parse_customer_form(
         form(
             domain="https://www.Acme.com/about",
             industry=" Fintech ",
@@ -125,7 +127,7 @@ def test_a_complete_form_becomes_a_draft() -> None:
         ),
         TODAY,
     )
-    assert errors == {}
+    assert draft.errors == {}
     assert draft.fields["name"] == "Acme Corp" and draft.fields["domain"] == "acme.com"
     assert draft.fields["industry"] == "Fintech" and draft.fields["owner_slack_id"] == "U0OWNER1"
     assert draft.fields["products"] == ["Payments", "SSO", "payments", "API"]
@@ -174,12 +176,38 @@ def test_a_complete_form_becomes_a_draft() -> None:
     ],
 )
 def test_each_problem_is_reported_against_its_own_field(values: dict[str, object], field: str) -> None:
-    _, errors = parse_customer_form({"name": "Acme Corp", **values}, TODAY)
+    errors = parse_customer_form({"name": "Acme Corp", **values}, TODAY).errors
     assert field in errors, errors
 
 
 def test_not_referenceable_keeps_its_reason_and_input_of_the_wrong_shape_reads_as_empty() -> None:
-    draft, errors = parse_customer_form(form(referenceable="no", reason="Legal said no", industry=["x"]), TODAY)
-    assert errors == {}
+    draft = parse_customer_form(form(referenceable="no", reason="Legal said no", industry=["x"]), TODAY)
+    assert draft.errors == {}
     assert draft.fields["referenceable"] is False and draft.fields["not_referenceable_reason"] == "Legal said no"
     assert draft.fields["industry"] == ""
+
+
+def test_an_edit_keeps_what_the_form_could_only_show_clipped_and_what_it_left_as_shown() -> None:
+    long_notes = "n" * (LIMITS["notes"] + 50)
+    long_topics = [f"topic {i:03d}" for i in range(200)]  # more than the form's 1,000 characters
+    current = Customer(name="Acme Corp", notes=long_notes, topics=long_topics, products=["SSO"])
+    current.contacts = [Contact(name="Ada", title="CTO", email="ada@acme.com", is_primary=True)]
+    current.consents = [Consent(ref_type=RefType.LOGO.value, approved_by="Ada", approved_on=date(2026, 1, 1))]
+    shown = {
+        "name": "Acme Corp",
+        "notes": clip(long_notes, LIMITS["notes"]),
+        "topics": clip(list_text(long_topics), LIMITS["topics"]),
+        "products": "SSO, API",
+        "contacts": contacts_text(current),
+        consent_block(RefType.LOGO, "until"): "2027-01-01",  # the approver's name cleared, the dates kept
+    }
+    typed = parse_customer_form(shown, TODAY)
+    # On its own the form says less than the customer holds, and half a consent:
+    assert typed.fields["topics"] != long_topics and typed.fields["notes"] != long_notes
+    assert set(typed.errors) == {consent_block(RefType.LOGO, "by")}
+    edit = typed.as_edit_of(current)
+    assert edit.errors == {}
+    assert edit.fields["notes"] == long_notes and edit.fields["topics"] == long_topics
+    assert edit.fields["products"] == ["SSO", "API"]  # what was changed is taken as typed
+    assert edit.contacts is None  # left as shown: unchanged
+    assert typed.as_edit_of(None) is typed  # a new customer has nothing to keep

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -99,15 +99,52 @@ class IncidentDraft:
     summary: str
 
 
+TEXT_FIELDS = {
+    "name": "name",
+    "industry": "industry",
+    "region": "region",
+    "segment": "segment",
+    "guidance": "guidance",
+    "notes": "notes",
+    "reason": "not_referenceable_reason",
+}
+
+
 @dataclass
 class CustomerDraft:
-    """A validated add/edit form."""
+    """The add/edit form as typed and checked on its own (`errors` by block id); `as_edit_of` then keeps
+    what the form left as it showed it: a value it could only show clipped, the contacts, a consent's dates."""
 
     fields: dict[str, Any]
     contacts: list[ContactDraft] | None  # None: unchanged
     consents: dict[RefType, ConsentDraft | None]
     new_incident: IncidentDraft | None
     resolve: set[int]
+    errors: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, str] = field(default_factory=dict)  # the text of each field as typed, by block id
+    unnamed: set[RefType] = field(default_factory=set)  # consents given dates but no approver
+
+    def as_edit_of(self, current: Customer | None) -> CustomerDraft:
+        """This draft as an edit of `current` (None: a new customer, nothing to keep)."""
+        if current is None:
+            return self
+        fields, errors, contacts = dict(self.fields), dict(self.errors), self.contacts
+        for key, attr in TEXT_FIELDS.items():
+            was = getattr(current, attr) or ""
+            if len(was) > LIMITS[key] and self.typed[key] == clip(was, LIMITS[key]).strip():
+                fields[attr] = was if attr != "not_referenceable_reason" or not fields["referenceable"] else ""
+        for key in ("products", "topics"):
+            was_items = list(getattr(current, key) or [])
+            if self.typed[key] == clip(list_text(was_items), LIMITS[key]).strip():
+                fields[key] = was_items
+                errors.pop(key, None)
+        if self.typed["contacts"] == clip(contacts_text(current), LIMITS["contacts"]).strip():
+            contacts = None
+            errors.pop("contacts", None)
+        for ref_type in self.unnamed:
+            if any(c.ref_type == ref_type for c in current.consents):  # dates left as shown: not a new consent
+                errors.pop(consent_block(ref_type, "by"), None)
+        return replace(self, fields=fields, contacts=contacts, errors=errors)
 
 
 def _str(raw: Mapping[str, Any], key: str) -> str:
@@ -115,11 +152,9 @@ def _str(raw: Mapping[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _text(raw: Mapping[str, Any], key: str, limit: int, current: str, errors: dict[str, str]) -> str:
-    """A text field; an over-long current value the form could only show clipped stays as it was."""
+def _text(raw: Mapping[str, Any], key: str, limit: int, errors: dict[str, str]) -> str:
+    """A text field (an over-long value the form could only show clipped is kept by `as_edit_of`)."""
     value = _str(raw, key)
-    if current and len(current) > limit and value == clip(current, limit).strip():
-        return current
     if len(value) > limit:
         errors[key] = f"Keep this under {limit} characters (it has {len(value)})."
     return value
@@ -136,10 +171,10 @@ def _date(raw: Mapping[str, Any], key: str, errors: dict[str, str]) -> date | No
         return None
 
 
-def _items(raw: Mapping[str, Any], key: str, current: list[str], errors: dict[str, str]) -> list[str]:
+def _items(raw: Mapping[str, Any], key: str, errors: dict[str, str]) -> list[str]:
     value = _str(raw, key)
-    if value == clip(list_text(current), LIMITS[key]).strip():
-        return list(current)
+    if not value:
+        return []
     if len(value) > LIMITS[key]:
         errors[key] = f"Keep this under {LIMITS[key]} characters (it has {len(value)})."
     parts = (p.strip() for p in value.replace(";", ",").replace("\n", ",").split(","))
@@ -170,14 +205,16 @@ def _parse_contacts(value: str) -> tuple[list[ContactDraft], str | None]:
     return drafts, None
 
 
-def parse_customer_form(
-    raw: Mapping[str, Any], today: date, current: Customer | None = None
-) -> tuple[CustomerDraft, dict[str, str]]:
-    """The add/edit form's values → a draft, and every problem against its own block id."""
+def parse_customer_form(raw: Mapping[str, Any], today: date) -> CustomerDraft:
+    """The add/edit form's values → a draft, with every problem against its own block id (`draft.errors`).
+
+    Reads no database: what depends on the customer being edited is `CustomerDraft.as_edit_of`'s.
+    """
     errors: dict[str, str] = {}
     fields: dict[str, Any] = {}
+    typed = {key: _str(raw, key) for key in (*TEXT_FIELDS, "products", "topics", "contacts")}
     for key in ("name", "industry", "region", "segment", "guidance", "notes"):
-        fields[key] = _text(raw, key, LIMITS[key], getattr(current, key, "") or "", errors)
+        fields[key] = _text(raw, key, LIMITS[key], errors)
     if not fields["name"]:
         errors["name"] = "Give the customer's name."
     domain_text = _str(raw, "domain")
@@ -187,7 +224,7 @@ def parse_customer_form(
         if fields["domain"] is None or len(fields["domain"]) > LIMITS["domain"]:
             errors["domain"] = "Write a domain like acme.com (or leave it empty)."
     for key in ("products", "topics"):
-        fields[key] = _items(raw, key, list(getattr(current, key, None) or []), errors)
+        fields[key] = _items(raw, key, errors)
     owner = _str(raw, "owner")
     fields["owner_slack_id"] = owner or None
     if owner and not USER_ID.match(owner):
@@ -196,21 +233,20 @@ def parse_customer_form(
     if referenceable not in ("yes", "no"):
         errors["referenceable"] = "Choose yes or no."
     fields["referenceable"] = referenceable == "yes"
-    reason = _text(raw, "reason", LIMITS["reason"], getattr(current, "not_referenceable_reason", "") or "", errors)
+    reason = _text(raw, "reason", LIMITS["reason"], errors)
     if not fields["referenceable"] and not reason:
         errors["reason"] = "Say why they must not be asked, so nobody asks by mistake."
     fields["not_referenceable_reason"] = "" if fields["referenceable"] else reason
 
-    contacts: list[ContactDraft] | None = None
-    contacts_value = _str(raw, "contacts")
-    if current is None or contacts_value != clip(contacts_text(current), LIMITS["contacts"]).strip():
-        if len(contacts_value) > LIMITS["contacts"]:
-            errors["contacts"] = f"Keep this under {LIMITS['contacts']} characters (it has {len(contacts_value)})."
-        contacts, problem = _parse_contacts(contacts_value)
-        if problem:
-            errors["contacts"] = problem
+    contacts_value = typed["contacts"]
+    if len(contacts_value) > LIMITS["contacts"]:
+        errors["contacts"] = f"Keep this under {LIMITS['contacts']} characters (it has {len(contacts_value)})."
+    contacts, problem = _parse_contacts(contacts_value)
+    if problem:
+        errors["contacts"] = problem
 
     consents: dict[RefType, ConsentDraft | None] = {}
+    unnamed: set[RefType] = set()
     for ref_type in MARKETING_TYPES:
         by_key, on_key, until_key = (consent_block(ref_type, part) for part in ("by", "on", "until"))
         approved_by = _str(raw, by_key)
@@ -225,10 +261,9 @@ def parse_customer_form(
                 f"The consent expires ({expires_on.isoformat()}) before it was approved ({approved_on.isoformat()})."
             )
         consents[ref_type] = ConsentDraft(approved_by, approved_on, expires_on) if approved_by else None
-        if not approved_by and (approved_on or expires_on):
-            had = current is not None and any(c.ref_type == ref_type for c in current.consents)
-            if not had:  # dates without a name: a half-recorded consent, not a withdrawal
-                errors[by_key] = "Who at the customer approved it? (Leave it empty for no consent.)"
+        if not approved_by and (approved_on or expires_on):  # a half-recorded consent (unless it is on record)
+            unnamed.add(ref_type)
+            errors[by_key] = "Who at the customer approved it? (Leave it empty for no consent.)"
 
     new_incident: IncidentDraft | None = None
     summary = _str(raw, "incident_summary")
@@ -253,8 +288,7 @@ def parse_customer_form(
     for value in chosen if isinstance(chosen, list) else [chosen]:
         if str(value).isdigit():
             resolve.add(int(value))
-    draft = CustomerDraft(fields, contacts, consents, new_incident, resolve)
-    return draft, errors
+    return CustomerDraft(fields, contacts, consents, new_incident, resolve, errors, typed, unnamed)
 
 
 def open_incidents(customer: Customer) -> list[Incident]:

@@ -7,7 +7,6 @@ then applies it, recording every change old → new in the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,7 +22,6 @@ from bot.customers.form import (
     CustomerDraft,
     consent_block,
     fingerprint,
-    parse_customer_form,
 )
 from bot.customers.lookup import get_customer
 from bot.errors import NotFound, ValidationFailed
@@ -76,16 +74,16 @@ def save_customer(
     settings: Settings,
     actor: str,
     customer_id: int | None,
-    raw: Mapping[str, Any],
+    typed: CustomerDraft,
     now: datetime,
     expected: str | None = None,
 ) -> Saved:
-    """Add (`customer_id` None) or edit a customer from the form; every change is audited, old → new.
+    """Add (`customer_id` None) or edit a customer from the form, parsed into `typed`
+    (`parse_customer_form`); every change is audited, old → new.
 
     `expected` is the fingerprint the form was opened with: if the customer changed since, nothing is saved.
     """
     require_manager(settings, actor, "add or edit customers")
-    today = now.astimezone(settings.tz).date()
     customer: Customer | None = None
     if customer_id is not None:
         customer = session.scalars(
@@ -103,7 +101,8 @@ def save_customer(
                     "again, so that nothing they saved is overwritten."
                 }
             )
-    draft, errors = parse_customer_form(raw, today, customer)
+    draft = typed.as_edit_of(customer)
+    errors = dict(draft.errors)
     others = select(Customer.id).where(Customer.id != customer_id) if customer_id else select(Customer.id)
     if draft.fields["domain"] and "domain" not in errors:
         taken = session.scalars(others.where(Customer.domain == draft.fields["domain"])).first()
