@@ -36,11 +36,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot import kinds
+from bot import consents, kinds
+from bot.consents import ExpiringConsent
 from bot.outbox import enqueue
 from bot.settings import Settings
-from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest, ReferenceUse
-from models.enums import OPEN_STATUSES, CheckInStatus, Happiness, Outcome, RequestStatus
+from models import CheckIn, Customer, OutboxMessage, ReferenceRequest, ReferenceUse
+from models.enums import OPEN_STATUSES, SOUR_ANSWERS, CheckInStatus, Happiness, Outcome, RequestStatus
 
 SERIES_WEEKS = 12
 LISTED = 8  # names listed per digest line before "and N more"
@@ -49,7 +50,6 @@ APPROVED_STATES = (RequestStatus.APPROVED.value, RequestStatus.COMPLETED.value)
 OPEN_STATES = OPEN_STATUSES
 HELD = (Outcome.HELPED.value, Outcome.NEUTRAL.value, Outcome.HURT.value)
 THANKED = (Outcome.HELPED.value, Outcome.NEUTRAL.value)
-AT_RISK = (Happiness.UNHAPPY.value, Happiness.CONCERNS.value)
 CENT = Decimal("0.01")
 
 
@@ -241,14 +241,6 @@ class CustomerCount:
     name: str
     owner: str | None
     count: int
-
-
-@dataclass(frozen=True)
-class ExpiringConsent:
-    customer_id: int
-    name: str
-    ref_type: str
-    expires_on: date
 
 
 @dataclass(frozen=True)
@@ -509,18 +501,8 @@ def over_fatigue_limit(
 def expiring_consents(
     session: Session, settings: Settings, today: date, limit: int = LISTED
 ) -> tuple[list[ExpiringConsent], int]:
-    """Public-use consents that expire within REFBOT_CONSENT_NOTICE_DAYS (30 by default)."""
-    horizon = today + timedelta(days=settings.consent_notice_days)
-    where = (Consent.expires_on.is_not(None), Consent.expires_on >= today, Consent.expires_on <= horizon)
-    total = int(session.scalar(select(func.count()).select_from(Consent).where(*where)) or 0)
-    rows = session.execute(
-        select(Consent.customer_id, Customer.name, Consent.ref_type, Consent.expires_on)
-        .join(Customer, Customer.id == Consent.customer_id)
-        .where(*where)
-        .order_by(Consent.expires_on, Customer.name, Consent.ref_type)
-        .limit(limit)
-    ).all()
-    return [ExpiringConsent(*row) for row in rows], total
+    """Public-use consents that expire within REFBOT_CONSENT_NOTICE_DAYS (30 by default): `bot.consents`."""
+    return consents.expiring(session, settings, today, limit)
 
 
 def stale_checkins(
@@ -551,15 +533,18 @@ def stale_checkins(
     return [StaleCustomer(cid, name, at) for cid, name, at, _, _ in rows], int(rows[0][3]), int(rows[0][4] or 0)
 
 
-def at_risk(session: Session, period: Period) -> list[AtRiskCustomer]:
-    """Customers an owner called unhappy (or of concern) in the period; each customer's latest answer."""
+def soured(session: Session, period: Period) -> list[AtRiskCustomer]:
+    """Customers an owner called unhappy (or of concern) in the period; each customer's latest answer then.
+
+    The digest's question, about one week; the App Home's "at risk now" (`bot.home.at_risk`) also counts a
+    detractor's NPS and an unanswered check-in. Both read the same sour answers (`SOUR_ANSWERS`)."""
     rows = session.execute(
         select(CheckIn.customer_id, Customer.name, Customer.owner_slack_id, CheckIn.answer, CheckIn.nps)
         .join(Customer, Customer.id == CheckIn.customer_id)
         .where(
             CheckIn.status == CheckInStatus.ANSWERED.value,
             _in(CheckIn.answered_at, period.start, period.end),
-            CheckIn.answer.in_(AT_RISK),
+            CheckIn.answer.in_(SOUR_ANSWERS),
         )
         .order_by(CheckIn.answered_at.desc(), CheckIn.id.desc())
     ).all()
@@ -703,7 +688,7 @@ def compute(session: Session, settings: Settings, period: Period, now: datetime,
         stale=stale,
         stale_total=stale_total,
         stale_asked=stale_asked,
-        at_risk=at_risk(session, period),
+        at_risk=soured(session, period),
         quiet_owners=quiet_owners(session, settings, now),
         waiting=waiting,
         waiting_total=waiting_total,

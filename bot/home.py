@@ -28,21 +28,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import home_record, jobs
+from bot import consents, home_record, jobs
+from bot.consents import ExpiringConsent
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, assess, load_context
 from bot.matching import Candidate, fit, rank_candidates
 from bot.memo import Memo
 from bot.settings import Settings
-from models import AuditEntry, CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
+from models import AuditEntry, CheckIn, Customer, OutboxMessage, ReferenceRequest
 from models.db import Database
-from models.enums import OPEN_STATUSES, CheckInStatus, Happiness, Outcome, RefType, RequestStatus
+from models.enums import OPEN_STATUSES, SOUR_ANSWERS, CheckInStatus, Happiness, Outcome, RefType, RequestStatus
 from models.types import utcnow
 
 # Sections of the Home, as "more" buttons name them.
@@ -85,7 +86,7 @@ ACTIVE_CAP = 300
 
 OPEN = OPEN_STATUSES
 CLOSED = (RequestStatus.COMPLETED.value, RequestStatus.DECLINED.value, RequestStatus.CANCELLED.value)
-SOUR = (Happiness.UNHAPPY.value, Happiness.CONCERNS.value)
+SOUR = SOUR_ANSWERS
 
 
 # -- what the Home holds --------------------------------------------------------------------------------
@@ -121,15 +122,6 @@ class AtRisk:
     answered_at: datetime | None
     nps: int | None = None
     unanswered_since: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ExpiringConsent:
-    customer_id: int
-    name: str
-    ref_type: str
-    expires_on: date
-    approved_by: str
 
 
 @dataclass(frozen=True)
@@ -586,29 +578,9 @@ def _silent(session: Session, settings: Settings, now: datetime, columns: Any, l
 
 
 def _expiring_consents(session: Session, settings: Settings, now: datetime, limit: int) -> Shown[ExpiringConsent]:
-    """Public-use consents that run out within REFBOT_CONSENT_NOTICE_DAYS, soonest first."""
-    today = now.astimezone(settings.tz).date()
-    first = (
-        select(
-            Consent.id,
-            Consent.customer_id,
-            Consent.ref_type,
-            Consent.expires_on,
-            Consent.approved_by,
-            func.count().over().label("total"),
-        )
-        .where(Consent.expires_on >= today, Consent.expires_on <= today + timedelta(days=settings.consent_notice_days))
-        .order_by(Consent.expires_on, Consent.id)
-        .limit(limit)
-        .subquery()
-    )
-    rows = session.execute(
-        select(first, Customer.name)
-        .join(Customer, Customer.id == first.c.customer_id)
-        .order_by(first.c.expires_on, first.c.id)
-    ).all()
-    items = [ExpiringConsent(r.customer_id, r.name, r.ref_type, r.expires_on, r.approved_by) for r in rows]
-    return Shown(items, rows[0].total if rows else 0)
+    """Public-use consents that run out within REFBOT_CONSENT_NOTICE_DAYS, soonest first (`bot.consents`)."""
+    found, total = consents.expiring(session, settings, now.astimezone(settings.tz).date(), limit)
+    return Shown(found, total)
 
 
 def quarter_start(now: datetime, settings: Settings) -> tuple[str, datetime]:

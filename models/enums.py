@@ -84,6 +84,10 @@ class Happiness(StrEnum):
         return {"happy": "Happy", "concerns": "Some concerns", "unhappy": "Unhappy"}[self.value]
 
 
+# The answers that put a customer at risk: nobody is asked for a reference while their latest is one of them.
+SOUR_ANSWERS = (Happiness.UNHAPPY, Happiness.CONCERNS)
+
+
 class CheckInStatus(StrEnum):
     PENDING = "pending"
     ANSWERED = "answered"
