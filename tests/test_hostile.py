@@ -1691,3 +1691,13 @@ def test_mention_renders_only_whole_ids() -> None:
     assert mention("UMANAGER1\n") == "UMANAGER1 "
     assert mention("<!channel>") == "&lt;!channel&gt;"
     assert mention("") == "nobody"
+
+
+def test_the_edit_form_preselects_only_a_real_slack_id_as_owner() -> None:
+    """Found by the hostile-text test: an owner id with a control character went into `initial_user` raw."""
+    for stored, shown in (("U0OWNER1", "U0OWNER1"), ("U\x08", None), ("U0OWNER1\n", None), ("olga", None)):
+        customer = Customer(name="Acme Corp", owner_slack_id=stored, referenceable=True, products=[], topics=[])
+        customer.contacts, customer.consents, customer.incidents = [], [], []
+        view = customer_views.customer_modal(customer, fingerprint="f")
+        (owner,) = [b for b in view["blocks"] if b.get("block_id") == "owner"]
+        assert owner["element"].get("initial_user") == shown

@@ -30,6 +30,7 @@ from bot.customers import (
     list_text,
     open_incidents,
 )
+from bot.customers.query import USER_ID
 from bot.settings import Settings
 from bot.views.audit import change_sentence
 from bot.views.forms import modal, text_input
@@ -519,7 +520,7 @@ def customer_modal(customer: Customer | None, *, name: str = "", fingerprint: st
     referenceable = c.referenceable if c is not None else True
     yes, no = _option("yes", "Yes: they may be asked"), _option("no", "No: do not ask them")
     owner: dict[str, Any] = {"type": "users_select", "action_id": "owner", "placeholder": plain("Pick a person", 150)}
-    if c is not None and c.owner_slack_id and c.owner_slack_id[:1] in ("U", "W"):
+    if c is not None and c.owner_slack_id and USER_ID.fullmatch(c.owner_slack_id):  # a Slack ID, nothing else
         owner["initial_user"] = c.owner_slack_id
     shown = {key: (getattr(c, key) or "") if c else "" for key in ("domain", "industry", "region", "segment")}
     listed = {key: list_text(getattr(c, key) or []) if c else "" for key in ("products", "topics")}
