@@ -203,8 +203,8 @@ def _choose_contact(customer: Customer, settings: Settings, context: Context, re
     result.contact = rested[0]
     if primary is not None and rested[0] is not primary:
         result.warnings.append(
-            f"{primary.name} was used {context.contact_uses.get(primary.id, 0)}× lately; "
-            f"{rested[0].name} is offered instead"
+            f"{primary.display_name} was used {context.contact_uses.get(primary.id, 0)}× lately; "
+            f"{rested[0].display_name} is offered instead"
         )
 
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import event, select
 
 from bot.app import make_client
-from bot.customers import load_profile
 from bot.cli import main
+from bot.customers import load_profile
 from bot.exporter import export_customers
 from bot.importing import ImportOptions, ImportReport, SlackOwnerDirectory, import_files
 from bot.jobs import OWNERLESS, run_job
@@ -102,7 +102,7 @@ TRACKER = (
 def test_reimporting_unchanged_lists_changes_nothing_and_writes_nothing(
     db: Database, tmp_path: Path, writes: list[str]
 ) -> None:
-    files = [write(tmp_path, CRM, "crm.csv"), write(tmp_path, MARKETING, "marketing.csv"), write(tmp_path, TRACKER, "t.csv")]
+    files = [write(tmp_path, text, name) for text, name in ((CRM, "crm.csv"), (MARKETING, "m.csv"), (TRACKER, "t.csv"))]
     first = run(db, *files)
     assert (first.created, first.updated) == (4, 0)
     before, audited = state(db), len(audit_rows(db))
@@ -116,7 +116,7 @@ def test_reimporting_unchanged_lists_changes_nothing_and_writes_nothing(
         )
         # The two files still disagree: said once, settled the same way (the later file wins).
         assert [(c.customer, c.field, c.old, c.new, Path(c.file).name) for c in again.conflicts] == [
-            ("Acme Inc", "industry", "Fintech", "Payments", "marketing.csv")
+            ("Acme", "industry", "Fintech", "Payments", "m.csv")
         ]
     assert writes == [], "an import that changes nothing sends no INSERT, UPDATE or DELETE"
     assert state(db) == before and len(audit_rows(db)) == audited
@@ -173,7 +173,7 @@ def test_a_broken_quote_refuses_the_file_naming_the_line_and_the_cause(db: Datab
     bad = write(tmp_path, 'Name,Industry\n"Acme,Fintech\nGlobex,Retail\n', "broken.csv")
     report = run(db, bad)
     assert [f.message for f in report.failed] == [
-        f"{bad} is not valid CSV: the quoted cell that starts on line 2 is never closed (a \" is missing)"
+        f'{bad} is not valid CSV: the quoted cell that starts on line 2 is never closed (a " is missing)'
     ]
     assert counts(db) == (0, 0, 0, 0)
 
@@ -185,7 +185,7 @@ def test_the_cli_says_so_in_one_sentence_and_writes_nothing(
     assert main(["--env-file", "/nonexistent", "import", str(bad)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        f"refbot: {bad} is not valid CSV: the quoted cell that starts on line 2 is never closed (a \" is missing); "
+        f'refbot: {bad} is not valid CSV: the quoted cell that starts on line 2 is never closed (a " is missing); '
         "nothing was imported from it."
     ]
     assert counts(cli_env) == (0, 0, 0, 0)
@@ -219,7 +219,7 @@ def test_owner_ids_are_checked_and_unknown_or_deactivated_ones_leave_the_custome
 ) -> None:
     fake.add_user("UGONE0001", "gone", deleted=True)
     with db.transaction() as session:  # owned, in refbot, by someone who has since left
-        factories.customer(session, "Initech", owner="UGONE0001")
+        factories.customer(session, "Initech", owner="UGONE0001", happy_days_ago=None)
     path = write(
         tmp_path,
         "Company,CSM\nAcme,UOWNER001\nGlobex,U0NOTREAL1\nInitech,UGONE0001\nHooli,U0NOTREAL1\nUmbrella,UOWNER001\n",
