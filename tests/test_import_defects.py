@@ -6,20 +6,24 @@ Each test failed before its fix. Every database test runs on SQLite and (with TE
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, select
 
 from bot.app import make_client
 from bot.cli import main
 from bot.customers import load_profile
 from bot.exporter import export_customers
-from bot.importing import ImportOptions, ImportReport, SlackOwnerDirectory, import_files
+from bot.importing import ImportOptions, ImportReport, SlackOwnerDirectory, company_key, import_files
+from bot.importing.merging import ConsentDraft, ContactDraft, CustomerDraft, Incoming, fold, settle
+from bot.importing.rows import ConsentIn, ContactIn, ImportRow
 from bot.jobs import OWNERLESS, run_job
-from bot.settings import Settings
+from bot.settings import Settings as AppSettings
 from bot.views.customers import profile
 from models import AuditEntry, OutboxMessage
 from models.db import Database
@@ -210,12 +214,12 @@ def test_a_huge_cell_skips_its_row_with_the_true_reason_and_the_rest_loads(db: D
 
 
 def _directory(fake: FakeSlack) -> SlackOwnerDirectory:
-    settings = Settings(slack_bot_token="xoxb-test", slack_api_url=fake.url, slack_timeout_seconds=3)
+    settings = AppSettings(slack_bot_token="xoxb-test", slack_api_url=fake.url, slack_timeout_seconds=3)
     return SlackOwnerDirectory(make_client(settings))
 
 
 def test_owner_ids_are_checked_and_unknown_or_deactivated_ones_leave_the_customer_ownerless(
-    db: Database, tmp_path: Path, fake: FakeSlack, settings: Settings
+    db: Database, tmp_path: Path, fake: FakeSlack, settings: AppSettings
 ) -> None:
     fake.add_user("UGONE0001", "gone", deleted=True)
     with db.transaction() as session:  # owned, in refbot, by someone who has since left
@@ -268,7 +272,7 @@ def test_a_slack_outage_keeps_the_owner_id_and_it_is_checked_again_next_time(
 
 def test_the_fake_answers_users_info_as_slack_documents(fake: FakeSlack) -> None:
     fake.add_user("UGONE0001", "gone", deleted=True)
-    client = make_client(Settings(slack_bot_token="xoxb-test", slack_api_url=fake.url, slack_timeout_seconds=3))
+    client = make_client(AppSettings(slack_bot_token="xoxb-test", slack_api_url=fake.url, slack_timeout_seconds=3))
     assert client.users_info(user="UGONE0001")["user"]["deleted"] is True
     assert client.users_info(user=OWNER)["user"]["deleted"] is False
     unknown = fake.calls("users.info")
@@ -282,7 +286,7 @@ def test_the_fake_answers_users_info_as_slack_documents(fake: FakeSlack) -> None
 
 
 def test_a_contact_with_only_an_email_has_no_name_and_is_shown_by_its_email(
-    db: Database, tmp_path: Path, settings: Settings
+    db: Database, tmp_path: Path, settings: AppSettings
 ) -> None:
     report = run(db, write(tmp_path, "name,contact_email\nAcme,jane@acme.com\n", "a.csv"))
     assert report.skipped == []
@@ -328,3 +332,83 @@ def test_a_name_differing_only_in_case_or_spacing_never_replaces_a_better_capita
         factories.customer(session, "globex corporation")
     run(db, write(tmp_path, "name\nGlobex Corporation\n", "e.csv"))
     assert sorted(c.name for c in customers(db)) == ["BrightWave Analytics", "Globex Corporation"]
+
+
+# -- 1, as a property of the merge itself: settling a run onto its own result changes nothing --------------
+
+_NAMES = ("Acme", "ACME", "acme", "Acme Inc", "Acme  Inc", "ACME Corp", "Acmee", "Northwind Payments")
+_TEXTS = ("", "Fintech", "fintech", "Payments")
+_EMAILS = ("", "jane@acme.com", "JANE@acme.com", "max@acme.com")
+
+
+@st.composite
+def _rows(draw: st.DrawFn, source: int) -> list[ImportRow]:
+    rows = []
+    for line in range(2, 2 + draw(st.integers(1, 4))):
+        name = draw(st.sampled_from(_NAMES))
+        row = ImportRow(source, line, name, company_key(name), None)
+        for field_name in ("industry", "region", "notes"):
+            value = draw(st.sampled_from(_TEXTS))
+            if value:
+                row.values[field_name] = value
+        row.products = draw(st.lists(st.sampled_from(("Ledger", "ledger", "Cards")), max_size=2))
+        row.referenceable = draw(st.sampled_from((None, True, False)))
+        # Slack's verdict on an ID is the same for every row: UGONE0001 was an owner once, and has left.
+        row.owner_id = draw(st.sampled_from((None, "UOWNER001", "UOTHER001" if source else "UGONE0001")))
+        row.owner_email = draw(st.sampled_from((None, "olivia@acme.com", "OLIVIA@acme.com", "oscar@acme.com")))
+        row.owner_refused = draw(st.sampled_from((None, "U0NOTREAL1", "UGONE0001"))) if source else None
+        for _ in range(draw(st.integers(0, 2))):
+            person = draw(st.sampled_from(("", "Jane Doe", "jane doe", "Max")))
+            email = draw(st.sampled_from(_EMAILS))
+            if person or email:
+                row.contacts.append(ContactIn(person, draw(st.sampled_from(("", "CFO", "VP"))), email))
+        for ref_type in draw(st.lists(st.sampled_from(("logo", "quote")), max_size=2, unique=True)):
+            on = draw(st.sampled_from((None, date(2024, 9, 30), date(2025, 1, 1))))
+            row.consents.append(ConsentIn(ref_type, draw(st.sampled_from((None, "", "CMO", "CFO"))), on, None))
+        rows.append(row)
+    return rows
+
+
+def _as_loaded(draft: CustomerDraft) -> CustomerDraft:
+    """The draft as `plan` would load it back from the database after it was written."""
+    loaded = CustomerDraft(
+        customer_id=1,
+        name=draft.name,
+        domain=draft.domain,
+        values={k: v for k, v in draft.values.items() if v},
+        products=list(draft.products),
+        topics=list(draft.topics),
+        owner_slack_id=draft.owner_slack_id,
+        owner_email=draft.owner_email,
+        referenceable=draft.columns()["referenceable"],
+    )
+    for number, c in enumerate(draft.contacts, start=1):
+        details = (c.name, c.title, c.email)
+        loaded.contacts.append(ContactDraft(number, *details, c.is_primary, loaded=details))
+    for number, k in enumerate(draft.consents.values(), start=1):
+        dates = (k.approved_by, k.approved_on, k.expires_on)
+        loaded.consents[k.ref_type] = ConsentDraft(number, k.ref_type, *dates, loaded=dates)
+    loaded.original = loaded.columns()
+    return loaded
+
+
+def _settled(start: CustomerDraft, rows: list[ImportRow]) -> CustomerDraft:
+    incoming = Incoming()
+    for row in rows:
+        fold(incoming, row)
+    settle(start, incoming)
+    return start
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=_rows(0), files=st.lists(_rows(1), min_size=1, max_size=3))
+def test_settling_the_same_rows_again_changes_nothing(before: list[ImportRow], files: list[list[ImportRow]]) -> None:
+    held = _as_loaded(_settled(CustomerDraft(customer_id=None), before))  # what refbot holds already
+    rows = [ImportRow(**{**vars_of(r), "source": n}) for n, file in enumerate(files, start=1) for r in file]
+    once = _as_loaded(_settled(held, rows))
+    twice = _settled(_as_loaded(once), rows)
+    assert not twice.changed, (twice.changes(), [c for c in twice.contacts if c.changed], twice.consents)
+
+
+def vars_of(row: ImportRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in ImportRow.__dataclass_fields__}

@@ -216,7 +216,12 @@ def _fold_owner(incoming: Incoming, row: ImportRow) -> None:
 
 
 def _match_contact(contacts: list[Any], name: str, email: str) -> Any:
-    """The contact these details are: the same e-mail, else the same name (a nameless contact matches no name)."""
+    """The contact these details are: the same e-mail, else the same name where one side has no e-mail.
+
+    Two different e-mails are two people, even under one name: were a name to match across e-mails, the
+    contact's e-mail would change, and a second run would no longer find the contact the first matched by
+    that e-mail. A nameless contact matches by e-mail only.
+    """
     if email:
         folded = email.casefold()
         for contact in contacts:
@@ -225,7 +230,7 @@ def _match_contact(contacts: list[Any], name: str, email: str) -> Any:
     if name:
         key = name_key(name)
         for contact in contacts:
-            if contact.name and name_key(contact.name) == key:
+            if contact.name and name_key(contact.name) == key and not (email and contact.email):
                 return contact
     return None
 
@@ -236,11 +241,11 @@ def _fold_contact(incoming: Incoming, new: ContactIn, row: ImportRow) -> None:
         match = IncomingContact(new.name, new.title, new.email)
         incoming.contacts.append(match)
     else:
-        by_email = _same_email(new.email, match.email)
         for attr, value in (("title", new.title), ("email", new.email)):
             old = getattr(match, attr)
             if value and old != value and not (attr == "email" and old.casefold() == value.casefold()):
                 setattr(match, attr, value)
+        by_email = _same_email(new.email, match.email)  # after the update, so that a second pass agrees
         if (
             new.name
             and new.name != match.name
@@ -390,7 +395,9 @@ def settle(draft: CustomerDraft, incoming: Incoming) -> None:
         draft.referenceable = incoming.referenceable
         note(_conflict("referenceable", votes + incoming.votes["referenceable"], _yes_no(incoming.referenceable)))
     _settle_owner(draft, incoming, note)
-    for contact in incoming.contacts:
+    # Contacts with an e-mail first: one may rename the contact it matches by e-mail, and a contact known
+    # only by name must be matched against the names as they end up, or a second run would match it anew.
+    for contact in sorted(incoming.contacts, key=lambda c: not c.email):
         _settle_contact(draft, contact, note)
     for consent in incoming.consents.values():
         _settle_consent(draft, consent, note)
@@ -439,11 +446,11 @@ def _settle_contact(draft: CustomerDraft, new: IncomingContact, note: ConflictSi
         old = {"title": "", "email": ""}
     else:
         old = {"title": match.title, "email": match.email}
-        by_email = _same_email(new.email, match.email)
         if new.title:
             match.title = new.title
         if new.email and new.email.casefold() != match.email.casefold():
             match.email = new.email
+        by_email = _same_email(new.email, match.email)  # after the update, so that a second pass agrees
         if (
             new.name
             and new.name != match.name
