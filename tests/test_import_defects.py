@@ -5,6 +5,7 @@ Each test failed before its fix. Every database test runs on SQLite and (with TE
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import event, select
 
 from bot.app import make_client
@@ -170,6 +172,23 @@ def test_a_real_change_is_written_once_with_what_changed(db: Database, tmp_path:
     assert len(audit_rows(db)) == 4  # three created, one updated; Initech was already so
 
 
+def test_a_second_import_groups_the_rows_as_the_first_did(db: Database, tmp_path: Path) -> None:
+    """The customers the first run created must not cast extra votes on which spellings are one company:
+    "Gresn" is two edits from "Grene" (its own customer), one from "Green" (which became a name)."""
+    path = write(
+        tmp_path,
+        "Company,Website,Industry\n"
+        "Grene Tide Holdings,greentideholdings.nl,\n"
+        '"Gresn Tide Holdings, LLC",,Fintech\n'
+        "Green Tide Holdings,greentideholdings.nl,Retail\n",
+    )
+    first = run(db, path)
+    before = state(db)
+    again = run(db, path)
+    assert (first.created, again.created, again.updated, again.unchanged) == (2, 0, 0, 2)
+    assert state(db) == before
+
+
 # -- 2. a broken quote refuses the file ---------------------------------------------------------------------
 
 
@@ -270,16 +289,18 @@ def test_a_slack_outage_keeps_the_owner_id_and_it_is_checked_again_next_time(
     ]
 
 
-def test_the_fake_answers_users_info_as_slack_documents(fake: FakeSlack) -> None:
+def test_the_fake_answers_users_info_as_slack_documents(fake: FakeSlack, shared_dir: Path) -> None:
+    spec = json.loads((shared_dir / "slack" / "web_api_openapi_v2.json").read_text())
+    errors = spec["paths"]["/users.info"]["get"]["responses"]["default"]["schema"]["properties"]["error"]["enum"]
+    user_fields = spec["definitions"]["objs_user"]["properties"]
     fake.add_user("UGONE0001", "gone", deleted=True)
     client = make_client(AppSettings(slack_bot_token="xoxb-test", slack_api_url=fake.url, slack_timeout_seconds=3))
-    assert client.users_info(user="UGONE0001")["user"]["deleted"] is True
-    assert client.users_info(user=OWNER)["user"]["deleted"] is False
-    unknown = fake.calls("users.info")
-    assert unknown[-1].ok
-    with pytest.raises(Exception) as raised:
+    gone, owner = client.users_info(user="UGONE0001")["user"], client.users_info(user=OWNER)["user"]
+    assert (gone["deleted"], owner["deleted"], owner["is_bot"]) == (True, False, False)
+    assert {"id", "deleted", "is_bot"} <= set(user_fields)
+    with pytest.raises(SlackApiError) as raised:
         client.users_info(user="U0NOTREAL1")
-    assert raised.value.response["error"] == "user_not_found"  # type: ignore[attr-defined]
+    assert raised.value.response["error"] == "user_not_found" and "user_not_found" in errors
 
 
 # -- 5. a row with only an e-mail -------------------------------------------------------------------------

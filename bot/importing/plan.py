@@ -4,7 +4,9 @@ Every row and every customer already in the database is a node. Nodes are joined
 
 1. the same normalised domain — always the same company;
 2. names of the same class (`identity.NameClasses`: equal keys, or a typo apart) — unless that would
-   put two different domains, or two customers already in the database, into one customer.
+   put two different domains, or two customers already in the database, into one customer. Classes are
+   formed from the rows' spellings alone (the database's join them afterwards), so importing the same
+   files again groups their rows exactly as the first import did.
 
 The second pass walks nodes oldest first (the database, then each file's rows in order), so a name that
 fits two companies with different domains joins the first one met, deterministically. Each resulting
@@ -114,13 +116,18 @@ def group_rows(
             first = first_with_domain.setdefault(domain, node)
             if first != node:
                 groups.join(first, node)
-    frequency = Counter(keys)
+    # Classes form around the files' own spellings, most frequent first; the database's names join them
+    # afterwards. So the same files make the same classes whatever refbot holds, and a second import of
+    # them groups their rows as the first did (the customers it created count no extra vote).
+    frequency = Counter(row.key for row in rows)
     first_seen: dict[str, int] = {}
-    for node, key in enumerate(keys):
+    for node, key in enumerate(keys[offset:]):
         first_seen.setdefault(key, node)
+    for key, _ in existing:
+        first_seen.setdefault(key, len(keys))
     classes = NameClasses()
     done = 0
-    for key in sorted(frequency, key=lambda k: (-frequency[k], first_seen[k])):
+    for key in sorted(first_seen, key=lambda k: (-frequency[k], first_seen[k])):
         classes.add(key)
         done += frequency[key]
         if done >= 5000:
