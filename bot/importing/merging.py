@@ -418,9 +418,8 @@ def _settle_name(draft: CustomerDraft, incoming: Incoming, note: ConflictSink) -
         draft.name = incoming.name
     final_key = company_key(draft.name)
     losers = [v for v in others if not same_company_name(company_key(v.value), final_key)]
-    if losers:
-        winner = [Vote(incoming.name, *incoming.name_from)]
-        note(_conflict("name", losers + winner, incoming.name))
+    if losers:  # file and line: the row whose spelling of the kept name settled it
+        note(_conflict("name", [*losers, Vote(draft.name, *incoming.name_from)], draft.name))
 
 
 def _settle_owner(draft: CustomerDraft, incoming: Incoming, note: ConflictSink) -> None:
