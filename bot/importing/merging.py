@@ -73,15 +73,16 @@ def spelling_quality(name: str) -> tuple[int, int, int, int]:
     Mixed case beats all capitals beats all lower case; then more words that start with a capital, more
     capitals ("BrightWave" over "Brightwave"), and single spacing.
     """
-    letters = [ch for ch in name if ch.isalpha()]
-    upper = sum(ch.isupper() for ch in letters)
-    tier = 2 if 0 < upper < len(letters) else 1 if upper else 0
-    starts = sum(1 for word in name.split() if word[:1].isupper())
-    return tier, starts, upper, int(" ".join(name.split()) == name)
+    words = name.split()
+    tier = 0 if name.islower() else 1 if name.isupper() else 2
+    starts = sum(1 for word in words if word[:1].isupper())
+    return tier, starts, sum(map(str.isupper, name)), int(" ".join(words) == name)
 
 
 def _keeps_better_spelling(current: str, candidate: str) -> bool:
     """True when `candidate` only re-cases or re-spaces `current`, and less carefully: keep `current`."""
+    if candidate == current or len(candidate.split()) != len(current.split()):  # the cheap answers first
+        return False
     return name_key(candidate) == name_key(current) and spelling_quality(candidate) < spelling_quality(current)
 
 
