@@ -157,9 +157,12 @@ def _audit_entry(plan: Plan, draft: CustomerDraft, actor: str, now: datetime) ->
                 details[key] = items
         if not details["changes"]:
             del details["changes"]
+    # A conflict over a column this run changed is already told by `changes`: not twice in the history.
+    changed = {"owner" if k.startswith("owner_") else k for k in details.get("changes", {})}
     conflicts = [
         {"field": c.field, "old": c.old, "new": c.new, "file": plan.sources[c.source].path.name, "line": c.line}
         for c in draft.conflicts
+        if c.field not in changed
     ]
     if conflicts:
         details["conflicts"] = conflicts
