@@ -67,7 +67,12 @@ SAMPLES: tuple[Sample, ...] = (
                 "type": "section",
                 "block_id": "profile",
                 "text": _md("Acme Corp"),
-                "accessory": {"type": "button", "text": _plain("Profile"), "action_id": "customer.profile", "value": "7"},
+                "accessory": {
+                    "type": "button",
+                    "text": _plain("Profile"),
+                    "action_id": "customer.profile",
+                    "value": "7",
+                },
             }
         ),
         ("Acme Corp", "Profile"),
@@ -88,7 +93,13 @@ SAMPLES: tuple[Sample, ...] = (
                 "type": "actions",
                 "block_id": "decide",
                 "elements": [
-                    {"type": "button", "text": _plain("Approve"), "action_id": "approve", "value": "1", "style": "primary"},
+                    {
+                        "type": "button",
+                        "text": _plain("Approve"),
+                        "action_id": "approve",
+                        "value": "1",
+                        "style": "primary",
+                    },
                     {
                         "type": "button",
                         "text": _plain("Cancel request"),
@@ -334,7 +345,7 @@ SAMPLES: tuple[Sample, ...] = (
         ),
         ("Approved by", "@Morgan Lee"),
         text_shows=("2026-11-19 09:46 UTC",),
-        html_shows=("Nov 19, 2026 at 10:46 AM",),  # rendered for a viewer in Europe/Berlin
+        html_shows=("yesterday at 10:46 AM",),  # for a viewer in Europe/Berlin, the next day
         hidden=("<@U0MORGAN>", "<!date"),
     ),
     Sample(
