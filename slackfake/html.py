@@ -4,7 +4,7 @@ A pure function of the Block Kit payload (no I/O): blocks become elements with `
 resolved (bold, italics, strike, code, quotes, links, emoji shortcodes, `<@U…>` as names, `<!date^…>` in the
 viewer's time zone), and every interactive element carries `data-*` attributes naming its block, action and
 value, so the page's script can send the same interaction Slack would. Modal input blocks become form fields
-named `block_id/action_id`, with the field errors Slack shows under them when a submission is refused.
+named `block_id/action_id`, each with the slot under it where Slack shows a refused submission's error.
 
 Every piece of text is HTML-escaped here, once; nothing from a payload reaches the page as markup.
 The element coverage shared with the text renderer (`slackfake.render`) is `slackfake.coverage`.
@@ -82,18 +82,16 @@ def to_html(
     tz: tzinfo = UTC,
     now: datetime | None = None,
     file_url: FileUrl | None = None,
-    errors: Mapping[str, str] | None = None,
 ) -> str:
     """The HTML of a message, modal or Home tab (a fragment: one `<div class="bk">`).
 
     `users` maps user ids to names for mentions; `tz` and `now` are the viewer's time zone and time, for
-    `<!date^…>` ("today at 9:41 AM" in their zone); `file_url` turns a `slack_file` id into an image URL;
-    `errors` ({block_id: message}) are a refused submission's field errors, shown under those inputs.
+    `<!date^…>` ("today at 9:41 AM" in their zone); `file_url` turns a `slack_file` id into an image URL.
     """
     obj = message_or_view.as_dict() if hasattr(message_or_view, "as_dict") else message_or_view
     if not isinstance(obj, Mapping):
         raise TypeError(f"expected a message or view, got {type(obj).__name__}")
-    ctx = _Context(dict(users or {}), tz, now or datetime.now(UTC), file_url, dict(errors or {}))
+    ctx = _Context(dict(users or {}), tz, now or datetime.now(UTC), file_url)
     kind = obj.get("type")
     parts: list[str] = []
     blocks = obj.get("blocks") or []
@@ -133,16 +131,13 @@ def _modal(view: Mapping[str, Any], body: str, ctx: _Context) -> str:
 
 
 class _Context:
-    """What every part of one rendering needs: names, the viewer's zone and time, file URLs, errors."""
+    """What every part of one rendering needs: names, the viewer's zone and time, file URLs."""
 
-    def __init__(
-        self, users: dict[str, str], tz: tzinfo, now: datetime, file_url: FileUrl | None, errors: dict[str, str]
-    ) -> None:
+    def __init__(self, users: dict[str, str], tz: tzinfo, now: datetime, file_url: FileUrl | None) -> None:
         self.users = users
         self.tz = tz
         self.now = now
         self.file_url = file_url
-        self.errors = errors
 
 
 # --- text ----------------------------------------------------------------------------------------------
@@ -161,7 +156,7 @@ def _slack_unescape(text: str) -> str:
 
 def mrkdwn_to_html(text: str, ctx: _Context | None = None) -> str:
     """Slack mrkdwn as HTML: specials resolved, emphasis, code, block quotes and line breaks kept."""
-    ctx = ctx or _Context({}, UTC, datetime.now(UTC), None, {})
+    ctx = ctx or _Context({}, UTC, datetime.now(UTC), None)
     holes: list[str] = []
 
     def hole(markup: str) -> str:
@@ -529,10 +524,9 @@ def _input(block: Mapping[str, Any], ctx: _Context) -> str:
     optional = ' <span class="bk-optional">(optional)</span>' if block.get("optional") else ""
     label = f'<label class="bk-label">{_text(block.get("label"), ctx)}{optional}</label>'
     hint = f'<div class="bk-hint">{_text(block["hint"], ctx)}</div>' if block.get("hint") else ""
-    error = ctx.errors.get(block_id)
-    shown = f'<div class="bk-error" role="alert">{_e(error)}</div>' if error else ""
-    css = ' class="bk-field-wrap bk-has-error"' if error else ' class="bk-field-wrap"'
-    return f"{label}<div{css}>{_field(element, block, ctx, name)}</div>{shown}{hint}"
+    # A refused submission's error for this block goes in this slot (the page fills it): Slack shows it here.
+    error = '<div class="bk-error" role="alert" hidden></div>'
+    return f'{label}<div class="bk-field-wrap">{_field(element, block, ctx, name)}</div>{error}{hint}'
 
 
 # --- rich text -----------------------------------------------------------------------------------------
@@ -603,8 +597,6 @@ def _styled(piece: str, style: Any) -> str:
 
 # --- attachments and files -----------------------------------------------------------------------------
 def _attachment(attachment: Mapping[str, Any], ctx: _Context) -> str:
-    color = str(attachment.get("color") or "")
-    edge = f' style="border-left-color: {_e(color)}"' if re.fullmatch(r"#?[0-9a-fA-F]{3,6}", color) else ""
     if attachment.get("blocks"):
         inner = "".join(_block(b, ctx) for b in attachment["blocks"] if isinstance(b, Mapping))
     else:
@@ -613,7 +605,7 @@ def _attachment(attachment: Mapping[str, Any], ctx: _Context) -> str:
             for key in ("pretext", "title", "text")
             if attachment.get(key)
         )
-    return f'<div class="bk-attachment"{edge}>{inner}</div>'
+    return f'<div class="bk-attachment">{inner}</div>'
 
 
 def _file(file: Mapping[str, Any], ctx: _Context) -> str:

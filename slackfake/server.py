@@ -558,6 +558,29 @@ class FakeSlack:
             view_id = self._homes.get(user_id)
             return copy.deepcopy(self._views[view_id].view) if view_id else None
 
+    def replace_view(self, view_id: str, view: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace an open modal, as Slack does when a view_submission is answered ``response_action: update``.
+
+        The new view is validated like views.update's; ValueError lists the violations (also recorded).
+        """
+        with self._lock:
+            record = self._views.get(view_id)
+            if record is None:
+                raise KeyError(f"no view {view_id}")
+            problems = validate_view(dict(view))
+            if problems:
+                self.violations.extend(f"response_action update: {p}" for p in problems)
+                raise ValueError("; ".join(problems))
+            full = self._full_view(
+                view,
+                view_id=view_id,
+                root_view_id=record.view.get("root_view_id"),
+                previous_view_id=record.view.get("previous_view_id"),
+            )
+            self._store_view(full, record.user_id, record.kind)
+            self._touch()
+            return copy.deepcopy(full)
+
     def uploads(self) -> list[Upload]:
         """Files started through files.getUploadURLExternal, with the bytes sent to the upload URL."""
         with self._lock:

@@ -104,7 +104,7 @@ def test_dates_are_shown_in_the_viewers_zone() -> None:
 def _ctx(tz: ZoneInfo, now: datetime = NOW) -> Any:
     from slackfake.html import _Context
 
-    return _Context(dict(USERS), tz, now, None, {})
+    return _Context(dict(USERS), tz, now, None)
 
 
 def test_slack_date_tokens() -> None:
@@ -124,13 +124,13 @@ def test_slack_date_tokens() -> None:
     assert format_date(late, "{date_num} {time}", BERLIN, NOW) == "2026-11-20 12:30 AM"
 
 
-def test_a_refused_submission_shows_each_error_under_its_field() -> None:
+def test_each_input_has_an_error_slot_between_its_field_and_the_next() -> None:
     view = SAMPLES[[s.name for s in SAMPLES].index("text, number, checkbox and radio inputs")].payload
-    markup = to_html(view, users=USERS, errors={"nps": "NPS is a number from 0 to 10"})
+    markup = to_html(view, users=USERS)
     nps = markup.index('name="nps/nps"')
-    error = markup.index("NPS is a number from 0 to 10")
-    assert nps < error < markup.index('name="answer/answer"')
-    assert markup.count('role="alert"') == 1 and "bk-has-error" in markup
+    slot = markup.index('class="bk-error"', nps)
+    assert nps < slot < markup.index('name="answer/answer"')
+    assert markup.count('class="bk-error"') == 4
 
 
 def test_nothing_from_a_payload_becomes_markup() -> None:
