@@ -86,7 +86,7 @@ def create_web_app(workspace: Workspace, *, allowed_hosts: frozenset[str] = froz
         data = _json()
         user = _user(workspace, data)
         channel = DIGEST_CHANNEL if data.get("where") == "channel" else workspace.dm(user)
-        return _attempt(lambda: workspace.type(user, channel, str(data.get("text") or "")))
+        return _attempt(lambda: workspace.send(user, channel, str(data.get("text") or "")))
 
     @app.post("/api/action")
     def action() -> Response:

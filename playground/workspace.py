@@ -258,7 +258,7 @@ class Workspace:
         return list(self.fake.violations)
 
     # --- what a person does ------------------------------------------------------------------------------
-    def type(self, user_id: str, channel: str, text: str) -> None:
+    def send(self, user_id: str, channel: str, text: str) -> None:
         """The composer: a slash command goes to refbot; in refbot's DM nothing else can be sent."""
         self.person(user_id)
         text = text.strip()

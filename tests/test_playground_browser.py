@@ -98,6 +98,16 @@ def button(scope: WebElement | webdriver.Chrome, label: str) -> WebElement:
     raise AssertionError(f"no button {label!r} in: {[b.text for b in scope.find_elements(By.CSS_SELECTOR, 'button')]}")
 
 
+def open_tab(driver: webdriver.Chrome, tab: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f'.tab[data-tab="{tab}"]').click()
+
+
+def whole_home(driver: webdriver.Chrome, section: str) -> WebElement | None:
+    """The App Home once refbot has published all of it (its first publish may still be gathering)."""
+    home = driver.find_element(By.ID, "home")
+    return home if section in home.text and "Gathering" not in home.text else None
+
+
 def field(driver: webdriver.Chrome, name: str) -> WebElement:
     return driver.find_element(By.CSS_SELECTOR, f'#modal-form [name="{name}"]')
 
@@ -141,14 +151,18 @@ def test_the_demo_flow_by_clicking(playground: Playground, browser: webdriver.Ch
     field(browser, "products/products").send_keys("Payments")
     field(browser, "region/region").send_keys("EMEA")
     field(browser, "topics/topics").send_keys("migration")
-    field(browser, "opportunity_amount/opportunity_amount").send_keys("-5")
+    amount = field(browser, "opportunity_amount/opportunity_amount")
+    amount.send_keys("120000")
     browser.execute_script(
         "arguments[0].value = arguments[1]", field(browser, "needed_by/needed_by"), _in_three_weeks(playground)
     )
     field(browser, "notes/notes").send_keys("Their CFO wants a European company that left a legacy processor.")
-    shots.take("request-form", height=980)
+    browser.execute_script("document.querySelector('.bk-modal-body').scrollTop = 0")
+    shots.take("request-form", height=1300)
 
     # A bad amount is refused where Slack shows it: under that field, the form still open.
+    amount.clear()
+    amount.send_keys("-5")
     modal.find_element(By.CSS_SELECTOR, ".bk-modal-submit").click()
     error = wait_for(
         browser,
@@ -168,10 +182,22 @@ def test_the_demo_flow_by_clicking(playground: Playground, browser: webdriver.Ch
 
     # Morgan sees the card: candidates ranked, mentions as names; Approve changes the card in place.
     be(browser, "Morgan Lee")
-    card = wait_for(browser, "the manager's card", lambda d: message_with(d, f"Request #1: Reference call for {demo.PROSPECT}"))
+    card = wait_for(
+        browser, "the manager's card", lambda d: message_with(d, f"Request #1: Reference call for {demo.PROSPECT}")
+    )
     assert "@Riley Chen" in card.text and "<@U" not in card.text
     assert "Acme Financial" in card.text and "Used 2× in the last 90 days" in card.text
     shots.take("manager-card", height=1500)
+
+    # Morgan's App Home has the request in the approval queue (Slack sends app_home_opened on every visit).
+    open_tab(browser, "home")
+    home = wait_for(browser, "Morgan's whole App Home", lambda d: whole_home(d, "Approval queue · 1"))
+    assert demo.PROSPECT in home.text and "At-risk customers" in home.text
+    shots.take("app-home", height=1300)
+    open_tab(browser, "messages")
+    card = wait_for(
+        browser, "the card again", lambda d: message_with(d, f"Request #1: Reference call for {demo.PROSPECT}")
+    )
     button(card, "Approve (after check-in): Acme Financial").click()
     wait_for(browser, "the card to say the owner is asked", lambda d: "approved as soon as" in card.text)
     assert card.is_displayed()  # the same element: updated in place, not a new message
@@ -191,27 +217,33 @@ def test_the_demo_flow_by_clicking(playground: Playground, browser: webdriver.Ch
     card = wait_for(browser, "the decided card", lambda d: message_with(d, "Approved by"))
     assert not [b for b in card.find_elements(By.CSS_SELECTOR, "button.bk-button") if "Approve" in b.text]
 
-    # Morgan's App Home: the manager's sections.
-    browser.find_element(By.CSS_SELECTOR, '.tab[data-tab="home"]').click()
-    home = wait_for(browser, "Morgan's App Home", lambda d: d.find_element(By.ID, "home").find_elements(By.CSS_SELECTOR, ".bk-home") and d.find_element(By.ID, "home"))
-    wait_for(browser, "the Home's sections", lambda d: "At-risk customers" in home.text or "Approval queue" in home.text)
-    shots.take("app-home", height=1100)
+    # Every role's App Home: the rep's requests, the owner's customers.
+    for name, section in (("Riley Chen", "Your requests · 1"), ("Olivia Park", "Your customers")):
+        be(browser, name)
+        open_tab(browser, "home")
+        wait_for(browser, f"{name}'s App Home", lambda d, section=section: whole_home(d, section))
+        open_tab(browser, "messages")
 
     # An ephemeral answer says who can see it.
-    browser.find_element(By.CSS_SELECTOR, '.tab[data-tab="messages"]').click()
     browser.find_element(By.ID, "composer-text").send_keys("/reference help\n")
     private = wait_for(browser, "the help ephemeral", lambda d: message_with(d, "Only visible to you"))
     assert "/reference request" in private.text
 
     # A week passes: the jobs run at the new time, and the digest lands in the channel with its chart.
     browser.find_element(By.CSS_SELECTOR, '[data-advance="week"]').click()
-    report = wait_for(browser, "the jobs' report", lambda d: d.find_element(By.ID, "report").is_displayed() and d.find_element(By.ID, "report"))
+    report = wait_for(
+        browser,
+        "the jobs' report",
+        lambda d: d.find_element(By.ID, "report").is_displayed() and d.find_element(By.ID, "report"),
+    )
     assert "digest:" in report.text and "days ahead" in browser.find_element(By.ID, "clock").text
     browser.find_element(By.CSS_SELECTOR, '.place[data-where="channel"]').click()
     chart = wait_for(
         browser,
         "the digest's chart",
-        lambda d: next((i for i in d.find_elements(By.CSS_SELECTOR, "#conversation img") if i.get_property("naturalWidth")), None),
+        lambda d: next(
+            (i for i in d.find_elements(By.CSS_SELECTOR, "#conversation img") if i.get_property("naturalWidth")), None
+        ),
     )
     assert chart.get_attribute("alt")
 

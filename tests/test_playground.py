@@ -1,0 +1,177 @@
+"""`refbot playground` without a browser: the workspace, its web API, its guards and its clock.
+
+The browser test (`test_playground_browser.py`) clicks through the flow in Chromium; these check the
+pieces under it directly, through the same Flask app the page uses.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from bot import demo
+from bot.cli import main
+from models import Customer
+from models.clock import ShiftedClock, running_on
+from models.types import utcnow
+from playground.server import is_loopback
+from playground.web import create_web_app
+from playground.workspace import READ_ONLY_DM, Workspace
+
+HEADERS = {"X-Playground": "1"}
+
+
+@pytest.fixture
+def workspace() -> Iterator[Workspace]:
+    running = Workspace().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client(workspace: Workspace) -> FlaskClient:
+    return create_web_app(workspace, allowed_hosts=frozenset({"localhost"})).test_client()
+
+
+def eventually(what: str, found: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = found()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {timeout:g}s")
+
+
+def state(client: FlaskClient, user: str, where: str = "dm") -> dict[str, Any]:
+    response = client.get(f"/api/state?as={user}&where={where}")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def post(client: FlaskClient, path: str, **body: Any) -> dict[str, Any]:
+    response = client.post(path, json=body, headers=HEADERS)
+    assert response.status_code == 200, response.data
+    return response.get_json()
+
+
+def test_the_page_says_it_is_a_local_playground_and_lists_the_people(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert "not Slack" in page and "local playground" in page
+    for _, name, role in demo.PEOPLE:
+        assert name in page and role in page
+    assert "Run the scheduled jobs now" in page and "Advance the clock by a week" in page
+
+
+def test_only_this_page_can_act(client: FlaskClient, workspace: Workspace) -> None:
+    # Another web page can send a simple POST to localhost, but not one with a custom header.
+    assert client.post("/api/jobs", json={}).status_code == 403
+    # A DNS-rebound name is not this server.
+    assert client.get("/", headers={"Host": "evil.example:8765"}).status_code == 421
+    assert client.get("/api/state?as=UNOBODY").status_code == 404
+    assert client.get("/files/F000").status_code == 404
+    headers = client.get("/").headers
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"] and headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_composer_sends_slash_commands_as_slack_does(client: FlaskClient) -> None:
+    refused = post(client, "/api/command", **{"as": demo.REP, "text": "hello refbot"})
+    assert refused == {"ok": False, "error": READ_ONLY_DM}
+    post(client, "/api/command", **{"as": demo.REP, "text": "/refrence help"})
+    post(client, "/api/command", **{"as": demo.REP, "text": "/reference help"})
+    items = eventually("two ephemerals", lambda: len(state(client, demo.REP)["items"]) >= 2 and state(client, demo.REP))
+    slackbot, help_text = items["items"][:2]
+    assert "Slackbot" in slackbot["html"] and "is not a valid command" in slackbot["html"]
+    assert "Only visible to you" in help_text["html"] and "/reference request" in help_text["html"]
+    assert help_text["ephemeral"] and state(client, demo.MANAGER)["items"] == []  # nobody else sees them
+
+
+def test_a_request_form_its_errors_and_a_card_updated_in_place(client: FlaskClient, workspace: Workspace) -> None:
+    post(client, "/api/command", **{"as": demo.REP, "text": "/reference request Globex"})
+    modal = eventually("the form", lambda: state(client, demo.REP)["modal"])
+    assert "Request a reference" in modal["html"] and 'value="Globex"' in modal["html"]
+    form = {
+        "prospect/prospect": "Globex",
+        "ref_type/ref_type": "call",
+        "industry/industry": "Fintech",
+        "region/region": "EMEA",
+        "products/products": "Payments",
+        "opportunity_amount/opportunity_amount": "-5",
+    }
+    refused = post(client, "/api/submit", **{"as": demo.REP, "view_id": modal["view_id"], "values": form})
+    assert refused == {"ok": False, "errors": {"opportunity_amount": "The amount cannot be negative."}}
+    assert state(client, demo.REP)["modal"]["view_id"] == modal["view_id"]  # still open, as in Slack
+    form["opportunity_amount/opportunity_amount"] = "120000"
+    assert post(client, "/api/submit", **{"as": demo.REP, "view_id": modal["view_id"], "values": form})["ok"]
+    assert state(client, demo.REP)["modal"] is None
+
+    card = eventually("the manager's card", lambda: state(client, demo.MANAGER)["items"])[0]
+    assert "Request #1: Reference call for Globex" in card["html"] and "@Riley Chen" in card["html"]
+    surface = card["surface"]
+    with workspace.db.reading() as session:
+        acme = session.scalar(select(Customer.id).where(Customer.name == "Acme Financial"))
+    approve = {"action_id": f"request.approve:{acme}", "kind": "button", "value": f"1:{acme}"}
+    answer = post(client, "/api/action", **{"as": demo.MANAGER, "surface": json.loads(surface), "action": approve})
+    assert answer == {"ok": True}
+    changed = eventually(
+        "the card to change",
+        lambda: next(
+            (i for i in state(client, demo.MANAGER)["items"] if i["key"] == card["key"] and i["hash"] != card["hash"]),
+            None,
+        ),
+    )
+    assert "approved as soon as" in changed["html"] and "(edited)" in changed["html"]
+    assert workspace.violations() == []
+
+
+def test_time_moves_for_refbot_and_the_jobs_run_at_the_new_time(client: FlaskClient, workspace: Workspace) -> None:
+    before = datetime.now(UTC)
+    first = post(client, "/api/jobs")
+    assert any(line.startswith("checkins: DM to U0OLIVIA") for line in first["lines"]), first["lines"]
+    again = post(client, "/api/jobs")
+    assert any("checkins: already run" in line for line in again["lines"]), again["lines"]
+    week = post(client, "/api/advance", by="week")
+    assert "7 days ahead" in week["clock"]
+    assert utcnow() - before >= timedelta(days=7)
+    assert any(line.startswith("digest: Digest for") for line in week["lines"]), week["lines"]
+    assert any(line.startswith("reminders: ") and "nothing due" not in line for line in week["lines"]), week["lines"]
+    chart = eventually("the digest's chart", lambda: [u for u in workspace.fake.uploads() if u.data])[0]
+    assert client.get(f"/files/{chart.file_id}").data[:4] == b"\x89PNG"
+    channel = eventually("the digest in the channel", lambda: state(client, demo.MANAGER, "channel")["items"])
+    assert any(f"/files/{chart.file_id}" in item["html"] for item in channel)
+    assert client.post("/api/advance", json={"by": "year"}, headers=HEADERS).status_code == 400
+
+
+def test_the_clock_seam() -> None:
+    clock = ShiftedClock()
+    with pytest.raises(ValueError):
+        clock.advance(timedelta(seconds=-1))
+    real = utcnow()
+    with running_on(clock):
+        clock.advance(timedelta(days=3))
+        assert utcnow() - real >= timedelta(days=3)
+        with pytest.raises(RuntimeError), running_on(ShiftedClock()):
+            pass
+    assert utcnow() - real < timedelta(days=1)  # back on the system clock
+
+
+def test_loopback_by_default_and_a_busy_port_is_one_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["playground", "--no-browser", "--port", str(port)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"refbot: cannot listen on 127.0.0.1:{port}") and "--port" in err
+    assert len(err.splitlines()) == 1
+    assert utcnow() - datetime.now(UTC) < timedelta(seconds=5)  # the failed start left the clock alone
