@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,10 +33,9 @@ from bot.app import Refbot, create_app
 from bot.jobs import JOBS, run_job
 from bot.server import HttpServer
 from bot.settings import Settings
-from models import Customer, OutboxMessage
+from models import Customer
 from models.clock import ShiftedClock, running_on
 from models.db import Database
-from models.enums import OutboxStatus
 from slackfake.client import Response, SignedClient, build_state_values
 from slackfake.server import FakeSlack
 
@@ -419,23 +418,6 @@ class Workspace:
             self.clock.advance(by)
         return self.run_jobs()
 
-    def settle(self, timeout: float = 10.0) -> None:
-        """Wait until the outbox has nothing due (tests and screenshots use it)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.db.reading() as session:
-                due = session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(
-                        OutboxMessage.status == OutboxStatus.PENDING,
-                        OutboxMessage.next_attempt_at <= self.clock.now(),
-                    )
-                )
-            if not due:
-                return
-            time.sleep(0.05)
-
     # --- helpers ---------------------------------------------------------------------------------------
     def _tell(self, user_id: str, channel: str, text: str, *, sender: str = "refbot") -> None:
         self._tell_payload(user_id, channel, {"text": text}, sender=sender)
@@ -478,12 +460,3 @@ def _form_values(view: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str
         else:
             out[key] = raw
     return out
-
-
-@contextlib.contextmanager
-def running(database_url: str | None = None) -> Iterator[Workspace]:
-    workspace = Workspace(database_url=database_url).start()
-    try:
-        yield workspace
-    finally:
-        workspace.stop()

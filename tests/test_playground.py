@@ -11,16 +11,18 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot import demo
+from bot import demo, ids, migrate
 from bot.cli import main
 from models import Customer
 from models.clock import ShiftedClock, running_on
+from models.db import Database
 from models.types import utcnow
 from playground.server import is_loopback
 from playground.web import create_web_app
@@ -98,6 +100,16 @@ def test_a_request_form_its_errors_and_a_card_updated_in_place(client: FlaskClie
     post(client, "/api/command", **{"as": demo.REP, "text": "/reference request Globex"})
     modal = eventually("the form", lambda: state(client, demo.REP)["modal"])
     assert "Request a reference" in modal["html"] and 'value="Globex"' in modal["html"]
+    # The customer picker asks refbot as the rep types, as Slack does for an external_select.
+    typed = post(
+        client,
+        "/api/suggest",
+        **{"as": demo.REP, "view_id": modal["view_id"], "action_id": ids.SPECIFIC_CUSTOMER, "query": "acm"},
+    )
+    assert {
+        "value": str(_customer_id(workspace, "Acme Financial")),
+        "label": "Acme Financial (acmefinancial.example)",
+    } in typed["options"]
     form = {
         "prospect/prospect": "Globex",
         "ref_type/ref_type": "call",
@@ -116,8 +128,7 @@ def test_a_request_form_its_errors_and_a_card_updated_in_place(client: FlaskClie
     card = eventually("the manager's card", lambda: state(client, demo.MANAGER)["items"])[0]
     assert "Request #1: Reference call for Globex" in card["html"] and "@Riley Chen" in card["html"]
     surface = card["surface"]
-    with workspace.db.reading() as session:
-        acme = session.scalar(select(Customer.id).where(Customer.name == "Acme Financial"))
+    acme = _customer_id(workspace, "Acme Financial")
     approve = {"action_id": f"request.approve:{acme}", "kind": "button", "value": f"1:{acme}"}
     answer = post(client, "/api/action", **{"as": demo.MANAGER, "surface": json.loads(surface), "action": approve})
     assert answer == {"ok": True}
@@ -130,6 +141,30 @@ def test_a_request_form_its_errors_and_a_card_updated_in_place(client: FlaskClie
     )
     assert "approved as soon as" in changed["html"] and "(edited)" in changed["html"]
     assert workspace.violations() == []
+
+
+def _customer_id(workspace: Workspace, name: str) -> int:
+    with workspace.db.reading() as session:
+        found = session.scalar(select(Customer.id).where(Customer.name == name))
+    assert found is not None
+    return found
+
+
+def test_an_existing_database_is_used_as_it_is(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'existing.db'}"
+    database = Database(url)
+    migrate.upgrade(database.engine)
+    with database.transaction() as session:
+        session.add(Customer(name="Initech", name_key="initech", owner_slack_id="U0PETER", products=[], topics=[]))
+    database.dispose()
+    workspace = Workspace(database_url=url).start()
+    try:
+        assert workspace.customers_seeded == 0  # it had customers: nothing of the demo's is added
+        assert workspace.person("U0PETER").role == "account owner"  # its owners are people here too
+        with workspace.db.reading() as session:
+            assert session.scalars(select(Customer.name)).all() == ["Initech"]
+    finally:
+        workspace.stop()
 
 
 def test_time_moves_for_refbot_and_the_jobs_run_at_the_new_time(client: FlaskClient, workspace: Workspace) -> None:

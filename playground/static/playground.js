@@ -7,6 +7,7 @@ const POLL_MS = 700;
 const view = { user: "", where: "dm", tab: "messages" };
 let polling = null;
 let busy = 0;
+const dismissed = new Set();  // modals closed here, which a poll already on its way may still report open
 
 function $(selector, root = document) { return root.querySelector(selector); }
 function $all(selector, root = document) { return Array.from(root.querySelectorAll(selector)); }
@@ -150,6 +151,7 @@ function renderHome(home) {
 function renderModal(modal) {
   const dialog = $("#modal");
   const form = $("#modal-form");
+  if (modal && dismissed.has(modal.view_id)) modal = null;
   if (!modal) {
     if (dialog.open) dialog.close();
     form.dataset.viewId = "";
@@ -328,6 +330,7 @@ document.addEventListener("click", (event) => {
   if (suggestion) { pickSuggestion(suggestion); return; }
   if (target.closest(".bk-modal-close")) {
     const form = $("#modal-form");
+    dismissed.add(form.dataset.viewId);
     post("/api/close", { view_id: form.dataset.viewId });
     closeModalQuietly();
     return;
@@ -351,6 +354,7 @@ document.addEventListener("input", (event) => {
 document.addEventListener("DOMContentLoaded", () => {
   $("#modal-form").addEventListener("submit", (event) => { event.preventDefault(); submitModal(); });
   $("#modal").addEventListener("cancel", () => {  // Escape: the same as the modal's Close button
+    dismissed.add($("#modal-form").dataset.viewId);
     post("/api/close", { view_id: $("#modal-form").dataset.viewId });
   });
   $("#composer").addEventListener("submit", async (event) => {
