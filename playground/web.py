@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, abort, jsonify, render_template, request
 
-from playground.workspace import DIGEST_CHANNEL, DIGEST_CHANNEL_NAME, Item, PlaygroundError, Workspace
+from playground.workspace import CHANNELS, Item, PlaygroundError, Workspace
 from slackfake.html import format_date, to_html
 
 ADVANCES = {"day": timedelta(days=1), "week": timedelta(days=7)}
@@ -57,8 +57,7 @@ def create_web_app(workspace: Workspace, *, allowed_hosts: frozenset[str] = froz
             "page.html",
             people=people,
             first=people[0].user_id,
-            channel=DIGEST_CHANNEL,
-            channel_name=DIGEST_CHANNEL_NAME,
+            channels=CHANNELS,
             clock=_clock_label(workspace),
         )
 
@@ -74,7 +73,7 @@ def create_web_app(workspace: Workspace, *, allowed_hosts: frozenset[str] = froz
             home = workspace.home(user)
             body["home"] = _fragment(render(home)) if home is not None else None
         else:
-            channel = DIGEST_CHANNEL if where == "channel" else workspace.dm(user)
+            channel = _channel(workspace, user, where)
             body["items"] = [_item(workspace, item, render, tz) for item in workspace.conversation(user, channel)]
         modal = workspace.modal(user)
         body["modal"] = {"view_id": modal["id"], **_fragment(render(modal))} if modal is not None else None
@@ -85,7 +84,7 @@ def create_web_app(workspace: Workspace, *, allowed_hosts: frozenset[str] = froz
     def command() -> Response:
         data = _json()
         user = _user(workspace, data)
-        channel = DIGEST_CHANNEL if data.get("where") == "channel" else workspace.dm(user)
+        channel = _channel(workspace, user, str(data.get("where") or "dm"))
         return _attempt(lambda: workspace.send(user, channel, str(data.get("text") or "")))
 
     @app.post("/api/action")
@@ -93,8 +92,6 @@ def create_web_app(workspace: Workspace, *, allowed_hosts: frozenset[str] = froz
         data = _json()
         user = _user(workspace, data)
         surface = dict(data.get("surface") or {})
-        if surface.get("kind") == "message" and surface.get("channel") == "dm":
-            surface["channel"] = workspace.dm(user)
         return _attempt(lambda: workspace.act(user, surface, dict(data.get("action") or {})))
 
     @app.post("/api/submit")
@@ -146,6 +143,15 @@ def create_web_app(workspace: Workspace, *, allowed_hosts: frozenset[str] = froz
     return app
 
 
+def _channel(workspace: Workspace, user: str, where: str) -> str:
+    """`dm` is the person's DM with refbot; otherwise one of the workspace's channels."""
+    if where == "dm":
+        return workspace.dm(user)
+    if where not in CHANNELS:
+        abort(404)
+    return where
+
+
 def _json() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -189,7 +195,7 @@ def _item(workspace: Workspace, item: Item, render: Callable[[Any], str], tz: Zo
     posted = workspace.posted_at(item.ts)
     when = format_date(posted, "{time}", tz, workspace.clock.now())
     edited = ' <span class="edited">(edited)</span>' if item.payload.get("edited") else ""
-    badge = '<span class="app-badge">APP</span>' if item.sender == "refbot" else ""
+    badge = '<span class="app-badge">APP</span>' if item.app else ""
     only_you = (
         '<div class="only-you"><span aria-hidden="true">👁</span> Only visible to you</div>' if item.ephemeral else ""
     )
@@ -199,8 +205,9 @@ def _item(workspace: Workspace, item: Item, render: Callable[[Any], str], tz: Zo
         else {"kind": "message", "channel": item.payload.get("channel"), "ts": item.ts}
     )
     initial = html.escape(item.sender[:1].upper())
+    avatar = "avatar-app" if item.app else ("avatar-slackbot" if item.sender == "Slackbot" else "avatar-person")
     markup = (
-        f'<div class="avatar avatar-{html.escape(item.sender.lower())}">{initial}</div><div class="msg-body">'
+        f'<div class="avatar {avatar}">{initial}</div><div class="msg-body">'
         f'<div class="msg-head"><b>{html.escape(item.sender)}</b>{badge}'
         f'<time title="{html.escape(posted.isoformat())}">{html.escape(when)}</time>{edited}</div>'
         f"{only_you}{render(item.payload)}</div>"

@@ -43,7 +43,9 @@ log = logging.getLogger(__name__)
 
 COMMAND = "/reference"
 DIGEST_CHANNEL = "C0REFPROGRAM"
-DIGEST_CHANNEL_NAME = "reference-program"
+SALES_CHANNEL = "C0SALES"
+# Public channels everyone is in: the digest's, and one where reps ask each other (for shadow capture).
+CHANNELS = {DIGEST_CHANNEL: "reference-program", SALES_CHANNEL: "sales"}
 BOT_TIMEZONE = "Europe/London"
 # Each person sees `<!date^…>` in their own zone, as in Slack.
 TIME_ZONES = {
@@ -77,6 +79,7 @@ class Item:
     payload: dict[str, Any]
     ephemeral: bool = False
     sender: str = "refbot"
+    app: bool = True
 
 
 @dataclass
@@ -207,8 +210,14 @@ class Workspace:
         """What `user_id` sees in `channel`, oldest first: posts, then their ephemerals in place."""
         with self._lock:
             items: dict[str, Item] = {}
+            names = self.names()
             for message in self.fake.messages(channel):
-                items[f"m-{message.ts}"] = Item(f"m-{message.ts}", message.ts, message.as_dict())
+                key = f"m-{message.ts}"
+                if message.bot_id:
+                    items[key] = Item(key, message.ts, message.as_dict())
+                else:  # a person's message
+                    sender = names.get(str(message.user), str(message.user))
+                    items[key] = Item(key, message.ts, message.as_dict(), sender=sender, app=False)
             ephemerals = [e for e in self.fake.ephemerals(user_id) if e.get("channel") == channel]
             for entry in sorted(ephemerals, key=lambda e: float(e["message_ts"])):
                 target = self._replaced_by(entry, user_id, channel, items) if entry.get("replace_original") else None
@@ -219,7 +228,8 @@ class Workspace:
                     items[key] = Item(key, str(entry["message_ts"]), entry, ephemeral=True)
             for local in self._local:
                 if local.user == user_id and local.channel == channel:
-                    items[f"l-{local.ts}"] = Item(f"l-{local.ts}", local.ts, local.payload, True, local.sender)
+                    key = f"l-{local.ts}"
+                    items[key] = Item(key, local.ts, local.payload, True, local.sender, local.sender == "refbot")
         return sorted(items.values(), key=lambda item: float(item.ts))
 
     def _replaced_by(self, entry: Mapping[str, Any], user: str, channel: str, items: dict[str, Item]) -> str | None:
@@ -258,13 +268,17 @@ class Workspace:
 
     # --- what a person does ------------------------------------------------------------------------------
     def send(self, user_id: str, channel: str, text: str) -> None:
-        """The composer: a slash command goes to refbot; in refbot's DM nothing else can be sent."""
+        """The composer: a slash command goes to refbot; in refbot's DM nothing else can be sent; in a
+        channel a message is posted and refbot gets the `message` event Slack would send it."""
         self.person(user_id)
         text = text.strip()
         if not text:
             return
         if not text.startswith("/"):
-            raise PlaygroundError(READ_ONLY_DM)
+            if channel not in CHANNELS:
+                raise PlaygroundError(READ_ONLY_DM)
+            self._post_in_channel(user_id, channel, text)
+            return
         command, _, rest = text.partition(" ")
         if command != COMMAND:
             self._tell(
@@ -324,6 +338,19 @@ class Workspace:
                 **args,
             )
         _require_ok(response)
+
+    def _post_in_channel(self, user_id: str, channel: str, text: str) -> None:
+        message = self.fake.post_as_user(user_id, channel, text)
+        event = {
+            "type": "message",
+            "channel": channel,
+            "channel_type": "channel",
+            "user": user_id,
+            "team": self.fake.team_id,
+            "text": text,
+            "ts": message.ts,
+        }
+        _require_ok(self.slack.event(event))
 
     def _ephemeral(self, user_id: str, channel: str, key: str) -> dict[str, Any]:
         for item in self.conversation(user_id, channel):

@@ -558,6 +558,17 @@ class FakeSlack:
             view_id = self._homes.get(user_id)
             return copy.deepcopy(self._views[view_id].view) if view_id else None
 
+    def post_as_user(self, user_id: str, channel: str, text: str) -> Message:
+        """A person's message in a channel, as Slack stores it (the bot sees it in history; the caller sends
+        the matching `message` event, since this fake does not deliver events by itself)."""
+        with self._lock:
+            if user_id not in self._users:
+                raise KeyError(f"no user {user_id}")
+            message = Message(channel=channel, ts=self._next_ts(), text=text, user=user_id, team=self.team_id)
+            self._messages.append(message)
+            self._touch()
+            return copy.deepcopy(message)
+
     def replace_view(self, view_id: str, view: Mapping[str, Any]) -> dict[str, Any]:
         """Replace an open modal, as Slack does when a view_submission is answered ``response_action: update``.
 

@@ -26,7 +26,7 @@ from models.db import Database
 from models.types import utcnow
 from playground.server import is_loopback
 from playground.web import create_web_app
-from playground.workspace import READ_ONLY_DM, Workspace
+from playground.workspace import DIGEST_CHANNEL, READ_ONLY_DM, SALES_CHANNEL, Workspace
 
 HEADERS = {"X-Playground": "1"}
 
@@ -94,6 +94,22 @@ def test_the_composer_sends_slash_commands_as_slack_does(client: FlaskClient) ->
     assert "Slackbot" in slackbot["html"] and "is not a valid command" in slackbot["html"]
     assert "Only visible to you" in help_text["html"] and "/reference request" in help_text["html"]
     assert help_text["ephemeral"] and state(client, demo.MANAGER)["items"] == []  # nobody else sees them
+
+
+def test_a_reference_ask_in_a_watched_channel_gets_a_private_answer(client: FlaskClient) -> None:
+    post(client, "/api/command", **{"as": demo.MANAGER, "where": SALES_CHANNEL, "text": "/reference watch"})
+    eventually("the watch to be on", lambda: state(client, demo.MANAGER, SALES_CHANNEL)["items"])
+    ask = "anyone have a happy fintech customer in EMEA who'd talk to Globex?"
+    assert post(client, "/api/command", **{"as": demo.REP, "where": SALES_CHANNEL, "text": ask})["ok"]
+    seen = eventually(
+        "refbot's private answer",
+        lambda: [i for i in state(client, demo.REP, SALES_CHANNEL)["items"] if i["ephemeral"]],
+    )
+    assert "Only visible to you" in seen[0]["html"] and "Globex" in seen[0]["html"]
+    everyone = state(client, demo.OWNER, SALES_CHANNEL)["items"]
+    assert [i for i in everyone if "Riley Chen" in i["html"] and "Globex" in i["html"]]  # the ask itself, by Riley
+    assert not [i for i in everyone if i["ephemeral"]]  # the answer is Riley's alone
+    assert client.get(f"/api/state?as={demo.REP}&where=C0NOWHERE").status_code == 404
 
 
 def test_a_request_form_its_errors_and_a_card_updated_in_place(client: FlaskClient, workspace: Workspace) -> None:
@@ -180,7 +196,7 @@ def test_time_moves_for_refbot_and_the_jobs_run_at_the_new_time(client: FlaskCli
     assert any(line.startswith("reminders: ") and "nothing due" not in line for line in week["lines"]), week["lines"]
     chart = eventually("the digest's chart", lambda: [u for u in workspace.fake.uploads() if u.data])[0]
     assert client.get(f"/files/{chart.file_id}").data[:4] == b"\x89PNG"
-    channel = eventually("the digest in the channel", lambda: state(client, demo.MANAGER, "channel")["items"])
+    channel = eventually("the digest in the channel", lambda: state(client, demo.MANAGER, DIGEST_CHANNEL)["items"])
     assert any(f"/files/{chart.file_id}" in item["html"] for item in channel)
     assert client.post("/api/advance", json={"by": "year"}, headers=HEADERS).status_code == 400
 

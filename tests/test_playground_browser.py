@@ -237,7 +237,7 @@ def test_the_demo_flow_by_clicking(playground: Playground, browser: webdriver.Ch
         lambda d: d.find_element(By.ID, "report").is_displayed() and d.find_element(By.ID, "report"),
     )
     assert "digest:" in report.text and "days ahead" in browser.find_element(By.ID, "clock").text
-    browser.find_element(By.CSS_SELECTOR, '.place[data-where="channel"]').click()
+    browser.find_element(By.CSS_SELECTOR, '.place[data-where="C0REFPROGRAM"]').click()
     chart = wait_for(
         browser,
         "the digest's chart",

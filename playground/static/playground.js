@@ -57,7 +57,7 @@ function place() { return view.tab === "home" && view.where === "dm" ? "home" : 
 function go(changes) {
   const before = { ...view };
   Object.assign(view, changes);
-  if (view.where === "channel") view.tab = "messages";
+  if (view.where !== "dm") view.tab = "messages";
   const url = new URL(window.location.href);
   url.searchParams.set("as", view.user);
   url.searchParams.set("where", view.where);
@@ -71,7 +71,11 @@ function go(changes) {
     b.setAttribute("aria-selected", on ? "true" : "false");
   });
   $("#tabs").hidden = view.where !== "dm";
-  $("#title").textContent = view.where === "dm" ? "refbot" : "# reference-program";
+  const channel = $all(".place").find((b) => b.dataset.where === view.where);
+  $("#title").textContent = view.where === "dm" ? "refbot" : `# ${channel ? channel.dataset.name : ""}`;
+  $("#composer-text").placeholder = view.where === "dm"
+    ? "Type /reference help, or /reference request Globex"
+    : "Message the channel, or type /reference watch (managers)";
   $("#composer").hidden = place() === "home";
   $("#home").hidden = place() !== "home";
   $("#conversation").hidden = place() === "home";
@@ -369,7 +373,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const params = new URLSearchParams(window.location.search);
   const users = $all(".person").map((b) => b.dataset.user);
   const user = users.includes(params.get("as")) ? params.get("as") : document.body.dataset.first;
-  const where = params.get("where") === "channel" ? "channel" : "dm";
+  const places = $all(".place").map((b) => b.dataset.where);
+  const where = places.includes(params.get("where")) ? params.get("where") : "dm";
   const tab = params.get("tab") === "home" ? "home" : "messages";
   view.user = "";
   go({ user, where, tab });
