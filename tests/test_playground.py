@@ -11,14 +11,13 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot import demo, ids, migrate
+from bot import demo, ids
 from bot.cli import main
 from models import Customer
 from models.clock import ShiftedClock, running_on
@@ -166,19 +165,19 @@ def _customer_id(workspace: Workspace, name: str) -> int:
     return found
 
 
-def test_an_existing_database_is_used_as_it_is(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'existing.db'}"
-    database = Database(url)
-    migrate.upgrade(database.engine)
-    with database.transaction() as session:
+def test_an_existing_database_is_used_as_it_is(db: Database, database_url: str) -> None:
+    """`--database URL`: SQLite or PostgreSQL (with TEST_DATABASE_URL), read by the same bot, not re-seeded."""
+    with db.transaction() as session:
         session.add(Customer(name="Initech", name_key="initech", owner_slack_id="U0PETER", products=[], topics=[]))
-    database.dispose()
-    workspace = Workspace(database_url=url).start()
+    workspace = Workspace(database_url=database_url).start()
     try:
         assert workspace.customers_seeded == 0  # it had customers: nothing of the demo's is added
         assert workspace.person("U0PETER").role == "account owner"  # its owners are people here too
         with workspace.db.reading() as session:
             assert session.scalars(select(Customer.name)).all() == ["Initech"]
+        workspace.send(demo.REP, workspace.dm(demo.REP), "/reference find initech")
+        found = eventually("the search's answer", lambda: workspace.conversation(demo.REP, workspace.dm(demo.REP)))
+        assert found[0].ephemeral and "Initech" in json.dumps(found[0].payload)
     finally:
         workspace.stop()
 

@@ -194,6 +194,13 @@ def test_the_demo_flow_by_clicking(playground: Playground, browser: webdriver.Ch
     home = wait_for(browser, "Morgan's whole App Home", lambda d: whole_home(d, "Approval queue · 1"))
     assert demo.PROSPECT in home.text and "At-risk customers" in home.text
     shots.take("app-home", height=1300)
+    # Its Approve asks first, in Slack's confirm dialog; "Back" sends nothing.
+    button(home, "Approve (after check-in)").click()
+    confirm = wait_for(browser, "the confirm dialog", lambda d: d.find_element(By.ID, "confirm").is_displayed() and d)
+    dialog = confirm.find_element(By.ID, "confirm")
+    assert "Approve this request?" in dialog.text and f"Request #1 for {demo.PROSPECT}" in dialog.text
+    dialog.find_element(By.ID, "confirm-deny").click()
+    wait_for(browser, "the dialog to close", lambda d: not d.find_element(By.ID, "confirm").is_displayed())
     open_tab(browser, "messages")
     card = wait_for(
         browser, "the card again", lambda d: message_with(d, f"Request #1: Reference call for {demo.PROSPECT}")
