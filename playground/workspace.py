@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from bot.server import HttpServer
 from bot.settings import Settings
 from models import Customer
 from models.clock import ShiftedClock, running_on
-from models.db import Database
+from models.db import Database, DatabaseUnavailable
 from slackfake.client import Response, SignedClient, build_state_values
 from slackfake.server import FakeSlack
 
@@ -169,8 +169,8 @@ class Workspace:
         """Bring the schema up (SQLite) or insist it is current; seed the demo's customers into an empty one."""
         try:
             self.db.check()
-        except Exception as exc:
-            raise PlaygroundError(f"cannot reach the database: {exc}") from None
+        except DatabaseUnavailable as exc:
+            raise PlaygroundError(str(exc)) from None
         if self.db.url.startswith("sqlite"):
             migrate.upgrade(self.db.engine)
         elif not migrate.is_current(self.db.engine):
@@ -244,7 +244,7 @@ class Workspace:
     def posted_at(self, ts: str) -> datetime:
         """When a message was posted on the playground's clock (the clock's offset when it first appeared)."""
         offset = self._posted_offset.setdefault(ts, self.clock.offset)
-        return datetime.fromtimestamp(float(ts), self.clock.now().tzinfo) + offset
+        return datetime.fromtimestamp(float(ts), UTC) + offset
 
     def modal(self, user_id: str) -> dict[str, Any] | None:
         """The modal open in front of `user_id`, if any."""

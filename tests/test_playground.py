@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.request import Request, urlopen
 
 import pytest
 from flask.testing import FlaskClient
@@ -225,3 +226,43 @@ def test_loopback_by_default_and_a_busy_port_is_one_sentence(capsys: pytest.Capt
     assert err.startswith(f"refbot: cannot listen on 127.0.0.1:{port}") and "--port" in err
     assert len(err.splitlines()) == 1
     assert utcnow() - datetime.now(UTC) < timedelta(seconds=5)  # the failed start left the clock alone
+
+
+def test_an_ephemeral_replaced_by_its_response_url_changes_in_place(workspace: Workspace) -> None:
+    """`replace_original` on a clicked ephemeral (as `/reference find`'s paging does) replaces that one."""
+    dm = workspace.dm(demo.REP)
+    page_one = {
+        "text": "page 1",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "page 1"}},
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Next"},
+                        "action_id": "playground.test.next",
+                        "value": "2",
+                    }
+                ],
+            },
+        ],
+    }
+    urlopen(_json_post(workspace.fake.response_url(demo.REP, channel=dm), page_one))
+    first = eventually("the first page", lambda: workspace.conversation(demo.REP, dm))[0]
+    workspace.act(
+        demo.REP,
+        {"kind": "ephemeral", "key": first.key, "channel": dm},
+        {"action_id": "playground.test.next", "kind": "button", "value": "2"},
+    )
+    urlopen(_json_post(workspace.fake.response_url(demo.REP, channel=dm), {"text": "page 2", "replace_original": True}))
+    shown = eventually(
+        "the second page",
+        lambda: [i for i in workspace.conversation(demo.REP, dm) if i.payload.get("text") == "page 2"],
+    )
+    assert shown[0].key == first.key and shown[0].ephemeral  # the same message, so the page updates it in place
+    assert not [i for i in workspace.conversation(demo.REP, dm) if i.payload.get("text") == "page 1"]
+
+
+def _json_post(url: str, body: dict[str, Any]) -> Request:
+    return Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
