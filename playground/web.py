@@ -77,6 +77,7 @@ def create_web_app(workspace: Workspace, *, allowed_hosts: frozenset[str] = froz
             body["items"] = [_item(workspace, item, render, tz) for item in workspace.conversation(user, channel)]
         modal = workspace.modal(user)
         body["modal"] = {"view_id": modal["id"], **_fragment(render(modal))} if modal is not None else None
+        body["dms"] = {p.user_id: workspace.dm_count(p.user_id) for p in workspace.people}  # for unread badges
         body["violations"] = workspace.violations()
         return jsonify(body)
 

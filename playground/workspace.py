@@ -206,6 +206,10 @@ class Workspace:
     def dm(self, user_id: str) -> str:
         return self.fake.dm_channel(user_id)
 
+    def dm_count(self, user_id: str) -> int:
+        """How many messages refbot's DM with `user_id` holds (the page turns new ones into an unread badge)."""
+        return len(self.fake.messages(self.dm(user_id)))
+
     def conversation(self, user_id: str, channel: str) -> list[Item]:
         """What `user_id` sees in `channel`, oldest first: posts, then their ephemerals in place."""
         with self._lock:

@@ -278,7 +278,7 @@ SAMPLES: tuple[Sample, ...] = (
             },
         ),
         ("Last 8 weeks", "Acme logo"),
-        html_shows=('<img class="bk-image" src="https://example.com/chart.png" alt="Requests per week"',),
+        html_shows=('<img class="bk-picture" src="https://example.com/chart.png" alt="Requests per week"',),
     ),
     Sample(
         "rich text",

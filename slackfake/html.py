@@ -358,7 +358,7 @@ def _actions(block: Mapping[str, Any], ctx: _Context) -> str:
 
 def _image_block(block: Mapping[str, Any], ctx: _Context) -> str:
     title = f'<div class="bk-image-title">{_text(block["title"], ctx)}</div>' if block.get("title") else ""
-    return title + _image(block, ctx, "bk-image")
+    return title + _image(block, ctx, "bk-picture")
 
 
 def _image(element: Mapping[str, Any], ctx: _Context, css: str) -> str:

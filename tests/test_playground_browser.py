@@ -179,6 +179,8 @@ def test_the_demo_flow_by_clicking(playground: Playground, browser: webdriver.Ch
     modal.find_element(By.CSS_SELECTOR, ".bk-modal-submit").click()
     wait_for(browser, "the form to close", lambda d: not d.find_element(By.ID, "modal").is_displayed())
     wait_for(browser, "Riley's receipt", lambda d: message_with(d, "sent to the reference team"))
+    badge = browser.find_element(By.CSS_SELECTOR, '.person[data-name="Morgan Lee"] .badge')
+    wait_for(browser, "an unread badge by Morgan's name", lambda d: badge.text == "1")
 
     # Morgan sees the card: candidates ranked, mentions as names; Approve changes the card in place.
     be(browser, "Morgan Lee")
@@ -186,6 +188,7 @@ def test_the_demo_flow_by_clicking(playground: Playground, browser: webdriver.Ch
         browser, "the manager's card", lambda d: message_with(d, f"Request #1: Reference call for {demo.PROSPECT}")
     )
     assert "@Riley Chen" in card.text and "<@U" not in card.text
+    wait_for(browser, "the badge to go once Morgan has looked", lambda d: not badge.is_displayed())
     assert "Acme Financial" in card.text and "Used 2× in the last 90 days" in card.text
     shots.take("manager-card", height=1500)
 
@@ -253,6 +256,10 @@ def test_the_demo_flow_by_clicking(playground: Playground, browser: webdriver.Ch
         ),
     )
     assert chart.get_attribute("alt")
+    browser.find_element(By.ID, "report-close").click()
+    digest = chart.find_element(By.XPATH, "ancestor::div[contains(concat(' ', @class, ' '), ' msg ')]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", digest)
+    shots.take("digest", height=1300)
 
     assert console_errors(browser) == []
     assert playground.workspace.violations() == []

@@ -105,6 +105,7 @@ async function refresh() {
   if (wanted.user !== view.user || wanted.where !== view.where || wanted.tab !== view.tab) return;
   $("#clock").textContent = state.clock;
   $("#viewer").textContent = `You are ${state.you} · times in ${state.tz}`;
+  renderBadges(state.dms);
   if (state.items) renderItems(state.items);
   if ("home" in state) renderHome(state.home);
   renderModal(state.modal);
@@ -142,6 +143,18 @@ function renderItems(items) {
     if (empty) empty.remove();
   }
   if (added && atBottom) list.scrollTop = list.scrollHeight;
+}
+
+const seen = {};  // DMs each person has looked at, so new ones show as an unread badge by their name
+function renderBadges(counts) {
+  for (const [user, count] of Object.entries(counts)) {
+    if (!(user in seen) || (user === view.user && view.where === "dm" && view.tab === "messages")) seen[user] = count;
+    const badge = $(`.person[data-user="${user}"] .badge`);
+    const unread = count - seen[user];
+    badge.textContent = unread > 0 ? String(unread) : "";
+    badge.hidden = unread <= 0;
+    badge.closest(".person").classList.toggle("unread", unread > 0);
+  }
 }
 
 function renderHome(home) {
