@@ -7,11 +7,13 @@ workspace, so binding another address must be asked for by name (and is then sai
 from __future__ import annotations
 
 import ipaddress
+import signal
 import sys
 import threading
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import TextIO
 
 from waitress.server import create_server
@@ -129,10 +131,22 @@ def run(
     out.flush()
     if open_browser and _can_open_a_browser():
         webbrowser.open(playground.url)
+    _stop_on_sigterm()
     try:
-        playground.serve_forever()
+        playground.serve_forever()  # returns on Ctrl-C: waitress catches KeyboardInterrupt itself
     except KeyboardInterrupt:
-        print("refbot playground: stopped", file=out)
+        pass
     finally:
-        playground.stop()
+        playground.stop()  # the temporary database goes with it
+    print("refbot playground: stopped", file=out)
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops it as Ctrl-C does, so the temporary database is removed either way."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)

@@ -7,7 +7,10 @@ pieces under it directly, through the same Flask app the page uses.
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -266,3 +269,27 @@ def test_an_ephemeral_replaced_by_its_response_url_changes_in_place(workspace: W
 
 def _json_post(url: str, body: dict[str, Any]) -> Request:
     return Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
+
+
+def test_refbot_playground_prints_its_url_serves_the_page_and_stops_on_ctrl_c() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "playground", "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = process.stdout.readline() if process.stdout else ""
+        assert first.startswith("refbot playground: http://localhost:"), first + (
+            process.stderr.read() if process.stderr else ""
+        )
+        url = first.split(": ", 1)[1].strip()
+        with urlopen(url, timeout=10) as page:
+            assert "not Slack" in page.read().decode()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    out = process.stdout.read() if process.stdout else ""  # the rest, past the line read above
+    err = process.stderr.read() if process.stderr else ""
+    assert process.returncode == 0, err
+    assert "local playground, not Slack" in out and "Seeded 8 demo customers" in out and "stopped" in out
