@@ -19,6 +19,7 @@ from urllib.request import Request, urlopen
 
 import pytest
 from flask.testing import FlaskClient
+from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot import demo, ids
@@ -293,3 +294,30 @@ def test_refbot_playground_prints_its_url_serves_the_page_and_stops_on_ctrl_c() 
     err = process.stderr.read() if process.stderr else ""
     assert process.returncode == 0, err
     assert "local playground, not Slack" in out and "Seeded 8 demo customers" in out and "stopped" in out
+
+
+def test_a_form_answered_with_an_update_becomes_the_new_view(client: FlaskClient) -> None:
+    """`response_action: update` (the add-customer form turns into "Customer saved"), as Slack applies it."""
+    post(client, "/api/command", **{"as": demo.MANAGER, "text": "/reference add Initech"})
+    form = eventually("the add-customer form", lambda: state(client, demo.MANAGER)["modal"])
+    assert 'value="Initech"' in form["html"] and 'data-kind="users_select"' in form["html"]
+    answer = post(client, "/api/submit", **{"as": demo.MANAGER, "view_id": form["view_id"], "values": {}})
+    assert answer == {"ok": True, "errors": {}}
+    saved = state(client, demo.MANAGER)["modal"]
+    assert saved["view_id"] == form["view_id"] and "Customer saved" in saved["html"] and "Initech" in saved["html"]
+    assert "bk-modal-submit" not in saved["html"]  # only Done: nothing left to submit
+    post(client, "/api/close", **{"as": demo.MANAGER, "view_id": saved["view_id"]})
+    assert state(client, demo.MANAGER)["modal"] is None
+
+
+def test_the_fake_refuses_an_invalid_replacement_view(workspace: Workspace) -> None:
+    fake = workspace.fake
+    trigger = fake.issue_trigger(demo.REP)
+    view_id = WebClient(token=demo.BOT_TOKEN, base_url=fake.url).views_open(
+        trigger_id=trigger, view={"type": "modal", "title": {"type": "plain_text", "text": "One"}, "blocks": []}
+    )["view"]["id"]
+    with pytest.raises(ValueError, match="title"):
+        fake.replace_view(view_id, {"type": "modal", "title": {"type": "plain_text", "text": "x" * 30}, "blocks": []})
+    assert fake.violations and fake.last_view(demo.REP)["title"]["text"] == "One"
+    with pytest.raises(KeyError):
+        fake.replace_view("V0NONE", {"type": "modal", "title": {"type": "plain_text", "text": "Two"}, "blocks": []})
