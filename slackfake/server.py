@@ -223,7 +223,9 @@ class FakeSlack:
     """A scriptable, recording, validating stand-in for ``https://slack.com/api/`` on 127.0.0.1.
 
     Use as a context manager (or ``start()``/``stop()``), point ``WebClient(base_url=fake.url)`` at it, then
-    assert on ``calls()``, ``messages()``, ``views()``, ``ephemerals()`` and ``violations``.
+    assert on ``calls()``, ``messages()``, ``views()``, ``ephemerals()`` and ``violations``. Two things Slack
+    does on the client's side are here for ``refbot playground``: ``post_as_user`` (a person's channel
+    message) and ``replace_view`` (a submission answered with ``response_action: update``).
     """
 
     team_id = "T0FAKE"
