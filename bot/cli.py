@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -103,12 +105,66 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import HttpServer
 
     settings.require_slack_http()
+    if args.workers is not None and args.workers < 1:
+        raise CommandError("--workers must be at least 1")
     db = open_database(settings, auto_upgrade=True, wait=settings.db_startup_wait)
-    server = HttpServer(create_app(settings, db=db), host=args.host, port=args.port, threads=args.threads)
-    print(f"refbot listening on {server.url} (POST /slack/events, GET /healthz)", flush=True)
-    _stop_gracefully_on_signals(server.shutdown)
-    server.serve_forever()  # returns once a signal has stopped it and in-flight work and the outbox are drained
+    if args.workers is None and not args.no_worker:  # one process that does everything, as a small install wants
+        server = HttpServer(create_app(settings, db=db), host=args.host, port=args.port, threads=args.threads)
+        print(f"refbot listening on {server.url} (POST /slack/events, GET /healthz)", flush=True)
+        _stop_gracefully_on_signals(server.shutdown)
+        server.serve_forever()  # returns once a signal has stopped it and in-flight work and the outbox are drained
+        print("refbot: stopped", flush=True)
+        return 0
+    db.dispose()  # nothing may be open when gunicorn forks: each web process connects on its own
+    return _serve_prefork(args, settings)
+
+
+def _serve_prefork(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import create_app
+    from bot.prefork import Supervisor, WebProcesses, child_argv
+
+    workers = args.workers or 1
+    if not args.no_worker:  # one command for both tiers: the web tier and a worker, side by side
+        web = ["serve", "--no-worker", "--workers", str(workers), "--host", args.host, "--port", str(args.port)]
+        web += ["--threads", str(args.threads)]
+        code = Supervisor(child_argv(args.env_file, *web), child_argv(args.env_file, "worker")).run()
+        print("refbot: stopped", flush=True)
+        return code
+
+    def ready(url: str) -> None:
+        print(f"refbot listening on {url} (POST /slack/events, GET /healthz; {workers} web processes)", flush=True)
+
+    processes = WebProcesses(
+        lambda: create_app(settings, role="web"),
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        threads=args.threads,
+        on_ready=ready,
+    )
+    try:
+        processes.run()  # gunicorn's master: exits (SystemExit) once SIGTERM/SIGINT has stopped every web process
+    except SystemExit as stop:
+        if stop.code not in (0, None):
+            raise CommandError("the web processes could not start (see the log above)") from None
     print("refbot: stopped", flush=True)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """The outbox delivery (Slack and CRM queues alike) and the scheduler, without serving HTTP."""
+    from bot.app import create_app
+
+    db = open_database(settings, auto_upgrade=True, wait=settings.db_startup_wait)
+    bot = create_app(settings, db=db, role="worker")
+    stopping = threading.Event()
+    _stop_gracefully_on_signals(stopping.set)
+    bot.start()
+    print("refbot worker running (outbox delivery and scheduled jobs); SIGTERM to stop", flush=True)
+    while not stopping.wait(1.0):
+        pass
+    bot.stop()  # the outbox delivers what is due before the process exits
+    print("refbot worker: stopped", flush=True)
     return 0
 
 
@@ -240,8 +296,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the bot over HTTP (POST /slack/events, GET /healthz)")
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="port to bind (default 3000; 0 picks a free one)")
-    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument("--threads", type=int, default=8, help="threads per process (default 8)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        nargs="?",
+        const=os.cpu_count() or 1,
+        metavar="N",
+        help="N pre-forked web processes sharing the port (default N: the number of CPU cores), with the "
+        "outbox and the schedule in one `refbot worker` process beside them; without --workers, one process "
+        "does everything",
+    )
+    serve.add_argument(
+        "--no-worker", action="store_true", help="only answer Slack; run `refbot worker` for the outbox and jobs"
+    )
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="deliver the outbox and run the scheduled jobs, without serving HTTP")
+    worker.set_defaults(func=cmd_worker)
 
     socket = sub.add_parser("socket", help="run the bot over Socket Mode (no public URL needed)")
     socket.set_defaults(func=cmd_socket)
