@@ -26,6 +26,7 @@ from bot.outbox import OutboxWorker
 from bot.ratelimit import Pacer
 from bot.scheduler import JobScheduler
 from bot.settings import Settings
+from bot.shadow_model import AskModel
 from bot.wakeup import listener_for, notifier_for
 from models.db import Database
 
@@ -166,7 +167,7 @@ def create_app(
         token_verification_enabled=False,
         logger=BOLT_LOG,
     )
-    deps = Deps(settings=settings, db=db, client=client, outbox=outbox)
+    deps = Deps(settings=settings, db=db, client=client, outbox=outbox, asks=AskModel.load())
     handlers.register_all(bolt, deps)
     runs_schedule = settings.run_scheduler and role != "web"
     scheduler = JobScheduler(db, settings, outbox, outbox.worker_id, metrics) if runs_schedule else None
