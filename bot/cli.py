@@ -19,6 +19,10 @@ from models.db import Database, DatabaseUnavailable
 
 log = logging.getLogger("refbot")
 
+# How much lower the CPU priority of the worker that `serve --workers` runs beside its web processes is: its
+# rendering and ranking yield to acknowledgements, which Slack times (3 s) and people wait for.
+WORKER_NICENESS = 10
+
 
 class CommandError(Exception):
     """A failure to report as `refbot: <message>` with exit status 1."""
@@ -127,7 +131,8 @@ def _serve_prefork(args: argparse.Namespace, settings: Settings) -> int:
     if not args.no_worker:  # one command for both tiers: the web tier and a worker, side by side
         web = ["serve", "--no-worker", "--workers", str(workers), "--host", args.host, "--port", str(args.port)]
         web += ["--threads", str(args.threads)]
-        code = Supervisor(child_argv(args.env_file, *web), child_argv(args.env_file, "worker")).run()
+        worker = child_argv(args.env_file, "worker", "--nice", str(WORKER_NICENESS))
+        code = Supervisor(child_argv(args.env_file, *web), worker).run()
         print("refbot: stopped", flush=True)
         return code
 
@@ -155,6 +160,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """The outbox delivery (Slack and CRM queues alike) and the scheduler, without serving HTTP."""
     from bot.app import create_app
 
+    if args.nice:
+        os.nice(args.nice)  # background work: the web processes on this machine get the CPU first
     db = open_database(settings, auto_upgrade=True, wait=settings.db_startup_wait)
     bot = create_app(settings, db=db, role="worker")
     stopping = threading.Event()
@@ -313,6 +320,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="deliver the outbox and run the scheduled jobs, without serving HTTP")
+    worker.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="lower this process's CPU priority by N (`serve --workers` runs its worker with 10, so that "
+        "acknowledging Slack comes first on a shared machine)",
+    )
     worker.set_defaults(func=cmd_worker)
 
     socket = sub.add_parser("socket", help="run the bot over Socket Mode (no public URL needed)")

@@ -333,6 +333,7 @@ def attach_profiler(server: Server, out_dir: Path | None, gil_only: bool = False
             "--format",
             "raw",  # collapsed stacks: text to grep and sum; speedscope and flamegraph.pl both read it
             "--nonblocking",
+            "--subprocesses",  # `serve --workers N`: the web processes and the worker below the supervisor
             *(["--gil"] if gil_only else []),
             "-o",
             str(target),
