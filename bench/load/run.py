@@ -456,6 +456,7 @@ class Workload:
     pending: list[tuple[int, str]]
     customers: int
     approvable: list[int] = field(default_factory=list)  # half the Approves pick one of these
+    tag: str = ""  # in every prospect's name, so one backend's DMs are never matched to another's sends
     seed: int = 1
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -494,7 +495,7 @@ def send(kind: str, client: TimedClient, work: Workload, rng: random.Random) -> 
         return kind, client.command(rep, f"request Prospect {n}")
     if kind == "submit":
         values: dict[str, Any] = {
-            "prospect": f"Prospect {n} {rng.choice(['Inc', 'GmbH', 'Ltd'])}",
+            "prospect": f"Prospect {work.tag}{n} {rng.choice(['Inc', 'GmbH', 'Ltd'])}",
             "ref_type": rng.choice(["call", "call", "call", "site_visit", "case_study", "logo"]),
             "industry": rng.choice(INDUSTRIES),
             "products": ", ".join(rng.sample(PRODUCTS, 2)),
@@ -584,11 +585,12 @@ def is_error(kind: str, response: Response) -> str | None:
 
 
 def dm_latencies(
-    fake: FakeSlack, work: Workload, since: tuple[int, int], wait: float = 30.0
+    fake: FakeSlack, work: Workload, since: tuple[int, int], wait: float = 180.0
 ) -> tuple[list[float], list[float]]:
     """(submit → first manager card, Approve → rep's "approved" DM) in ms, for the sends recorded after index
-    `since` of each list; waits up to `wait` s for the outbox to catch up. An Approve that was refused or went
-    to a check-in first causes no such DM and is left out."""
+    `since` of each list; waits (up to `wait` s) until every submission's card is out, so a worker that fell
+    behind shows as the backlog it is, not as missing samples. An Approve that was refused or went to a
+    check-in first causes no such DM and is left out."""
     submits, approves = work.submitted[since[0] :], work.approved[since[1] :]
     deadline = time.monotonic() + wait
     while True:
@@ -964,7 +966,7 @@ def main() -> int:
                         attach_profiler(server, args.py_spy, args.py_spy_gil)
                     problems: Counter[str] = Counter()
                     try:
-                        work = Workload(preloaded, args.customers, approvable, mix=args.mix)
+                        work = Workload(preloaded, args.customers, approvable, tag=backend[:2], mix=args.mix)
                         rows[backend] = drive(servers, fake, work, levels, args.requests)
                     finally:
                         for server in servers:
