@@ -35,6 +35,12 @@ CUSTOMER_PROFILE = "customer.profile"  # per item: "customer.profile:34"; value:
 CUSTOMER_EDIT = "customer.edit"  # value: customer id (only on a manager's profile)
 CUSTOMER_MODAL = "customer.save"  # the add/edit form; private_metadata: {"customer_id", "fingerprint"}
 
+# Content library: /reference asset add, Add asset on a profile, /reference assets and I'm using this
+ASSET_ADD = "asset.add"  # value: customer id (only on a manager's profile)
+ASSET_MODAL = "asset.save"  # the add form
+ASSET_USE = "asset.use"  # per item: "asset.use:12"; value: asset id (only on an asset that may be used now)
+ASSET_USE_MODAL = "asset.use_submit"  # private_metadata: {"asset_id"}
+
 # App Home (the Approve / Decline / Cancel / outcome / check-in buttons on it reuse the ids above, per item)
 HOME_EXPAND = "home.expand"  # per item: "home.expand:queue"; value: the section to show in full, "all" for all
 HOME_OUTCOME_DETAILS = "home.outcome_details"  # per item: "home.outcome_details:12"; value: request id

@@ -1,6 +1,7 @@
 """Data: SQLAlchemy 2 typed models, engine and session handling."""
 
 from models import checkin_summary  # noqa: F401  (keeps customers' check-in summary current)
+from models.asset import Asset, AssetUse
 from models.audit import AuditEntry
 from models.base import Base
 from models.customer import CheckIn, Consent, Contact, Customer, Incident, ReferenceUse
@@ -9,6 +10,8 @@ from models.outbox import InboundDelivery, OutboxMessage
 from models.request import ReferenceRequest
 
 __all__ = [
+    "Asset",
+    "AssetUse",
     "AuditEntry",
     "Base",
     "CheckIn",
