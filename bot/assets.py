@@ -128,9 +128,10 @@ def _customer(session: Session, typed: str, errors: dict[str, str]) -> Customer 
 def parse_asset_form(session: Session, raw: Mapping[str, Any], today: date) -> AssetDraft:
     """The add form → a draft, or ValidationFailed keyed by the form's block ids (answered in the modal)."""
     errors: dict[str, str] = {}
-    kind = parse_kind(str(raw.get("kind") or ""))
+    typed_kind = str(raw.get("kind") or "").strip()
+    kind = parse_kind(typed_kind)
     if kind is None:
-        errors["kind"] = "Pick the kind of content."
+        errors["kind"] = unknown_kind(typed_kind) if typed_kind else "Pick the kind of content."
     title = _text(raw, "title", errors, required=True)
     link = _link(_text(raw, "link", errors, required=True), errors)
     customer = _customer(session, _text(raw, "customer", errors, required=True), errors)
@@ -445,7 +446,12 @@ def record_use(
     if already is not None:
         return already
     use = AssetUse(
-        asset_id=asset.id, used_by=actor, prospect=draft.prospect, opportunity=draft.opportunity, used_at=now, via=via or None
+        asset_id=asset.id,
+        used_by=actor,
+        prospect=draft.prospect,
+        opportunity=draft.opportunity,
+        used_at=now,
+        via=via or None,
     )
     try:
         with session.begin_nested():

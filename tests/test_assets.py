@@ -126,8 +126,16 @@ def test_an_expired_asset_or_lapsed_consent_may_not_be_used(slack: SignedClient,
         next(c for c in acme.consents if c.ref_type == "quote").expires_on = date(2025, 1, 1)
         session.add(
             Asset(
-                customer=acme, kind="quote", consent_type="quote", title="Acme CFO quote", title_key="acme cfo quote",
-                link="https://example.com/q", industry="Fintech", products=[], topics=[], added_by=MANAGER,
+                customer=acme,
+                kind="quote",
+                consent_type="quote",
+                title="Acme CFO quote",
+                title_key="acme cfo quote",
+                link="https://example.com/q",
+                industry="Fintech",
+                products=[],
+                topics=[],
+                added_by=MANAGER,
             )  # fmt: skip
         )
     found = run(slack, fake, REP, "assets customer:acme", "assets match")
@@ -179,7 +187,9 @@ def test_a_forged_use_of_an_asset_that_may_not_be_used_is_refused(
     ids = seed(db)
     seen = len(fake.ephemerals(REP))
     slack.block_action(REP, f"asset.use:{ids['contoso_story']}", value=str(ids["contoso_story"]))
-    refusal = fake.wait_for(lambda f: next((e for e in f.ephemerals(REP)[seen:] if "may not be used" in e["text"]), None))
+    refusal = fake.wait_for(
+        lambda f: next((e for e in f.ephemerals(REP)[seen:] if "may not be used" in e["text"]), None)
+    )
     assert "Contoso payments story" in refusal["text"] and fake.views(REP) == []
     # A form opened while the consent held, submitted after it lapsed: refused in the form, nothing recorded.
     found = run(slack, fake, REP, "assets customer:acme kind:case_study", "asset matches")
@@ -194,7 +204,9 @@ def test_a_forged_use_of_an_asset_that_may_not_be_used_is_refused(
     # An asset id that is not there.
     seen = len(fake.ephemerals(REP))
     slack.block_action(REP, "asset.use:99999", value="99999")
-    fake.wait_for(lambda f: next((e for e in f.ephemerals(REP)[seen:] if "no longer in the library" in e["text"]), None))
+    fake.wait_for(
+        lambda f: next((e for e in f.ephemerals(REP)[seen:] if "no longer in the library" in e["text"]), None)
+    )
 
 
 # -- adding content ------------------------------------------------------------------------------------------
@@ -252,7 +264,9 @@ def test_only_managers_add_assets(slack: SignedClient, fake: FakeSlack, db: Data
     # A forged Add asset click and a forged submission of a manager's form: refused, nothing stored.
     seen = len(fake.ephemerals(OTHER))
     slack.block_action(OTHER, "asset.add", value=str(ids["acme"]))
-    fake.wait_for(lambda f: next((e for e in f.ephemerals(OTHER)[seen:] if "Only reference managers" in e["text"]), None))
+    fake.wait_for(
+        lambda f: next((e for e in f.ephemerals(OTHER)[seen:] if "Only reference managers" in e["text"]), None)
+    )
     assert slack.command(MANAGER, "asset add Acme").status == 200
     form = fake.wait_for(lambda f: f.views(MANAGER)[-1] if f.views(MANAGER) else None)
     assert next(b for b in form["blocks"] if b["block_id"] == "customer")["element"]["initial_value"] == "Acme"

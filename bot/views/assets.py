@@ -184,7 +184,8 @@ def _result_blocks(rank: int, item: Judged, settings: Settings) -> list[Any]:
             button("I'm using this", ids.for_item(ids.ASSET_USE, item.asset.id), str(item.asset.id), "primary")
         )
     customer_id = item.asset.customer_id
-    elements.append(button("Customer profile", ids.for_item(ids.CUSTOMER_PROFILE, f"asset{item.asset.id}"), str(customer_id)))
+    profile_id = ids.for_item(ids.CUSTOMER_PROFILE, f"asset{item.asset.id}")  # unique per result, like its value
+    elements.append(button("Customer profile", profile_id, str(customer_id)))
     return [section("\n".join(lines)), context(_facts(item)), actions(f"asset:{item.asset.id}", *elements)]
 
 
