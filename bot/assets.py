@@ -25,9 +25,10 @@ from bot import customers as cu
 from bot.eligibility import ASSESS_LOADS, ContentVerdict, assess_asset
 from bot.errors import Ineligible, NotFound, ValidationFailed
 from bot.importer import name_key
+from bot.matching import fit
 from bot.settings import Settings
 from bot.views.text import escape
-from models import Asset, AssetUse, Customer
+from models import Asset, AssetUse, Customer, ReferenceRequest
 from models.enums import MARKETING_TYPES, AssetKind, RefType
 
 LIMITS = {"title": 300, "link": 1000, "customer": 200, "industry": 100, "products": 1000, "topics": 1000}
@@ -407,6 +408,51 @@ def search_assets(session: Session, settings: Settings, query: AssetQuery, now: 
     ]
     judged.sort(key=lambda j: (-j.relevance, not j.verdict.usable, order(j.asset.id)))
     return AssetPage(query=query, results=judged[:PAGE_SIZE], total=total)
+
+
+# -- content for a request ---------------------------------------------------------------------------------
+
+CARD_ASSETS = 3
+CARD_SCAN = 2000
+
+
+def content_for_request(session: Session, settings: Settings, request: ReferenceRequest, now: datetime) -> list[Judged]:
+    """The assets that could answer a request for content (a case study, a quote …), for the manager's card.
+
+    Assets depending on the consent the request asks for, ranked by `bot.matching.fit` to the request's
+    criteria exactly as customers are, the usable first; a request for a call gets none.
+    """
+    ref_type = RefType(request.ref_type)
+    if ref_type not in MARKETING_TYPES:
+        return []
+    rows = session.execute(
+        select(
+            Asset.id,
+            Asset.industry,
+            Asset.products,
+            Asset.topics,
+            Asset.published_on,
+            Customer.region,
+            Customer.segment,
+        )  # fmt: skip
+        .join(Customer, Asset.customer_id == Customer.id)
+        .where(Asset.consent_type == ref_type.value)
+        .order_by(Asset.id.desc())
+        .limit(CARD_SCAN)
+    ).all()
+    scored = {}
+    for row in rows:
+        shaped = Customer(
+            industry=row.industry or "", region=row.region or "", segment=row.segment or "",
+            products=list(row.products or []), topics=list(row.topics or []),
+        )  # fmt: skip
+        scored[row.id] = fit(request, shaped)
+    best = sorted(scored, key=lambda a: (-scored[a][0], -a))[: CARD_ASSETS * 4]
+    assets = _with_customers(session, best)
+    counts = use_counts(session, best)
+    judged = [Judged(assess_asset(assets[a], settings, now), counts.get(a, 0), *scored[a]) for a in best]
+    judged.sort(key=lambda j: (not j.verdict.usable, -j.relevance, -j.asset.id))
+    return judged[:CARD_ASSETS]
 
 
 # -- using content --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ after another manager approved shows the approval, not buttons.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot import digest, jobs
 from bot import home as home_data
 from bot import requests as rq
+from bot.assets import content_for_request
 from bot.eligibility import assess, load_context, rested_on
 from bot.matching import Candidate, rank_candidates
 from bot.outbox import RENDER_CACHE, Rendered, Renderer
@@ -22,6 +24,7 @@ from bot.views import checkins as checkin_views
 from bot.views import followups as followup_views
 from bot.views import home as home_views
 from bot.views import requests as request_views
+from bot.views.assets import content_blocks
 from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
 from models.enums import CheckInStatus, RefType, RequestStatus
 from models.types import utcnow
@@ -63,6 +66,7 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         resting: list[tuple[Candidate, date | None]] = []
         pending: dict[int, CheckIn] = {}
         waiting_on = None
+        content: list[dict[str, Any]] = []
         if request.status == RequestStatus.SUBMITTED:
             ranking = rank_candidates(session, settings, request, now)
             candidates = ranking
@@ -76,15 +80,17 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
                 )
             ).all()
             pending = {c.customer_id: c for c in asked}
+            content = content_blocks(content_for_request(session, settings, request, now), settings)
         elif request.status == RequestStatus.AWAITING_CHECKIN:
             waiting_on = session.scalars(
                 select(CheckIn)
                 .where(CheckIn.request_id == request.id, CheckIn.status == CheckInStatus.PENDING)
                 .order_by(CheckIn.id.desc())
             ).first()
-        return Rendered(
-            **request_views.manager_card(request, candidates, pending, waiting_on, settings, now, resting=resting)
+        card = request_views.manager_card(
+            request, candidates, pending, waiting_on, settings, now, resting=resting, content=content
         )
+        return Rendered(**card)
 
     def receipt(session: Session, row: OutboxMessage) -> Rendered | None:
         request = _request(session, row)

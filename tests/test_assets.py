@@ -274,3 +274,34 @@ def test_only_managers_add_assets(slack: SignedClient, fake: FakeSlack, db: Data
     assert body["response_action"] == "errors" and "Only reference managers" in body["errors"]["title"]
     assert count(db, Asset) == 4
     assert "/reference asset add" not in blob(slack.command(REP, "help").json())
+
+
+# -- a request for content ---------------------------------------------------------------------------------
+
+
+def test_a_content_request_shows_the_manager_matching_assets_beside_customers(
+    slack: SignedClient, fake: FakeSlack, db: Database
+) -> None:
+    seed(db)
+    assert slack.command(REP, "request Globex").status == 200
+    form = fake.wait_for(lambda f: f.views(REP) and f.views(REP)[-1])
+    values = {"ref_type": "case_study", "industry": "Fintech", "products": "Payments"}
+    assert slack.view_submission(REP, form, values).status == 200
+    card = fake.wait_for(lambda f: next((m for m in f.messages(MANAGER) if "Request #" in m.text), None))
+    assert validate_message({"blocks": card.blocks, "text": card.text}) == []
+    text = blob(card.blocks)
+    assert "Content ready to send" in text and "Best candidates" in text
+    content = next(
+        b["text"]["text"] for b in card.blocks if "Content ready to send" in b.get("text", {}).get("text", "")
+    )
+    # The usable case study first, fitted to the request; the unhappy customer's with its reason; not the logo.
+    assert content.index("Acme cuts payment onboarding") < content.index("Contoso payments story")
+    assert "fits industry Fintech, product Payments (100% fit)" in content
+    assert "Not now: Unhappy" in content and "Acme logo" not in content
+
+    # A call request gets no content.
+    assert slack.command(REP, "request Initrode").status == 200
+    form = fake.wait_for(lambda f: f.views(REP) and len(f.views(REP)) > 1 and f.views(REP)[-1])
+    assert slack.view_submission(REP, form, {"ref_type": "call", "industry": "Fintech"}).status == 200
+    card = fake.wait_for(lambda f: next((m for m in f.messages(MANAGER) if "Initrode" in m.text), None))
+    assert "Content ready to send" not in blob(card.blocks)

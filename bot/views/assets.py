@@ -271,3 +271,17 @@ def profile_with_library(p: ProfileWithLibrary, settings: Settings, now: datetim
         elements.append(button("Add asset", ids.ASSET_ADD, str(customer_id)))
     blocks += [_library_section(p.library, settings), {**buttons, "elements": elements}]
     return {**message, "blocks": blocks}
+
+
+def content_blocks(items: list[Judged], settings: Settings) -> list[dict[str, Any]]:
+    """The manager's card for a content request: the library's best matches beside the customers (≤ 2 blocks)."""
+    if not items:
+        return []
+    lines = []
+    for item in items:
+        fits = f" · fits {safe(', '.join(item.fits), 200)} ({item.relevance:.0f}% fit)" if item.fits else ""
+        lines.append(f"• {_headline(item)} · used {plural(item.uses, 'time')}{fits}")
+        lines += [f"    {line}" for line in verdict_lines(item.verdict, settings)]
+    return [
+        section("*Content ready to send*: the rep may not need the customer at all\n" + "\n".join(lines)),
+    ]
