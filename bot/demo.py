@@ -258,8 +258,9 @@ ASSETS = (
 
 def _add_assets(session: Session, ids_by_name: dict[str, int], now: datetime) -> None:
     for name, kind, title, link in ASSETS:
-        customer = session.get(Customer, ids_by_name[name])
-        assert customer is not None
+        customer = session.get(Customer, ids_by_name[name]) if name in ids_by_name else None
+        if customer is None:  # a demo played with fewer customers (the failure test) has no content for them
+            continue
         session.add(
             Asset(
                 customer=customer,

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import digest, jobs
+from bot import digest, jobs, nominations
 from bot import home as home_data
 from bot import requests as rq
 from bot.assets import content_for_request
@@ -23,9 +23,10 @@ from bot.settings import Settings
 from bot.views import checkins as checkin_views
 from bot.views import followups as followup_views
 from bot.views import home as home_views
+from bot.views import nominations as nomination_views
 from bot.views import requests as request_views
 from bot.views.assets import content_blocks
-from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
+from models import CheckIn, Consent, Customer, Nomination, OutboxMessage, ReferenceRequest
 from models.enums import CheckInStatus, RefType, RequestStatus
 from models.types import utcnow
 
@@ -201,7 +202,25 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         built = home_data.build_home(session, settings, row.recipient, now, rank_budget=home_data.BACKGROUND_BUDGET)
         return Rendered(view=home_views.home_view(built, settings, now))
 
+    def nomination(session: Session, row: OutboxMessage) -> Rendered | None:
+        found = session.get(Nomination, _subject_id(row))
+        if found is None:
+            return None
+        if row.kind == nominations.NOMINATION_DECIDED:
+            return Rendered(**nomination_views.decided_notice(found))
+        nominee = nominations.nominee(session, settings, found.customer_id, utcnow())
+        return Rendered(**nomination_views.nomination_card(found, nominee, settings))
+
+    def nomination_offer(session: Session, row: OutboxMessage) -> Rendered | None:
+        customer = session.get(Customer, int((row.params or {}).get("customer_id") or 0))
+        if customer is None or customer.referenceable:
+            return None  # a reference by now: nothing to offer
+        return Rendered(**nomination_views.offer_message(customer, int((row.params or {}).get("nps") or 0)))
+
     return {
+        nominations.NOMINATION_CARD: nomination,
+        nominations.NOMINATION_DECIDED: nomination,
+        nominations.NOMINATION_OFFER: nomination_offer,
         jobs.DIGEST: weekly_digest,
         jobs.CHECKIN_ROUND: checkin_round,
         jobs.CHECKIN_REMINDER: checkin_round,

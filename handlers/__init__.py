@@ -17,6 +17,7 @@ from handlers import (
     fallback,
     home,
     middleware,
+    nominations,
     outcomes,
     requests,
     stats,
@@ -29,13 +30,14 @@ def register_all(app: App, deps: Deps) -> None:
     middleware.register(app, deps)
     errors.register(app, deps)
     subcommands = requests.subcommands() + customers.subcommands() + stats.subcommands() + watch.subcommands()
-    subcommands += assets.subcommands()
+    subcommands += assets.subcommands() + nominations.subcommands()
     commands.register(app, deps, subcommands)
     requests.register(app, deps)
     checkins.register(app, deps)
     outcomes.register(app, deps)
     customers.register(app, deps)
     assets.register(app, deps)
+    nominations.register(app, deps)
     suggestions.register(app, deps)
     home.register(app, deps)
     watch.register(app, deps)

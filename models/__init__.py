@@ -6,6 +6,7 @@ from models.audit import AuditEntry
 from models.base import Base
 from models.customer import CheckIn, Consent, Contact, Customer, Incident, ReferenceUse
 from models.jobs import JobRun, WatchedChannel
+from models.nomination import Nomination
 from models.outbox import InboundDelivery, OutboxMessage
 from models.request import ReferenceRequest
 
@@ -21,6 +22,7 @@ __all__ = [
     "InboundDelivery",
     "Incident",
     "JobRun",
+    "Nomination",
     "OutboxMessage",
     "ReferenceRequest",
     "ReferenceUse",

@@ -1,4 +1,4 @@
-"""content library: assets and their uses
+"""content library and recruiting: assets and their uses, nominations
 
 Revision ID: 0010
 Revises: 0007
@@ -62,6 +62,34 @@ def upgrade() -> None:
     op.create_index("ix_asset_uses_used_at", "asset_uses", ["used_at"])
 
 
+    op.create_table(
+        "nominations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("nominated_by", sa.String(length=64), nullable=False),
+        sa.Column("why", sa.Text(), nullable=False),
+        sa.Column("contact_name", sa.String(length=200), nullable=False),
+        sa.Column("contact_title", sa.String(length=200), nullable=False),
+        sa.Column("contact_email", sa.String(length=320), nullable=False),
+        sa.Column("kinds", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("decided_by", sa.String(length=64), nullable=True),
+        sa.Column("decided_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decline_reason", sa.Text(), nullable=False),
+        sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("via", sa.String(length=64), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_nominations_customer_id_customers"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_nominations")),
+        sa.UniqueConstraint("via", name=op.f("uq_nominations_via")),
+    )
+    op.create_index("ix_nominations_status_created", "nominations", ["status", "created_at"])
+    op.create_index("ix_nominations_customer", "nominations", ["customer_id"])
+
+
 def downgrade() -> None:
+    op.drop_table("nominations")
     op.drop_table("asset_uses")
     op.drop_table("assets")
