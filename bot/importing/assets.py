@@ -155,7 +155,9 @@ def _import_rows(session: Session, source: AssetSource, report: ImportReport, ac
             session.add(asset)
         session.flush()
         action = "updated" if existing else "created"
-        audit.record(session, actor, f"asset.{action}", "customer", draft.customer.id, asset_id=asset.id, via="import")
+        audit.record(
+            session, actor, f"asset.{action}", "customer", draft.customer.id, asset_id=asset.id, title=asset.title
+        )
         report.created += existing is None
         report.updated += existing is not None
         report.outcomes.append(RowOutcome(action, f"{draft.customer.name}: {draft.title}", str(source.path), line))

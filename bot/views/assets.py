@@ -266,9 +266,11 @@ def profile_with_library(p: ProfileWithLibrary, settings: Settings, now: datetim
     blocks = list(message["blocks"])
     buttons = blocks.pop()  # the profile ends with its actions block
     elements = list(buttons["elements"])
+    customer = p.profile.customer
     if is_manager:
-        customer_id = p.profile.customer.id
-        elements.append(button("Add asset", ids.ASSET_ADD, str(customer_id)))
+        elements.append(button("Add asset", ids.ASSET_ADD, str(customer.id)))
+    if not customer.referenceable:
+        elements.append(button("Nominate", ids.for_item(ids.NOMINATE, customer.id), str(customer.id)))
     blocks += [_library_section(p.library, settings), {**buttons, "elements": elements}]
     return {**message, "blocks": blocks}
 
