@@ -48,6 +48,11 @@ NOMINATION_ACCEPT = "nomination.accept"  # per item: "nomination.accept:7"; valu
 NOMINATION_DECLINE = "nomination.decline"  # per item: "nomination.decline:7"; value: nomination id
 NOMINATION_DECLINE_MODAL = "nomination.decline_submit"  # private_metadata: {"nomination_id"}
 
+# Thanks: the owner's DM after a reference helped
+THANKED = "thanks.thanked"  # value: thanks id; opens the optional note form
+THANKED_MODAL = "thanks.thanked_submit"  # private_metadata: {"thanks_id"}
+THANKS_NOT_NOW = "thanks.not_now"  # value: thanks id
+
 # App Home (the Approve / Decline / Cancel / outcome / check-in buttons on it reuse the ids above, per item)
 HOME_EXPAND = "home.expand"  # per item: "home.expand:queue"; value: the section to show in full, "all" for all
 HOME_OUTCOME_DETAILS = "home.outcome_details"  # per item: "home.outcome_details:12"; value: request id

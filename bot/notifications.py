@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import digest, jobs, nominations
+from bot import digest, jobs, nominations, thanks
 from bot import home as home_data
 from bot import requests as rq
 from bot.assets import content_for_request
@@ -25,8 +25,9 @@ from bot.views import followups as followup_views
 from bot.views import home as home_views
 from bot.views import nominations as nomination_views
 from bot.views import requests as request_views
+from bot.views import thanks as thanks_views
 from bot.views.assets import content_blocks
-from models import CheckIn, Consent, Customer, Nomination, OutboxMessage, ReferenceRequest
+from models import CheckIn, Consent, Customer, Nomination, OutboxMessage, ReferenceRequest, Thanks
 from models.enums import CheckInStatus, RefType, RequestStatus
 from models.types import utcnow
 
@@ -217,7 +218,12 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
             return None  # a reference by now: nothing to offer
         return Rendered(**nomination_views.offer_message(customer, int((row.params or {}).get("nps") or 0)))
 
+    def thanks_ask(session: Session, row: OutboxMessage) -> Rendered | None:
+        found = session.get(Thanks, _subject_id(row))
+        return Rendered(**thanks_views.thanks_ask(found)) if found is not None else None
+
     return {
+        thanks.THANKS_ASK: thanks_ask,
         nominations.NOMINATION_CARD: nomination,
         nominations.NOMINATION_DECIDED: nomination,
         nominations.NOMINATION_OFFER: nomination_offer,

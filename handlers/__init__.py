@@ -22,6 +22,7 @@ from handlers import (
     requests,
     stats,
     suggestions,
+    thanks,
     watch,
 )
 
@@ -38,6 +39,7 @@ def register_all(app: App, deps: Deps) -> None:
     customers.register(app, deps)
     assets.register(app, deps)
     nominations.register(app, deps)
+    thanks.register(app, deps)
     suggestions.register(app, deps)
     home.register(app, deps)
     watch.register(app, deps)

@@ -9,6 +9,7 @@ from models.jobs import JobRun, WatchedChannel
 from models.nomination import Nomination
 from models.outbox import InboundDelivery, OutboxMessage
 from models.request import ReferenceRequest
+from models.thanks import Thanks
 
 __all__ = [
     "Asset",
@@ -26,5 +27,6 @@ __all__ = [
     "OutboxMessage",
     "ReferenceRequest",
     "ReferenceUse",
+    "Thanks",
     "WatchedChannel",
 ]

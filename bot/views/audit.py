@@ -201,6 +201,10 @@ _SENTENCES: dict[str, Callable[[AuditEntry], str]] = {
         f"Became a reference: {_by(e)} accepted the nomination by {mention((e.details or {}).get('nominated_by'))}"
         f" ({_kinds(e)}; contact {safe((e.details or {}).get('contact') or '—', VALUE_LIMIT)})"
     ),
+    "thanks.given": lambda e: (
+        f"Thanked by {_by(e)} for request #{safe((e.details or {}).get('request_id') or '?', 20)}"
+        + (f": “{safe(e.details['note'], VALUE_LIMIT)}”" if (e.details or {}).get("note") else "")
+    ),
     "nomination.declined": lambda e: (
         f"Nomination declined by {_by(e)}: {safe((e.details or {}).get('reason') or '', VALUE_LIMIT)}"
     ),

@@ -1,4 +1,4 @@
-"""content library and recruiting: assets and their uses, nominations
+"""content library, recruiting and thanks: assets and their uses, nominations, thanks
 
 Revision ID: 0010
 Revises: 0007
@@ -89,7 +89,36 @@ def upgrade() -> None:
     op.create_index("ix_nominations_customer", "nominations", ["customer_id"])
 
 
+    op.create_table(
+        "thanks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("owner", sa.String(length=64), nullable=False),
+        sa.Column("contact_name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("asked_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_thanks_customer_id_customers"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["reference_requests.id"],
+            name=op.f("fk_thanks_request_id_reference_requests"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_thanks")),
+        sa.UniqueConstraint("request_id", name=op.f("uq_thanks_request_id")),
+    )
+    op.create_index("ix_thanks_status_asked", "thanks", ["status", "asked_at"])
+    op.create_index("ix_thanks_customer", "thanks", ["customer_id"])
+
+
 def downgrade() -> None:
+    op.drop_table("thanks")
     op.drop_table("nominations")
     op.drop_table("asset_uses")
     op.drop_table("assets")
