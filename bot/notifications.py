@@ -19,6 +19,7 @@ from bot.assets import content_for_request
 from bot.eligibility import assess, load_context, rested_on
 from bot.matching import Candidate, rank_candidates
 from bot.outbox import RENDER_CACHE, Rendered, Renderer
+from bot.program import assets_depending_on
 from bot.settings import Settings
 from bot.views import checkins as checkin_views
 from bot.views import followups as followup_views
@@ -190,7 +191,9 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         consent = session.get(Consent, _subject_id(row))
         if consent is None or consent.expires_on is None:
             return None
-        return Rendered(**followup_views.consent_expiring(consent, utcnow().astimezone(settings.tz).date()))
+        today = utcnow().astimezone(settings.tz).date()
+        assets = assets_depending_on(session, consent)
+        return Rendered(**followup_views.consent_expiring(consent, today, assets))
 
     def weekly_digest(session: Session, row: OutboxMessage) -> Rendered | None:
         period = digest.parse_week(str(row.params.get("week", "")), settings.tz)
