@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, String, cast, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -34,7 +34,8 @@ from models.enums import MARKETING_TYPES, AssetKind, RefType
 LIMITS = {"title": 300, "link": 1000, "customer": 200, "industry": 100, "products": 1000, "topics": 1000}
 USE_LIMITS = {"prospect": 150, "opportunity": 150}
 PAGE_SIZE = 10
-SCAN_LIMIT = 5000
+# Light rows scored per search: the assets whose title holds the words first, then the newest.
+SCAN_LIMIT = 1000
 PROFILE_ASSETS = 10
 
 # -- what an asset is --------------------------------------------------------------------------------------
@@ -356,7 +357,11 @@ def _as_scored_row(row: Any) -> SimpleNamespace:
 class AssetPage:
     query: AssetQuery
     results: list[Judged]
-    total: int
+    total: int  # assets scanned; SCAN_LIMIT means "at least this many"
+
+    @property
+    def more_than_scanned(self) -> bool:
+        return self.total >= SCAN_LIMIT
 
 
 def search_assets(session: Session, settings: Settings, query: AssetQuery, now: datetime) -> AssetPage:
@@ -383,11 +388,15 @@ def search_assets(session: Session, settings: Settings, query: AssetQuery, now: 
         .join(Customer, Asset.customer_id == Customer.id)
         .where(*conditions)
     )
-    rows = session.execute(light.order_by(Asset.id.desc()).limit(SCAN_LIMIT)).all()
+    # The assets whose title holds every word are scanned first, then the rest, newest first: each part stops
+    # at SCAN_LIMIT rows, so a word found in thousands of assets costs no full scan and sort.
+    in_title = [Asset.title_key.like(_like(word), escape="\\") for word in query.query.words]
+    parts = [light.where(*in_title), light.where(~and_(*in_title))] if in_title else [light]
+    rows: list[Any] = []
+    for part in parts:
+        if len(rows) < SCAN_LIMIT:
+            rows += session.execute(part.order_by(Asset.id.desc()).limit(SCAN_LIMIT - len(rows))).all()
     total = len(rows)
-    if total == SCAN_LIMIT:
-        counted = select(func.count()).select_from(Asset).join(Customer, Asset.customer_id == Customer.id)
-        total = session.scalar(counted.where(*conditions)) or total
     requests = cu.pseudo_requests(query.query)
     scored: dict[int, tuple[float, list[str], Any]] = {}
     for row in rows:

@@ -203,7 +203,8 @@ def asset_results(page: AssetPage, settings: Settings) -> Message:
             ],
         }
     noun = "asset matches" if page.total == 1 else "assets match"
-    head = f":mag: *{page.total:,} {noun}* {shown}"
+    count = f"{page.total:,}+" if page.more_than_scanned else f"{page.total:,}"
+    head = f":mag: *{count} {noun}* {shown}"
     if page.total > len(page.results):
         head += f" · the best {len(page.results)} shown; add words or facets to narrow it down"
     blocks: list[Any] = [section(head)]
