@@ -35,7 +35,7 @@ LIMITS = {"title": 300, "link": 1000, "customer": 200, "industry": 100, "product
 USE_LIMITS = {"prospect": 150, "opportunity": 150}
 PAGE_SIZE = 10
 # Light rows scored per search: the assets whose title holds the words first, then the newest.
-SCAN_LIMIT = 1000
+SCAN_LIMIT = 300
 PROFILE_ASSETS = 10
 
 # -- what an asset is --------------------------------------------------------------------------------------
@@ -409,7 +409,7 @@ def search_assets(session: Session, settings: Settings, query: AssetQuery, now: 
         published = row.published_on.toordinal() if row.published_on else 0
         return (-relevance, -published, -asset_id)
 
-    best = sorted(scored, key=order)[: PAGE_SIZE * 3]
+    best = sorted(scored, key=order)[: PAGE_SIZE + 5]  # judged: the page, and a few to lift usable ones into it
     assets = _with_customers(session, best)
     counts = use_counts(session, best)
     judged = [
