@@ -39,18 +39,37 @@ def test_content_library_migration_keeps_every_row_and_holds_assets(empty_engine
             ),
             {"old": old},
         )
+        conn.execute(
+            text(
+                "INSERT INTO nominations (id, customer_id, nominated_by, why, contact_name, contact_title, "
+                "contact_email, kinds, status, decline_reason, created_at, version) VALUES (1, 1, 'U0REP', 'fans', "
+                "'Jane', '', '', '[\"call\"]', 'pending', '', :old, 1)"
+            ),
+            {"old": old},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO thanks (id, request_id, customer_id, owner, contact_name, status, note, asked_at, "
+                "version) VALUES (1, 1, 1, 'U0OWNER1', 'Jane', 'asked', '', :old, 1)"
+            ),
+            {"old": old},
+        )
     database = Database(str(empty_engine.url.render_as_string(hide_password=False)))
     with database.reading() as session:
-        from models import Asset
+        from models import Asset, Nomination, Thanks
 
         asset = session.get(Asset, 1)
         assert asset is not None and asset.customer.name == "Acme Corp" and asset.products == ["Payments"]
         assert [(u.prospect, u.used_at) for u in asset.uses] == [("Globex", OLD.replace(tzinfo=UTC))]
+        nomination, thanks = session.get(Nomination, 1), session.get(Thanks, 1)
+        assert nomination is not None and nomination.kinds == ["call"] and nomination.customer.name == "Acme Corp"
+        assert thanks is not None and thanks.request.prospect == "Globex"
     database.dispose()
     # Deleting the customer takes its content with it (ON DELETE CASCADE), as it takes contacts and consents.
     with empty_engine.begin() as conn:
         if empty_engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+        conn.execute(text("DELETE FROM thanks"))
         conn.execute(text("DELETE FROM reference_uses"))
         conn.execute(text("DELETE FROM checkins"))
         conn.execute(text("DELETE FROM reference_requests"))
