@@ -156,8 +156,11 @@ def verdict_lines(verdict: ContentVerdict, settings: Settings) -> list[str]:
 def _headline(item: Judged, rank: int | None = None) -> str:
     asset = item.asset
     number = f"{rank}. " if rank is not None else ""
-    link = f"<{escape(asset.link)}|{safe(asset.title, 200)}>"
-    return f"*{number}{link}*  ·  {AssetKind(asset.kind).label}  ·  {safe(asset.customer.name, 150)}"
+    # The link as text (Slack links it): a `<link|title>` would let a stored link's own `|` or `>` reshape it.
+    return (
+        f"*{number}{safe(asset.title, 200)}*  ·  {AssetKind(asset.kind).label}  ·  {safe(asset.customer.name, 150)}"
+        f"  ·  {safe(asset.link, 300)}"
+    )
 
 
 def _facts(item: Judged) -> str:

@@ -22,9 +22,10 @@ def ask_sentence(thanks: Thanks) -> str:
     """"Acme's Hannah Weber helped win Globex (120,000): thank Hannah?" (escaped)."""
     request, customer = thanks.request, thanks.customer
     who = safe(customer.name, 150)
-    if thanks.contact_name:
+    if thanks.contact_name.strip():
         who += f"'s {safe(thanks.contact_name, 150)}"
-    first = safe(thanks.contact_name.split()[0], 60) if thanks.contact_name else "them"
+    names = thanks.contact_name.split()
+    first = safe(names[0], 60) if names else "them"
     verb = "helped win" if request.deal_won else "helped with"
     return f"{who} {verb} {safe(request.prospect, 150)}{_amount(request.opportunity_amount)}: thank {first}?"
 
