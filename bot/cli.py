@@ -218,6 +218,8 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    if args.assets:
+        return cmd_import_assets(args, settings)
     from bot.importing import ImportFailed, ImportOptions, Source, import_files, parse_overrides
     from bot.importing.progress import terminal_progress
 
@@ -255,6 +257,43 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         )
     except ImportFailed as exc:
         raise CommandError(f"{exc}; nothing was imported.") from None
+    for failure in report.failed:
+        print(f"refbot: {failure.message}; nothing was imported from it.", file=sys.stderr)
+    if report.files:
+        print(report.summary())
+    if report_path is not None:
+        try:
+            report.write_csv(report_path)
+        except OSError as exc:
+            raise CommandError(f"cannot write the report to {report_path}: {exc.strerror or exc}") from None
+        print(f"report written to {report_path}")
+    return 1 if report.failed else 0
+
+
+def cmd_import_assets(args: argparse.Namespace, settings: Settings) -> int:
+    """`refbot import --assets FILE…`: the content library, reported like the customer import."""
+    from bot.importing.assets import AssetSource, import_assets
+    from models.types import utcnow
+
+    report_path = Path(args.report) if args.report else None
+    if report_path is not None and not report_path.parent.is_dir():
+        raise CommandError(f"--report {report_path}: the folder {report_path.parent} does not exist")
+    db = open_database(settings, auto_upgrade=True)
+
+    def show_mapping(source: AssetSource) -> None:
+        rows = f"{source.rows_read:,} row{'' if source.rows_read == 1 else 's'}"
+        print(f"{source.path}: {source.kind}, {source.details}, {rows}; columns used:")
+        for line in source.mapping.describe():
+            print(f"  {line}")
+
+    today = utcnow().astimezone(settings.tz).date()
+    try:
+        report = import_assets(
+            db, [Path(name) for name in args.files], args.map or [], today,
+            sheet=args.sheet, dry_run=args.dry_run, on_source=show_mapping,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     for failure in report.failed:
         print(f"refbot: {failure.message}; nothing was imported from it.", file=sys.stderr)
     if report.files:
@@ -362,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='read a column as a field (repeatable): --map "Acct=name"; "Header=ignore" skips a column',
     )
     imp.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    imp.add_argument("--assets", action="store_true", help="the files list content (case studies, quotes …)")
     imp.add_argument("--report", metavar="FILE", help="also write every decision to this CSV file")
     imp.set_defaults(func=cmd_import)
 
