@@ -35,15 +35,23 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import consents, home_record, jobs
+from bot import consents, home_record, jobs, nominations
 from bot.consents import ExpiringConsent
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, assess, load_context
 from bot.matching import Candidate, fit, rank_candidates
 from bot.memo import Memo
 from bot.settings import Settings
-from models import AuditEntry, CheckIn, Customer, OutboxMessage, ReferenceRequest
+from models import AuditEntry, CheckIn, Customer, Nomination, OutboxMessage, ReferenceRequest
 from models.db import Database
-from models.enums import OPEN_STATUSES, SOUR_ANSWERS, CheckInStatus, Happiness, Outcome, RefType, RequestStatus
+from models.enums import (
+    OPEN_STATUSES,
+    SOUR_ANSWERS,
+    CheckInStatus,
+    Happiness,
+    Outcome,
+    RefType,
+    RequestStatus,
+)
 from models.types import utcnow
 
 # Sections of the Home, as "more" buttons name them.
@@ -178,6 +186,7 @@ class ManagerHome:
     queue: Shown[QueueItem]
     facts: ProgramFacts | None  # None: not gathered yet in this process (a background refresh brings them)
     stale: bool = False  # the facts predate the latest change (a background refresh brings the current)
+    nominations: Shown[Nomination] | None = None  # nominations waiting for a manager's decision
 
 
 @dataclass(frozen=True)
@@ -269,7 +278,8 @@ def build_home(
             else item
             for item in queue
         ]
-        manager = ManagerHome(Shown(items, total), facts, stale)
+        waiting, nominated = nominations.pending(session)
+        manager = ManagerHome(Shown(items, total), facts, stale, Shown(waiting, nominated))
     return Home(user, manager, owner, rep, expand)
 
 

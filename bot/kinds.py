@@ -30,6 +30,12 @@ CONSENT_EXPIRING = "consent.expiring"
 DIGEST = "digest"  # the weekly digest to REFBOT_DIGEST_CHANNEL (bot.digest)
 HOME = "home"  # a person's App Home tab: built from the database at delivery (bot.home), views.publish
 
+# Nominations and thanks (bot.nominations, bot.thanks)
+NOMINATION_CARD = "nomination.card"
+NOMINATION_OFFER = "nomination.offer"
+NOMINATION_DECIDED = "nomination.decided"
+THANKS_ASK = "thanks.ask"  # the owner's DM, updated in place once answered
+
 # The outbox's own: re-render the messages already sent for a subject (chat.update), see bot.outbox
 REFRESH = "refresh"
 

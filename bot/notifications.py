@@ -7,23 +7,29 @@ after another manager approved shows the approval, not buttons.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import chart, digest, home_record, kinds
+from bot import chart, digest, home_record, kinds, nominations
 from bot import home as home_data
+from bot.assets import content_for_request
 from bot.digest import Digest, Period
 from bot.eligibility import assess, load_context, rested_on
 from bot.matching import Candidate, rank_candidates
 from bot.outbox import RENDER_CACHE, Rendered, Renderer
+from bot.program import assets_depending_on
 from bot.settings import Settings
 from bot.views import checkins as checkin_views
 from bot.views import followups as followup_views
 from bot.views import home as home_views
+from bot.views import nominations as nomination_views
 from bot.views import requests as request_views
+from bot.views import thanks as thanks_views
+from bot.views.assets import content_blocks
 from bot.views.digest import digest_message
-from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
+from models import CheckIn, Consent, Customer, Nomination, OutboxMessage, ReferenceRequest, Thanks
 from models.enums import CheckInStatus, RefType, RequestStatus
 from models.types import utcnow
 
@@ -80,6 +86,7 @@ def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str
         resting: list[tuple[Candidate, date | None]] = []
         pending: dict[int, CheckIn] = {}
         waiting_on = None
+        content: list[dict[str, Any]] = []
         if request.status == RequestStatus.SUBMITTED:
             ranking = rank_candidates(session, settings, request, now)
             candidates = ranking
@@ -93,15 +100,17 @@ def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str
                 )
             ).all()
             pending = {c.customer_id: c for c in asked}
+            content = content_blocks(content_for_request(session, settings, request, now), settings)
         elif request.status == RequestStatus.AWAITING_CHECKIN:
             waiting_on = session.scalars(
                 select(CheckIn)
                 .where(CheckIn.request_id == request.id, CheckIn.status == CheckInStatus.PENDING)
                 .order_by(CheckIn.id.desc())
             ).first()
-        return Rendered(
-            **request_views.manager_card(request, candidates, pending, waiting_on, settings, now, resting=resting)
+        card = request_views.manager_card(
+            request, candidates, pending, waiting_on, settings, now, resting=resting, content=content
         )
+        return Rendered(**card)
 
     def receipt(session: Session, row: OutboxMessage) -> Rendered | None:
         request = _request(session, row)
@@ -199,7 +208,9 @@ def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str
         consent = session.get(Consent, _subject_id(row))
         if consent is None or consent.expires_on is None:
             return None
-        return Rendered(**followup_views.consent_expiring(consent, utcnow().astimezone(settings.tz).date()))
+        today = utcnow().astimezone(settings.tz).date()
+        assets = assets_depending_on(session, consent)
+        return Rendered(**followup_views.consent_expiring(consent, today, assets))
 
     def weekly_digest(session: Session, row: OutboxMessage) -> Rendered | None:
         period = digest.parse_week(str(row.params.get("week", "")), settings.tz)
@@ -214,7 +225,30 @@ def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str
         )
         return Rendered(view=home_views.home_view(built, settings, now))
 
+    def nomination(session: Session, row: OutboxMessage) -> Rendered | None:
+        found = session.get(Nomination, _subject_id(row))
+        if found is None:
+            return None
+        if row.kind == kinds.NOMINATION_DECIDED:
+            return Rendered(**nomination_views.decided_notice(found))
+        nominee = nominations.nominee(session, settings, found.customer_id, utcnow())
+        return Rendered(**nomination_views.nomination_card(found, nominee, settings))
+
+    def nomination_offer(session: Session, row: OutboxMessage) -> Rendered | None:
+        customer = session.get(Customer, int((row.params or {}).get("customer_id") or 0))
+        if customer is None or customer.referenceable:
+            return None  # a reference by now: nothing to offer
+        return Rendered(**nomination_views.offer_message(customer, int((row.params or {}).get("nps") or 0)))
+
+    def thanks_ask(session: Session, row: OutboxMessage) -> Rendered | None:
+        found = session.get(Thanks, _subject_id(row))
+        return Rendered(**thanks_views.thanks_ask(found)) if found is not None else None
+
     return {
+        kinds.THANKS_ASK: thanks_ask,
+        kinds.NOMINATION_CARD: nomination,
+        kinds.NOMINATION_DECIDED: nomination,
+        kinds.NOMINATION_OFFER: nomination_offer,
         kinds.DIGEST: weekly_digest,
         kinds.CHECKIN_ROUND: checkin_round,
         kinds.CHECKIN_REMINDER: checkin_round,

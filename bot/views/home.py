@@ -35,6 +35,7 @@ from bot.home import (
     Shown,
 )
 from bot.settings import Settings
+from bot.views import nominations as nomination_views
 from bot.views.checkins import ANSWER_DOT, answer_buttons
 from bot.views.outcomes import outcome_buttons
 from bot.views.text import (
@@ -172,6 +173,8 @@ def _confirm(title: str, text: str, yes: str) -> dict[str, Any]:
 
 def _manager(manager: ManagerHome, settings: Settings, now: datetime) -> list[Block]:
     queue = _queue(manager.queue, settings, now, full=False)
+    if manager.nominations is not None:
+        queue += nomination_views.home_section(manager.nominations.items, manager.nominations.total)
     facts = manager.facts
     if facts is None:
         gathering = (
