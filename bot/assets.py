@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import audit
 from bot import customers as cu
+from bot.customers.search import facet_score, json_forms, text_score
 from bot.eligibility import ASSESS_LOADS, ContentVerdict, assess_asset
 from bot.errors import Ineligible, NotFound, ValidationFailed
 from bot.importer import name_key
 from bot.matching import fit
+from bot.rights import require_manager
 from bot.settings import Settings
 from bot.views.text import escape
 from models import Asset, AssetUse, Customer, ReferenceRequest
@@ -169,7 +171,7 @@ def add_asset(session: Session, settings: Settings, actor: str, raw: Mapping[str
 
     The clicker's right is checked before the input, so a forged form from anyone else learns nothing.
     """
-    cu.require_manager(settings, actor, "add content to the library")
+    require_manager(settings, actor, "add content to the library")
     draft = parse_asset_form(session, raw, today)
     asset = Asset(
         customer=draft.customer,
@@ -196,7 +198,7 @@ def add_asset(session: Session, settings: Settings, actor: str, raw: Mapping[str
 
 def customer_for_form(session: Session, settings: Settings, actor: str, customer_id: int | None) -> Customer | None:
     """The customer an *Add asset* form is opened for (None from the command); managers only."""
-    cu.require_manager(settings, actor, "add content to the library")
+    require_manager(settings, actor, "add content to the library")
     return cu.get_customer(session, customer_id) if customer_id is not None else None
 
 
@@ -296,7 +298,7 @@ def _like(term: str) -> str:
 
 def _list_contains(column: Any, term: str) -> ColumnElement[bool]:
     text = func.lower(cast(column, String))
-    return or_(*(text.like(_like(form), escape="\\") for form in cu._json_forms(term)))
+    return or_(*(text.like(_like(form), escape="\\") for form in json_forms(term)))
 
 
 def _word_condition(word: str) -> ColumnElement[bool]:
@@ -401,8 +403,8 @@ def search_assets(session: Session, settings: Settings, query: AssetQuery, now: 
     scored: dict[int, tuple[float, list[str], Any]] = {}
     for row in rows:
         shaped = _as_scored_row(row)
-        facet, reasons = cu._facet_score(requests, shaped)
-        scored[row.id] = (facet + cu._text_score(query.query.words, shaped), reasons, row)
+        facet, reasons = facet_score(requests, shaped)
+        scored[row.id] = (facet + text_score(query.query.words, shaped), reasons, row)
 
     def order(asset_id: int) -> tuple[Any, ...]:
         relevance, _, row = scored[asset_id]

@@ -25,6 +25,7 @@ from bot import requests as rq
 from bot.eligibility import Assessment, assess, load_context
 from bot.errors import InvalidTransition, NotFound, ValidationFailed
 from bot.outbox import enqueue, enqueue_refresh
+from bot.rights import require_manager
 from bot.settings import Settings
 from bot.views.text import escape, mention
 from models import CheckIn, Contact, Customer, Nomination
@@ -183,7 +184,7 @@ def load_nomination(session: Session, nomination_id: int) -> Nomination:
 
 def nomination_to_decide(session: Session, settings: Settings, nomination_id: int, actor: str) -> Nomination:
     """A pending nomination a manager may decide; refused for anyone else or once it is decided."""
-    cu.require_manager(settings, actor, "accept or decline nominations")
+    require_manager(settings, actor, "accept or decline nominations")
     nomination = load_nomination(session, nomination_id)
     if nomination.status != NominationStatus.PENDING:
         verb = "accepted" if nomination.status == NominationStatus.ACCEPTED else "declined"

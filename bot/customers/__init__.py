@@ -23,7 +23,7 @@ from bot.customers.lookup import Lookup, get_customer, lookup, named_exactly, su
 from bot.customers.profile import CanUse, PastUse, Profile, answered_checkins, can_use, load_profile, parse_can_use
 from bot.customers.query import MAX_QUERY, SearchQuery, clean_text, domain_of, parse_query, parse_ref_type
 from bot.customers.saving import Saved, load_for_edit, save_customer
-from bot.customers.search import PAGE_SIZE, SearchPage, SearchResult, search
+from bot.customers.search import PAGE_SIZE, SearchPage, SearchResult, pseudo_requests, search
 
 __all__ = [
     "LIMITS",
@@ -58,6 +58,7 @@ __all__ = [
     "parse_customer_form",
     "parse_query",
     "parse_ref_type",
+    "pseudo_requests",
     "save_customer",
     "search",
     "suggest",

@@ -71,7 +71,7 @@ def _folded(column: Any) -> ColumnElement[str]:
     return func.replace(func.replace(func.replace(lowered, " ", ""), "-", ""), "_", "")
 
 
-def _json_forms(term: str) -> list[str]:
+def json_forms(term: str) -> list[str]:
     """A term as it may appear inside a JSON column's text ("Zürich" is stored as "Z\\u00fcrich")."""
     escaped = json.dumps(term)[1:-1]
     return [term] if escaped == term else [term, escaped]
@@ -86,7 +86,7 @@ def _facet_condition(attr: str, values: Sequence[str]) -> ColumnElement[bool]:
             continue
         if attr in ("products", "topics"):
             text = _folded(cast(column, String))
-            options += [text.like(contains_pattern(form), escape="\\") for form in _json_forms(folded)]
+            options += [text.like(contains_pattern(form), escape="\\") for form in json_forms(folded)]
         else:
             options.append(_folded(column).like(contains_pattern(folded), escape="\\"))
     return or_(*options) if options else Customer.id.is_not(None)
@@ -105,11 +105,11 @@ def _word_condition(word: str) -> ColumnElement[bool]:
     options = [column.like(pattern, escape="\\") for column in columns]
     for attr in ("products", "topics"):
         text = func.lower(cast(getattr(Customer, attr), String))
-        options += [text.like(contains_pattern(form), escape="\\") for form in _json_forms(word)]
+        options += [text.like(contains_pattern(form), escape="\\") for form in json_forms(word)]
     return or_(*options)
 
 
-def _text_score(words: Sequence[str], row: Any) -> float:
+def text_score(words: Sequence[str], row: Any) -> float:
     """How well the free text matches: a hit in the name counts most, one in the notes least."""
     if not words:
         return 0.0
@@ -163,7 +163,7 @@ def pseudo_requests(query: SearchQuery) -> list[ReferenceRequest]:
     ]
 
 
-def _facet_score(requests: Sequence[ReferenceRequest], row: Any) -> tuple[float, list[str]]:
+def facet_score(requests: Sequence[ReferenceRequest], row: Any) -> tuple[float, list[str]]:
     """The best fit to the facets; a label that merely contains a facet (the database's test) scores 60."""
     if not requests:
         return 0.0, []
@@ -228,8 +228,8 @@ def search(session: Session, settings: Settings, query: SearchQuery, offset: int
     requests = pseudo_requests(query)
     scored: dict[int, tuple[float, list[str], Any]] = {}
     for row in rows:
-        facet, reasons = _facet_score(requests, row)
-        scored[row.id] = (facet + _text_score(query.words, row), reasons, row)
+        facet, reasons = facet_score(requests, row)
+        scored[row.id] = (facet + text_score(query.words, row), reasons, row)
 
     def light_order(cid: int) -> tuple[Any, ...]:
         relevance, _, row = scored[cid]
