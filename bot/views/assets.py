@@ -7,7 +7,6 @@ blocks and a page at most 10 results, well within Block Kit's 50 blocks.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from bot.assets import LIMITS, USE_LIMITS, AssetPage, Judged, Library, ProfileWi
 from bot.eligibility import ContentVerdict
 from bot.settings import Settings
 from bot.views.customers import profile
+from bot.views.forms import modal, notice
 from bot.views.text import actions, button, clip, context, escape, mention, plain, plural, safe, section
 from models import Asset, AssetUse, Customer
 from models.enums import MARKETING_TYPES, AssetKind, RefType
@@ -102,22 +102,13 @@ def asset_modal(customer: Customer | None, *, typed: str = "") -> dict[str, Any]
         ),
         _text_input("topics", "Topics", LIMITS["topics"], hint="Separate with commas. Left empty: the customer's."),
     ]
-    return {
-        "type": "modal",
-        "callback_id": ids.ASSET_MODAL,
-        "title": plain("Add asset", 24),
-        "submit": plain("Add", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-    }
+    return modal(ids.ASSET_MODAL, "Add asset", "Add", close="Cancel", blocks=blocks)
 
 
 def asset_added_view(asset: Asset) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": plain("Asset added", 24),
-        "close": plain("Done", 24),
-        "blocks": [
+    return notice(
+        "Asset added",
+        blocks=[
             section(
                 f":white_check_mark: *{safe(asset.title, 250)}* ({AssetKind(asset.kind).label.lower()}) is in the "
                 f"library for *{safe(asset.customer.name, 150)}*, depending on its "
@@ -125,7 +116,7 @@ def asset_added_view(asset: Asset) -> dict[str, Any]:
             ),
             context(f"Find it with `/reference assets customer:{safe(clip(asset.customer.name, 60), 200)}`."),
         ],
-    }
+    )
 
 
 def _asks(verdict: ContentVerdict, settings: Settings) -> str:
@@ -217,33 +208,30 @@ def asset_results(page: AssetPage, settings: Settings) -> Message:
 
 
 def use_modal(asset: Asset) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": ids.ASSET_USE_MODAL,
-        "private_metadata": json.dumps({"asset_id": asset.id}),
-        "title": plain("I'm using this", 24),
-        "submit": plain("Record use", 24),
-        "close": plain("Cancel", 24),
-        "blocks": [
+    return modal(
+        ids.ASSET_USE_MODAL,
+        "I'm using this",
+        "Record use",
+        close="Cancel",
+        asset_id=asset.id,
+        blocks=[
             section(f"*{safe(asset.title, 250)}* · {AssetKind(asset.kind).label} · {safe(asset.customer.name, 150)}"),
             _text_input("prospect", "For which prospect", USE_LIMITS["prospect"], optional=False),
             _text_input("opportunity", "Opportunity", USE_LIMITS["opportunity"], hint="The deal's name or CRM id."),
         ],
-    }
+    )
 
 
 def use_recorded_view(use: AssetUse) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": plain("Use recorded", 24),
-        "close": plain("Done", 24),
-        "blocks": [
+    return notice(
+        "Use recorded",
+        blocks=[
             section(
                 f":white_check_mark: Recorded: you are using *{safe(use.asset.title, 250)}* "
                 f"for *{safe(use.prospect, 150)}*."
             )
         ],
-    }
+    )
 
 
 def _library_section(library: Library, settings: Settings) -> dict[str, Any]:

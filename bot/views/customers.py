@@ -33,7 +33,7 @@ from bot.customers import (
 from bot.customers.query import USER_ID
 from bot.settings import Settings
 from bot.views.audit import change_sentence
-from bot.views.forms import modal, text_input
+from bot.views.forms import modal, notice, text_input
 from bot.views.text import (
     actions,
     approver_words,
@@ -653,13 +653,11 @@ def saved_view(saved: Saved) -> dict[str, Any]:
     """What the form turns into once saved: what changed, and how to see the profile."""
     verb = "added" if saved.created else "saved"
     changes = [f"• {safe(line, 300)}" for line in saved.changes] or ["• Nothing changed."]
-    return {
-        "type": "modal",
-        "title": plain("Customer saved", 24),
-        "close": plain("Done", 24),
-        "blocks": [
+    return notice(
+        "Customer saved",
+        blocks=[
             section(f":white_check_mark: *{safe(saved.name, 200)}* is {verb}."),
             section(_lines_within(changes)),
             context(f"See the profile with `/reference show {safe(clip(saved.name, 100), 300)}`."),
         ],
-    }
+    )

@@ -50,3 +50,8 @@ def text_input(
     if hint:
         block["hint"] = plain(hint, 2000)
     return block
+
+
+def notice(title: str, blocks: list[dict[str, Any]], *, close: str = "Done") -> dict[str, Any]:
+    """What a form turns into once saved (`response_action: update`): no submit, only a way out."""
+    return {"type": "modal", "title": plain(title, 24), "close": plain(close, 24), "blocks": blocks}

@@ -6,12 +6,12 @@ A blocked customer's form and card say so at the top. Every string that came fro
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot import ids
 from bot.nominations import LIMITS, NominationStatus, Nominee
 from bot.settings import Settings
+from bot.views.forms import modal, notice
 from bot.views.text import actions, button, clip, context, escape, header, mention, plain, quote, safe, section, when
 from models import Customer, Nomination
 from models.enums import RefType
@@ -64,29 +64,21 @@ def nomination_modal(found: Nominee) -> dict[str, Any]:
             "element": {"type": "checkboxes", "action_id": "kinds", "options": options},
         },
     ]
-    return {
-        "type": "modal",
-        "callback_id": ids.NOMINATION_MODAL,
-        "private_metadata": json.dumps({"customer_id": customer.id}),
-        "title": plain("Nominate a reference", 24),
-        "submit": plain("Nominate", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-    }
+    return modal(
+        ids.NOMINATION_MODAL, "Nominate a reference", "Nominate", close="Cancel", customer_id=customer.id, blocks=blocks
+    )
 
 
 def nominated_view(nomination: Nomination) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": plain("Nominated", 24),
-        "close": plain("Done", 24),
-        "blocks": [
+    return notice(
+        "Nominated",
+        blocks=[
             section(
                 f":white_check_mark: Thank you: *{safe(nomination.customer.name, 150)}* is before the reference "
                 "managers; you will hear what they decide."
             )
         ],
-    }
+    )
 
 
 def _kinds(nomination: Nomination) -> str:
@@ -154,20 +146,18 @@ def nomination_card(nomination: Nomination, found: Nominee, settings: Settings) 
 
 
 def decline_modal(nomination: Nomination) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": ids.NOMINATION_DECLINE_MODAL,
-        "private_metadata": json.dumps({"nomination_id": nomination.id}),
-        "title": plain("Decline nomination", 24),
-        "submit": plain("Decline", 24),
-        "close": plain("Back", 24),
-        "blocks": [
+    return modal(
+        ids.NOMINATION_DECLINE_MODAL,
+        "Decline nomination",
+        "Decline",
+        nomination_id=nomination.id,
+        blocks=[
             section(
                 f"Declining {mention(nomination.nominated_by)}'s nomination of *{safe(nomination.customer.name, 150)}*."
             ),
             _input("reason", "Reason (the nominator will see it)", multiline=True),
         ],
-    }
+    )
 
 
 def decided_notice(nomination: Nomination) -> Message:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
 from bot import ids
 from bot.thanks import NOTE_LIMIT, ThanksStatus
+from bot.views.forms import modal
 from bot.views.text import actions, button, plain, safe, section
 from models import Thanks
 
@@ -19,7 +19,7 @@ def _amount(value: Decimal | None) -> str:
 
 
 def ask_sentence(thanks: Thanks) -> str:
-    """"Acme's Hannah Weber helped win Globex (120,000): thank Hannah?" (escaped)."""
+    """ "Acme's Hannah Weber helped win Globex (120,000): thank Hannah?" (escaped)."""
     request, customer = thanks.request, thanks.customer
     who = safe(customer.name, 150)
     if thanks.contact_name.strip():
@@ -49,14 +49,13 @@ def thanks_ask(thanks: Thanks) -> Message:
 
 
 def thanked_modal(thanks: Thanks) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": ids.THANKED_MODAL,
-        "private_metadata": json.dumps({"thanks_id": thanks.id}),
-        "title": plain("Thanked", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "blocks": [
+    return modal(
+        ids.THANKED_MODAL,
+        "Thanked",
+        "Save",
+        close="Cancel",
+        thanks_id=thanks.id,
+        blocks=[
             section(ask_sentence(thanks)),
             {
                 "type": "input",
@@ -64,8 +63,11 @@ def thanked_modal(thanks: Thanks) -> dict[str, Any]:
                 "optional": True,
                 "label": plain("How did you thank them? (optional)", 2000),
                 "element": {
-                    "type": "plain_text_input", "action_id": "note", "multiline": True, "max_length": NOTE_LIMIT,
+                    "type": "plain_text_input",
+                    "action_id": "note",
+                    "multiline": True,
+                    "max_length": NOTE_LIMIT,
                 },  # fmt: skip
             },
         ],
-    }
+    )
