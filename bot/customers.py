@@ -366,11 +366,7 @@ def _light_blocked(row: Any, settings: Settings, now: datetime) -> bool:
 
 
 def _full(session: Session, ids: Sequence[int]) -> dict[int, Customer]:
-    customers = session.scalars(
-        select(Customer)
-        .where(Customer.id.in_(list(ids)))
-        .options(*ASSESS_LOADS)
-    ).all()
+    customers = session.scalars(select(Customer).where(Customer.id.in_(list(ids))).options(*ASSESS_LOADS)).all()
     return {c.id: c for c in customers}
 
 

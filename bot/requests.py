@@ -192,11 +192,7 @@ def load_request(session: Session, request_id: int, *, for_update: bool = False)
 
 
 def load_customer(session: Session, customer_id: int) -> Customer:
-    customer = session.scalars(
-        select(Customer)
-        .where(Customer.id == customer_id)
-        .options(*ASSESS_LOADS)
-    ).one_or_none()
+    customer = session.scalars(select(Customer).where(Customer.id == customer_id).options(*ASSESS_LOADS)).one_or_none()
     if customer is None:
         raise NotFound(f"Customer {customer_id} is no longer in the customer list.")
     return customer
