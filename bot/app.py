@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 import handlers
+from bot.crm import writeback
 from bot.deps import Deps
 from bot.notifications import build_renderers
 from bot.observability import InstrumentedWebClient, Metrics
@@ -136,6 +137,7 @@ def create_app(settings: Settings, *, db: Database | None = None, socket_mode: b
         poll_seconds=settings.outbox_poll_seconds,
         pacer=Pacer(per_channel=settings.rate_per_channel, total=settings.rate_global),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
+        senders={writeback.ACTIVITY: writeback.CrmWriter(settings)},
     )
     listeners = ListenerExecutor()
     bolt = App(

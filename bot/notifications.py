@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session
 from bot import digest, jobs
 from bot import home as home_data
 from bot import requests as rq
+from bot.crm.mapping import crm_label
+from bot.crm.sync import CRM_ERROR
 from bot.eligibility import assess, load_context
 from bot.matching import rank_candidates
 from bot.outbox import RENDER_CACHE, Rendered, Renderer
 from bot.settings import Settings
 from bot.views import checkins as checkin_views
+from bot.views import crm as crm_views
 from bot.views import followups as followup_views
 from bot.views import home as home_views
 from bot.views import requests as request_views
@@ -180,6 +183,10 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         period = digest.parse_week(str(row.params.get("week", "")), settings.tz)
         return digest.render_digest(session, settings, period, utcnow())[1]
 
+    def crm_error(session: Session, row: OutboxMessage) -> Rendered | None:
+        params = row.params
+        return Rendered(**crm_views.sync_error(crm_label(params["crm"]), params["stream"], params["error"]))
+
     def home(session: Session, row: OutboxMessage) -> Rendered | None:
         if home_data.superseded(session, row):
             return None  # a newer refresh for the same person is waiting: it publishes the latest state
@@ -188,6 +195,7 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         return Rendered(view=home_views.home_view(built, settings, now))
 
     return {
+        CRM_ERROR: crm_error,
         jobs.DIGEST: weekly_digest,
         jobs.CHECKIN_ROUND: checkin_round,
         jobs.CHECKIN_REMINDER: checkin_round,

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import audit
+from bot.crm import writeback
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, Assessment, assess, load_context
 from bot.errors import Ineligible, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from bot.outbox import enqueue, enqueue_refresh
@@ -374,6 +375,7 @@ def _grant(
         )
     )
     audit.record(session, actor, "request.approved", "request", request.id, customer_id=customer.id)
+    writeback.record_decision(session, request, "approved")
     subject = _subject(request.id)
     enqueue(session, key=f"{subject}:approved", kind=APPROVED_NOTICE, recipient=request.requester_id, subject=subject)
     _refresh_request_cards(session, settings, request)
@@ -615,6 +617,7 @@ def record_outcome(
         if details.held_on is not None:
             use.used_at = datetime.combine(details.held_on, datetime.min.time(), tzinfo=settings.tz).astimezone(UTC)
     audit.record(session, actor, "request.completed", "request", request.id, outcome=outcome.value)
+    writeback.record_decision(session, request, "outcome")
     subject = _subject(request.id)
     session.flush()
     enqueue_refresh(session, subject, OUTCOME_CARDS + REQUEST_CARDS, uuid.uuid4().hex)

@@ -107,6 +107,7 @@ class SyncReport:
     streams: dict[str, StreamCounts] = field(default_factory=lambda: {s: StreamCounts() for s in STREAMS})
     error: str = ""
     busy: str = ""
+    told: int = 0  # managers' DMs enqueued about a new error
 
     @property
     def changed(self) -> int:
@@ -406,6 +407,7 @@ class CrmSync:
                         subject=f"crm-error:{self.crm}",
                         params={"crm": self.crm, "stream": stream, "error": message},
                     )
+                    report.told += 1
                 state.error_notified = True
 
     # -- writing -------------------------------------------------------------------------------------------
