@@ -22,9 +22,9 @@ from bot.settings import Settings, load_settings
 from crmfake import FakeCrm
 from crmfake.hubspot import HubSpotFake
 from crmfake.salesforce import SalesforceFake
-from models import AuditEntry, Contact, Customer, Opportunity, OutboxMessage, ReferenceRequest
+from models import AuditEntry, Contact, Customer, Opportunity, OutboxMessage
 from models.db import Database
-from models.enums import Outcome, OutboxStatus, RefType
+from models.enums import OutboxStatus, Outcome, RefType
 from slackfake.server import FakeSlack
 from tests.conftest import BOT_TOKEN, MANAGER, MANAGER_2, OWNER, REP
 from tests.factories import customer
