@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.crm import writeback
+from bot.crm.opportunities import checked_for_form
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, Assessment, assess, load_context
 from bot.errors import Ineligible, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from bot.outbox import enqueue, enqueue_refresh
@@ -93,6 +94,7 @@ class RequestDraft:
     needed_by: date | None = None
     opportunity_amount: Decimal | None = None
     notes: str = ""
+    opportunity_id: int | None = None  # a CRM opportunity picked in the form (bot.crm.opportunities)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -149,6 +151,13 @@ def parse_draft(raw: dict[str, str | None], today: date) -> RequestDraft:
         except ValueError:
             errors["specific_customer"] = "Pick a customer from the list."
 
+    opportunity: int | None = None
+    if raw.get("opportunity"):
+        try:
+            opportunity = int(str(raw["opportunity"]))
+        except ValueError:
+            errors["opportunity"] = "Pick one of your opportunities from the list."
+
     if errors or ref_type is None:
         raise ValidationFailed(errors)
     return RequestDraft(
@@ -163,6 +172,7 @@ def parse_draft(raw: dict[str, str | None], today: date) -> RequestDraft:
         needed_by=needed_by,
         opportunity_amount=amount,
         notes=text["notes"],
+        opportunity_id=opportunity,
     )
 
 
@@ -294,6 +304,9 @@ def submit(session: Session, settings: Settings, requester: str, draft: RequestD
     """File a new request; the rep gets a receipt and every manager a card with ranked candidates."""
     if draft.specific_customer_id is not None and session.get(Customer, draft.specific_customer_id) is None:
         raise ValidationFailed({"specific_customer": "That customer is no longer in the list; pick another."})
+    opportunity_id = None
+    if draft.opportunity_id is not None:
+        opportunity_id = checked_for_form(session, requester, draft.opportunity_id)
     request = ReferenceRequest(
         requester_id=requester,
         prospect=draft.prospect,
@@ -308,6 +321,7 @@ def submit(session: Session, settings: Settings, requester: str, draft: RequestD
         opportunity_amount=draft.opportunity_amount,
         notes=draft.notes,
         status=RequestStatus.SUBMITTED.value,
+        opportunity_id=opportunity_id,
     )
     session.add(request)
     session.flush()

@@ -8,6 +8,7 @@ from bot.deps import Deps
 from handlers import (
     checkins,
     commands,
+    crm,
     customers,
     errors,
     fallback,
@@ -25,6 +26,7 @@ def register_all(app: App, deps: Deps) -> None:
     middleware.register(app, deps)
     errors.register(app, deps)
     subcommands = requests.subcommands() + customers.subcommands() + stats.subcommands() + watch.subcommands()
+    subcommands += crm.subcommands()
     commands.register(app, deps, subcommands)
     requests.register(app, deps)
     checkins.register(app, deps)
@@ -33,4 +35,5 @@ def register_all(app: App, deps: Deps) -> None:
     suggestions.register(app, deps)
     home.register(app, deps)
     watch.register(app, deps)
+    crm.register(app, deps)
     fallback.register(app, deps)  # last: answers whatever no listener above claimed

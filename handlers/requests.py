@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot import requests as rq
+from bot.crm.mapping import crm_label
 from bot.deps import Deps
 from bot.digest import requests_of
 from bot.errors import DomainError, NotAllowed, NotFound, ValidationFailed
@@ -32,9 +33,15 @@ def _button(body: dict[str, Any]) -> dict[str, Any]:
     return (body.get("actions") or [{}])[0]
 
 
+def _crm(deps: Deps) -> str | None:
+    """The connected CRM's name, for the form's opportunity type-ahead (None: no CRM, no type-ahead)."""
+    return crm_label(deps.settings.crm_name) if deps.settings.crm_name else None
+
+
 def _open_request_form(call: Invocation) -> None:
     try:
-        call.client.views_open(trigger_id=call.command["trigger_id"], view=request_modal(prospect=call.rest))
+        form = request_modal(prospect=call.rest, crm=_crm(call.deps))
+        call.client.views_open(trigger_id=call.command["trigger_id"], view=form)
     except SlackApiError as exc:
         error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
         reason = f" (`{escape(error)}`)" if error else f" (Slack answered {exc.response.status_code})"
@@ -79,7 +86,7 @@ def register(app: App, deps: Deps) -> None:
         """The App Home's "New reference request": the intake form, while the trigger_id is fresh."""
         ack()
         with reported(body, client, respond):
-            client.views_open(trigger_id=body["trigger_id"], view=request_modal())
+            client.views_open(trigger_id=body["trigger_id"], view=request_modal(crm=_crm(deps)))
 
     @app.view(ids.REQUEST_MODAL)
     def submit_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

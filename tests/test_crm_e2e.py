@@ -22,7 +22,7 @@ from bot.settings import Settings, load_settings
 from crmfake import FakeCrm
 from crmfake.hubspot import HubSpotFake
 from crmfake.salesforce import SalesforceFake
-from models import AuditEntry, Contact, Customer, Opportunity, OutboxMessage
+from models import AuditEntry, Contact, Customer, Opportunity, OutboxMessage, ReferenceRequest
 from models.db import Database
 from models.enums import OutboxStatus, Outcome, RefType
 from slackfake.server import FakeSlack
@@ -297,3 +297,87 @@ def test_write_back_after_a_crash_mid_write_asks_the_crm_before_writing_again(
     with db.reading() as session:
         row = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == ACTIVITY)).one()
         assert row.status == OutboxStatus.SENT
+
+
+# -- the request form's opportunity type-ahead, and linking later -----------------------------------------
+
+
+@pytest.fixture
+def crm_slack(crm: FakeCrm, fake: FakeSlack, db: Database, database_url: str) -> Iterator[tuple[Settings, Any]]:
+    """refbot serving signed Slack requests, with the CRM connected."""
+    from bot.server import HttpServer
+    from slackfake.client import SignedClient
+    from tests.conftest import SIGNING_SECRET
+
+    settings = crm_settings(crm, fake, database_url, SLACK_SIGNING_SECRET=SIGNING_SECRET)
+    app = create_app(settings, db=db)
+    http = HttpServer(app, host="127.0.0.1", port=0, threads=4).start_background()
+    yield settings, SignedClient(f"{http.url}/slack/events", SIGNING_SECRET, fake=fake)
+    http.stop()
+
+
+def test_a_rep_picks_one_of_their_own_open_opportunities_and_the_form_fills_in_and_links(
+    crm: FakeCrm, fake: FakeSlack, db: Database, crm_slack: tuple[Settings, Any]
+) -> None:
+    settings, slack = crm_slack
+    rep = seed_owner(crm, "riley@example.com", "Riley Rep")
+    other = seed_owner(crm, "oscar@example.com", "Oscar Other")
+    globex = seed_company(crm, "Globex", is_customer=False, industry="Retail", billing_country="Germany")
+    mine = seed_deal(crm, "Globex platform", globex, rep, amount=Decimal("120000"))
+    seed_deal(crm, "Globex side deal", globex, other)
+    seed_deal(crm, "Globex lost", globex, rep, is_closed=True, is_won=False, stage="Closed Lost")
+    assert not sync_now(db, settings).error
+    assert slack.command(REP, "request").status == 200
+    form = fake.wait_for(lambda f: f.views(REP) and f.views(REP)[-1])
+    options = slack.block_suggestion(REP, "request.opportunity", "glob", view=form).json()["options"]
+    assert [o["text"]["text"] for o in options] == ["Globex platform · 120,000"]  # the account is in the name already
+    picked = options[0]
+    slack.block_action(REP, "request.opportunity", view=form, selected_option=picked, action_type="external_select")
+    filled = fake.wait_for(lambda f: "Globex platform" in str(f.last_view(REP)) and f.last_view(REP))
+    values = {b["block_id"]: b.get("element", {}) for b in filled["blocks"] if b.get("type") == "input"}
+    assert values["prospect"]["initial_value"] == "Globex"
+    assert values["industry"]["initial_value"] == "Retail" and values["region"]["initial_value"] == "EMEA"
+    assert values["opportunity_amount"]["initial_value"] == "120000.00"
+    response = slack.view_submission(REP, filled, {"ref_type": "call"})
+    assert response.status == 200 and not response.body, response.body
+    with db.reading() as session:
+        request = session.scalars(select(ReferenceRequest)).one()
+        assert request.opportunity is not None and request.opportunity.crm_id == mine
+        assert (request.prospect, request.opportunity_amount) == ("Globex", Decimal("120000.00"))
+    # Someone else's deal, or a forged option value, is refused in the form.
+    with db.reading() as session:
+        foreign = session.scalars(
+            select(Opportunity).where(Opportunity.crm_id != mine, Opportunity.is_closed.is_(False))
+        ).one()
+    refused = slack.view_submission(
+        REP, filled, {"ref_type": "call", "request.opportunity": {"value": str(foreign.id), "text": "x"}}
+    )
+    assert "not one of your opportunities" in refused.json()["errors"]["opportunity"]
+
+
+def test_a_manager_links_a_request_later_and_won_lost_reaches_the_digest(
+    crm: FakeCrm, fake: FakeSlack, db: Database, crm_slack: tuple[Settings, Any]
+) -> None:
+    settings, slack = crm_slack
+    rep = seed_owner(crm, "riley@example.com", "Riley Rep")
+    globex = seed_company(crm, "Globex", is_customer=False)
+    deal = seed_deal(crm, "Globex platform", globex, rep, amount=Decimal("80000"))
+    assert not sync_now(db, settings).error
+    with db.transaction() as session:
+        request_id = rq.submit(session, settings, REP, rq.RequestDraft(prospect="Globex", ref_type=RefType.CALL)).id
+    assert slack.command(MANAGER, f"link {request_id}").status == 200
+    form = fake.wait_for(lambda f: f.views(MANAGER) and f.views(MANAGER)[-1])
+    (option,) = slack.block_suggestion(MANAGER, "request.link_opportunity", "", view=form).json()["options"]
+    assert slack.block_suggestion(REP, "request.link_opportunity", "", view=form).json()["options"] == []
+    response = slack.view_submission(MANAGER, form, {"request.link_opportunity": option})
+    assert response.status == 200 and not response.body, response.body
+    crm.upsert(
+        CrmOpportunity(deal, "Globex platform", globex, Decimal("95000"), "Closed Won", None, True, True, rep, now())
+    )
+    assert not sync_now(db, settings).error
+    with db.reading() as session:
+        request = session.get(ReferenceRequest, request_id)
+        assert request is not None and request.opportunity is not None
+        assert (request.opportunity.is_won, request.opportunity.amount) == (True, Decimal("95000.00"))
+        closed = session.scalars(select(AuditEntry).where(AuditEntry.action == "request.crm_closed")).one()
+        assert closed.entity_id == str(request_id) and "closed won at 95,000.00" in closed.details["sentence"]

@@ -70,9 +70,14 @@ def request_modal(
     region: str = "",
     ref_type: RefType | None = None,
     notes: str = "",
+    crm: str | None = None,
+    opportunity: tuple[int, str] | None = None,
+    amount: Decimal | None = None,
 ) -> dict[str, Any]:
     """The intake form; `prospect` comes pre-filled from `/reference request Globex`, the other fields from an
-    ask spotted in a watched channel (bot/shadow.py): all of them editable before sending."""
+    ask spotted in a watched channel (bot/shadow.py): all of them editable before sending. With a CRM
+    connected (`crm`: its name as people say it) the form starts with a type-ahead over the rep's own open
+    opportunities; picking one (`opportunity`: id and label) fills the prospect, amount, industry and region."""
     chosen = ref_type or RefType.CALL
     type_groups = [
         {"label": plain("Sales (private)", 75), "options": [_option(t.value, t.label) for t in SALES_TYPES]},
@@ -90,6 +95,7 @@ def request_modal(
     if specific is not None:
         customer_select["initial_option"] = _option(str(specific.id), specific.name)
     blocks = [
+        *([opportunity_input(crm, opportunity)] if crm else []),
         _text_input("prospect", "Prospect company", initial=prospect, optional=False),
         {
             "type": "input",
@@ -133,6 +139,7 @@ def request_modal(
                 "action_id": "opportunity_amount",
                 "is_decimal_allowed": True,
                 "min_value": "0",
+                **({"initial_value": f"{amount:f}"} if amount is not None else {}),
             },
         },
         _text_input("notes", "Notes for the reference team", initial=notes, multiline=True),
@@ -144,6 +151,47 @@ def request_modal(
         "submit": plain("Send request", 24),
         "close": plain("Cancel", 24),
         "blocks": blocks,
+    }
+
+
+def opportunity_input(crm: str, chosen: tuple[int, str] | None, *, anyone: bool = False) -> dict[str, Any]:
+    """The type-ahead over open CRM opportunities: the rep's own in the form, any for a manager linking later."""
+    select_menu: dict[str, Any] = {
+        "type": "external_select",
+        "action_id": ids.LINK_OPPORTUNITY if anyone else ids.OPPORTUNITY,
+        "min_query_length": 0,
+        "placeholder": plain("Type a deal or account name", 150),
+    }
+    if chosen is not None:
+        select_menu["initial_option"] = _option(str(chosen[0]), chosen[1])
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": "opportunity",
+        "optional": not anyone,
+        "label": plain(f"{'The' if anyone else 'Your'} {crm} opportunity", 2000),
+        "element": select_menu,
+    }
+    if not anyone:
+        block["dispatch_action"] = True
+        block["hint"] = plain(
+            "Picking one fills in the prospect, amount, industry and region, and links the request to it.", 2000
+        )
+    return block
+
+
+def link_modal(request: ReferenceRequest, crm: str) -> dict[str, Any]:
+    """A manager links a request made without an opportunity (so won/lost and the write-back follow it)."""
+    return {
+        "type": "modal",
+        "callback_id": ids.LINK_MODAL,
+        "private_metadata": json.dumps({"request_id": request.id}),
+        "title": plain("Link an opportunity", 24),
+        "submit": plain("Link", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            section(f"Request #{request.id} for *{safe(request.prospect, 200)}*: which {crm} opportunity is it for?"),
+            opportunity_input(crm, None, anyone=True),
+        ],
     }
 
 
