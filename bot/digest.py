@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.crm.influence import CrmInfluence, crm_influence
 from bot.outbox import Rendered, enqueue
 from bot.settings import Settings
 from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest, ReferenceUse
@@ -320,6 +321,9 @@ class Digest:
     thanks_total: int
     thanks_owners: list[tuple[str, int]]
     series: Series | None = None
+    # From the CRM (bot.crm.influence), beside what reps reported; None when no CRM is connected.
+    crm: CrmInfluence | None = None
+    crm_quarter: CrmInfluence | None = None
 
     @property
     def to_date(self) -> bool:
@@ -714,6 +718,10 @@ def compute(session: Session, settings: Settings, period: Period, now: datetime,
         thanks_total=thanked_total,
         thanks_owners=thanked_owners,
         series=series,
+        crm=crm_influence(session, settings.crm_name, period.start, period.end, tz),
+        crm_quarter=(
+            crm_influence(session, settings.crm_name, quarter_period.start, period.end, tz) if quarter_period else None
+        ),
     )
 
 

@@ -365,6 +365,9 @@ def test_a_manager_links_a_request_later_and_won_lost_reaches_the_digest(
     assert not sync_now(db, settings).error
     with db.transaction() as session:
         request_id = rq.submit(session, settings, REP, rq.RequestDraft(prospect="Globex", ref_type=RefType.CALL)).id
+        reference = customer(session, "Acme Corp").id
+    with db.transaction() as session:
+        rq.approve(session, settings, request_id, reference, MANAGER)
     assert slack.command(MANAGER, f"link {request_id}").status == 200
     form = fake.wait_for(lambda f: f.views(MANAGER) and f.views(MANAGER)[-1])
     (option,) = slack.block_suggestion(MANAGER, "request.link_opportunity", "", view=form).json()["options"]
@@ -381,3 +384,19 @@ def test_a_manager_links_a_request_later_and_won_lost_reaches_the_digest(
         assert (request.opportunity.is_won, request.opportunity.amount) == (True, Decimal("95000.00"))
         closed = session.scalars(select(AuditEntry).where(AuditEntry.action == "request.crm_closed")).one()
         assert closed.entity_id == str(request_id) and "closed won at 95,000.00" in closed.details["sentence"]
+    # Linked after the approval: the write-back goes now, once.
+    deliver_all(create_app(settings, db=db))
+    assert [a["opportunity_crm_id"] for a in crm.activities()] == [deal]
+    # The digest and /reference stats give the CRM's figures, marked as the CRM's, beside the reps'.
+    label = "Salesforce" if crm.name == "salesforce" else "HubSpot"
+    assert slack.command(MANAGER, "stats").status == 200
+    answer = fake.wait_for(lambda f: [e for e in f.ephemerals(MANAGER) if "Reference stats" in str(e)])[-1]
+    assert f"From {label}: 1 deal with a reference closed" in str(answer)
+    assert "1 won (*100%* win rate) · *95,000* won revenue influenced" in str(answer)
+    from bot import digest
+
+    with db.reading() as session:
+        period = digest.week_of(digest.local_today(now(), settings.tz), settings.tz)
+        _, rendered = digest.render_digest(session, settings, period, now())
+    assert f"From {label}: 1 deal with a reference closed" in str(rendered.blocks)
+    assert f"(95,000 won per {label})" in rendered.text
