@@ -400,3 +400,48 @@ def test_a_manager_links_a_request_later_and_won_lost_reaches_the_digest(
         _, rendered = digest.render_digest(session, settings, period, now())
     assert f"From {label}: 1 deal with a reference closed" in str(rendered.blocks)
     assert f"(95,000 won per {label})" in rendered.text
+
+
+def test_the_crm_job_runs_once_per_period_across_replicas_and_a_full_pass_nightly(
+    crm: FakeCrm, fake: FakeSlack, db: Database, database_url: str
+) -> None:
+    from bot.jobs import run_job
+    from models import CrmSyncState, JobRun
+
+    settings = crm_settings(crm, fake, database_url)
+    seed_company(crm, "Initech")
+    results = [run_job(db, settings, "crm", period="2026-12-01T10:00", worker=f"replica-{n}") for n in range(3)]
+    assert [bool(r.skipped) for r in results] == [False, True, True]
+    assert any("1 created" in line for line in results[0].lines)
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(JobRun).where(JobRun.job == "crm")) == 1
+        first_full = session.scalars(select(CrmSyncState.last_full_at).where(CrmSyncState.stream == "accounts")).one()
+    assert first_full is not None  # the first sync is a full pass
+    later = run_job(db, settings, "crm", period="2026-12-01T10:15", worker="replica-2")
+    assert not later.skipped and any("incremental" in line for line in later.lines)
+    with db.reading() as session:
+        still = session.scalars(select(CrmSyncState.last_full_at).where(CrmSyncState.stream == "accounts")).one()
+    assert still == first_full  # no full pass until REFBOT_SCHEDULE_CRM_FULL fires again
+
+
+def test_a_write_back_the_crm_refuses_for_good_is_failed_and_shown_by_refbot_outbox(
+    crm: FakeCrm,
+    fake: FakeSlack,
+    db: Database,
+    database_url: str,
+    cli_env: Database,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = crm_settings(crm, fake, database_url)
+    request_id, reference, deal = linked_request(db, settings, crm)
+    crm.delete("opportunities", deal)  # deleted in the CRM after the request linked it
+    with db.transaction() as session:
+        rq.approve(session, settings, request_id, reference, MANAGER)
+    deliver_all(create_app(settings, db=db))
+    assert crm.activities() == []
+    with db.reading() as session:
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == ACTIVITY)).one()
+    assert row.status == OutboxStatus.FAILED and row.last_error
+    assert cli.main(["outbox"]) == 0
+    out = capsys.readouterr().out
+    assert "crm.activity" in out and "failed" in out and row.last_error in out
