@@ -63,6 +63,8 @@ from models.types import utcnow
 log = logging.getLogger(__name__)
 
 CRM_ERROR = "crm.error"  # outbox kind: a sync error, told once to each manager (bot.notifications)
+# Pages are committed together until they hold this many records (a Salesforce page is 2,000 already).
+BATCH_RECORDS = 2000
 LEASE = timedelta(minutes=5)  # renewed after every page; a replica that dies mid-sync frees it this long after
 _CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 _CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
@@ -263,6 +265,7 @@ class CrmSync:
             since = None if self._full else state.watermark
         bar = self.progress(f"{self.label} {stream}", None)
         pages = iter(getattr(self.connector, stream)(since))
+        batch: list[Page[Any]] = []
         try:
             while True:
                 try:
@@ -270,19 +273,38 @@ class CrmSync:
                 except StopIteration:
                     break
                 except CrmError as exc:
+                    self._commit(stream, batch, counts)  # what was read before the error is kept
                     self._fail(stream, exc.message, report)
                     return False
-                with self._unit() as session:
-                    self._apply(session, stream, page, counts)
-                    self._save_page(session, stream, page, counts)
+                batch.append(page)
                 bar.update(len(page.records))
-                if self.on_page is not None:
-                    self.on_page()
+                if sum(len(p.records) for p in batch) >= BATCH_RECORDS:
+                    self._commit(stream, batch, counts)
+                    batch = []
+            self._commit(stream, batch, counts)
         finally:
             bar.close()
         with self._unit() as session:
             self._succeed(session, stream, counts)
         return True
+
+    def _commit(self, stream: Stream, batch: list[Page[Any]], counts: StreamCounts) -> None:
+        """Pages read so far, with the last one's watermark, in one transaction (small pages are grouped:
+        a commit per HubSpot page of 100 would cost more than the rows)."""
+        if not batch:
+            return
+        newest: dict[str, Any] = {}
+        for page in batch:
+            for record in page.records:  # a record changed while the stream was read comes twice: the newest wins
+                newest.pop(record.crm_id, None)
+                newest[record.crm_id] = record
+        merged = Page(list(newest.values()), next((p.watermark for p in reversed(batch) if p.watermark), None))
+        with self._unit() as session:
+            self._apply(session, stream, merged, counts)
+            self._save_page(session, stream, merged, counts)
+        counts.read += sum(len(p.records) for p in batch) - len(merged.records)
+        if self.on_page is not None:
+            self.on_page()
 
     def _apply(self, session: Session, stream: Stream, page: Page[Any], counts: StreamCounts) -> None:
         counts.read += len(page.records)
