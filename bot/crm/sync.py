@@ -458,9 +458,17 @@ class CrmSync:
         done: list[tuple[int, _Change]] = []
         new = [c for c in changes if c.row_id is None]
         if new:
-            stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            ids = session.execute(stmt, [c.values for c in new]).scalars().all()
-            done += list(zip(ids, new, strict=True))
+            # A plain executemany, then the new ids by CRM id: RETURNING with ordered parameters makes SQLite
+            # insert row by row, and psycopg re-parse one huge statement per batch.
+            session.execute(insert(table), [c.values for c in new])
+            crm_ids = [c.values["crm_id"] for c in new]
+            where = table.c.crm_id.in_(crm_ids)
+            if "crm" in table.c:
+                where &= table.c.crm == self.crm
+            else:  # contacts: their customer is this CRM's
+                where &= table.c.customer_id.in_(sorted({c.values["customer_id"] for c in new}))
+            ids = {row.crm_id: row.id for row in session.execute(select(table.c.crm_id, table.c.id).where(where))}
+            done += [(ids[c.values["crm_id"]], c) for c in new]
         old = [c for c in changes if c.row_id is not None]
         by_columns: dict[tuple[str, ...], list[_Change]] = {}
         for change in old:
