@@ -445,3 +445,38 @@ def test_a_write_back_the_crm_refuses_for_good_is_failed_and_shown_by_refbot_out
     assert cli.main(["outbox"]) == 0
     out = capsys.readouterr().out
     assert "crm.activity" in out and "failed" in out and row.last_error in out
+
+
+@pytest.mark.parametrize("fault", ["rate_limit", "session_expired", "server_error"])
+def test_limits_an_expired_session_and_a_brief_outage_are_ridden_out(
+    crm: FakeCrm, fake: FakeSlack, db: Database, database_url: str, fault: str
+) -> None:
+    settings = crm_settings(crm, fake, database_url)
+    seed_company(crm, "Initech")
+    seed_company(crm, "Hooli")
+    crm.fail_next(fault)  # type: ignore[arg-type]
+    report = sync_now(db, settings)
+    if fault == "session_expired" and crm.name == "hubspot":
+        # A private app's token has no session to renew: it is one sentence, and the next run starts over.
+        assert "token has expired" in report.error
+        report = sync_now(db, settings)
+    assert not report.error, report.error
+    assert report.streams["accounts"].created == 2
+
+
+def test_refbot_crm_sync_prints_its_report_and_a_dry_run_writes_nothing(
+    crm: FakeCrm, cli_env: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in crm.env().items():
+        monkeypatch.setenv(name, value)
+    seed_company(crm, "Initech")
+    seed_company(crm, "Globex", is_customer=False)
+    assert cli.main(["crm", "sync", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "(dry run: nothing was written)" in out and "1 created" in out and "skipped 1: not a customer in" in out
+    assert table_counts(cli_env) == (0, 0, 0, 0, 0)
+    assert cli.main(["crm", "sync"]) == 0
+    assert table_counts(cli_env)[0] == 1
+    assert cli.main(["crm", "status"]) == 0
+    status = capsys.readouterr().out
+    assert "accounts" in status and "watermark" in status and "1 created" in status
