@@ -221,3 +221,20 @@ def test_dry_run_reports_what_it_would_do_and_writes_nothing(db: Database) -> No
     assert counts(db) == (0, 0, 0)
     with db.reading() as session:
         assert session.scalar(select(func.count()).select_from(StateRow)) == 0
+
+
+def test_a_second_sync_while_one_runs_does_nothing_and_says_who_holds_the_lease(db: Database) -> None:
+    crm = ScriptedConnector(page_size=1)
+    for n in range(3):
+        crm.put("accounts", account(f"001{n}", f"Company {n}"))
+    seen: list[str] = []
+
+    def meanwhile() -> None:
+        if not seen:
+            second = CrmSync(db, SETTINGS, crm, worker="replica-2").run()
+            seen.append(second.busy)
+
+    report = CrmSync(db, SETTINGS, crm, worker="replica-1", on_page=meanwhile).run()
+    assert report.streams["accounts"].created == 3
+    assert seen[0].startswith("another sync of Salesforce is running (replica-1:")
+    assert CrmSync(db, SETTINGS, crm, worker="replica-2").run().busy == ""  # released at the end

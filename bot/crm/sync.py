@@ -20,6 +20,7 @@ error (not once per run) in the managers' DMs through the outbox.
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -204,7 +205,7 @@ class CrmSync:
         self.actor = f"crm:{self.crm}"
         self.owners = owners
         self.progress = progress
-        self.worker = worker[:64]
+        self.worker = f"{worker[:50]}:{os.getpid()}"  # two `refbot crm sync` on one host are two holders
         self.lease = lease
         self.on_page = on_page
         self._spreadsheet: SpreadsheetCustomers | None = None

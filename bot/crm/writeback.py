@@ -52,7 +52,7 @@ def record_decision(session: Session, request: ReferenceRequest, phase: Phase) -
         return
     enqueue(
         session,
-        key=f"{activity_key(request.id)}:{phase}",
+        key=f"{activity_key(request.id)}:{phase}:{opportunity.crm_id}",  # a re-linked request writes to the new deal
         kind=ACTIVITY,
         recipient=opportunity.crm,
         subject=activity_key(request.id),
