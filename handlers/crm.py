@@ -11,18 +11,20 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot import ids
 from bot.crm import opportunities
 from bot.crm.mapping import crm_label
 from bot.deps import Deps
-from bot.errors import DomainError, ValidationFailed
+from bot.errors import ValidationFailed
 from bot.requests import load_request
 from bot.views.requests import link_modal, request_modal
 from bot.views.text import clip, plain
 from handlers.commands import Invocation, Subcommand
-from handlers.errors import as_plain, reported, user_message
-from handlers.forms import form_values, metadata, record_id
+from handlers.errors import reported
+from handlers.forms import form_values, record_id, texts
+from handlers.listener import Listen, Submission, open_view
 
 
 def _options(picks: list[opportunities.Pick]) -> list[dict[str, Any]]:
@@ -40,7 +42,7 @@ def _link(call: Invocation) -> None:
         return
     with call.deps.db.reading() as session:
         view = link_modal(load_request(session, number), crm_label(settings.crm_name))
-    call.client.views_open(trigger_id=call.command["trigger_id"], view=view)
+    open_view(call.client, call.command.get("trigger_id"), view, call.reply, "the link form")
 
 
 def subcommands() -> list[Subcommand]:
@@ -57,6 +59,7 @@ def subcommands() -> list[Subcommand]:
 
 def register(app: App, deps: Deps) -> None:
     settings = deps.settings
+    on = Listen(app, deps)
 
     @app.options(ids.OPPORTUNITY)
     def own_opportunities(ack: Ack, body: dict[str, Any]) -> None:
@@ -74,6 +77,8 @@ def register(app: App, deps: Deps) -> None:
             picks = opportunities.suggest(session, user, str(body.get("value") or ""), anyone=True)
         ack(options=_options(picks))
 
+    # A select's choice arrives as `selected_option`, not a button's `value`, so this one is written out; its
+    # ceremony is the listener pattern's all the same (ack first, failures told through `reported`).
     @app.action(ids.OPPORTUNITY)
     def picked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         """Fill the form from the picked deal; what the rep typed elsewhere stays (same block ids)."""
@@ -85,7 +90,7 @@ def register(app: App, deps: Deps) -> None:
         with reported(body, client, respond):
             with deps.db.reading() as session:
                 pick = opportunities.pick(session, body["user"]["id"], chosen)
-            typed = form_values(view)
+            typed = texts(form_values(view))
             form = request_modal(
                 prospect=pick.prospect,
                 industry=pick.industry or typed.get("industry") or "",
@@ -97,24 +102,10 @@ def register(app: App, deps: Deps) -> None:
             )
             client.views_update(view_id=view["id"], hash=view.get("hash"), view=form)
 
-    @app.view(ids.LINK_MODAL)
-    def link(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        request_id = record_id(metadata(view).get("request_id"))
-        chosen = record_id(form_values(view).get("opportunity"))
-        if request_id is None or chosen is None:
-            ack(response_action="errors", errors={"opportunity": "Pick an opportunity from the list."})
-            return
-        try:
-            with deps.db.transaction() as session:
-                opportunities.link(session, settings, request_id, chosen, body["user"]["id"])
-        except ValidationFailed as exc:
-            ack(response_action="errors", errors=exc.errors)
-            return
-        except DomainError as exc:
-            ack(response_action="errors", errors={"opportunity": as_plain(exc.message)})
-            return
-        except Exception as exc:  # the form stays open with the manager's choice
-            ack(response_action="errors", errors={"opportunity": as_plain(user_message(exc))})
-            return
-        ack()
-        deps.outbox.kick()
+    @on.submits(ids.LINK_MODAL, errors_at="opportunity")
+    def link(session: Session, form: Submission) -> None:
+        request_id = form.record("request_id", "This form is out of date; run `/reference link` again.")
+        chosen = record_id(form.text("opportunity"))
+        if chosen is None:
+            raise ValidationFailed({"opportunity": "Pick an opportunity from the list."})
+        opportunities.link(session, settings, request_id, chosen, form.user_id)
