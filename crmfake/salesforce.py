@@ -355,7 +355,9 @@ class SalesforceFake:
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-        thread = threading.Thread(target=server.serve_forever, name=f"salesforce-fake-{role}", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"salesforce-fake-{role}", daemon=True
+        )
         thread.start()
         self._servers.append(server)
         self._threads.append(thread)
@@ -604,11 +606,12 @@ class SalesforceFake:
         """Answer one REST call: (status, JSON body or None)."""
         with self._lock:
             self._log.append((method, target))
-            fault = self._take_fault("rate_limit", "server_error", "session_expired")
             token = (authorization or "").removeprefix("Bearer ").strip()
+            if token not in self._tokens:  # checked first, so a scripted fault is never swallowed by it
+                return 401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+            fault = self._take_fault("rate_limit", "server_error", "session_expired")
             if fault == "session_expired":
                 self._tokens.clear()
-            if fault == "session_expired" or token not in self._tokens:
                 return 401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
             if fault == "rate_limit":
                 return 403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]

@@ -96,6 +96,7 @@ class Order:
     field: str
     descending: bool
     nulls_last: bool
+    text: bool = False  # text sorts without regard to case; ids and the rest as they are
 
 
 @dataclass(frozen=True)
@@ -155,10 +156,11 @@ def bind(query: Query, fields: Mapping[str, FieldSpec]) -> BoundQuery:
 
     selected = tuple(resolve(name).name for name in query.fields)
     predicate = _compile(query.where, resolve) if query.where is not None else None
-    order = tuple(
-        Order(resolve(o.field, "sort").name, o.descending, o.nulls_last) for o in query.order_by
-    )
-    return BoundQuery(query.sobject, selected, predicate, order, query.limit, query.offset)
+    order = []
+    for wanted in query.order_by:
+        spec = resolve(wanted.field, "sort")
+        order.append(Order(spec.name, wanted.descending, wanted.nulls_last, spec.type in _TEXT_TYPES))
+    return BoundQuery(query.sobject, selected, predicate, tuple(order), query.limit, query.offset)
 
 
 def _no_such_column(query: Query, name: str) -> str:
@@ -437,9 +439,8 @@ def _sorted(rows: list[Row], order: Order) -> list[Row]:
     present = [row for row in rows if row.get(name) is not None]
     absent = [row for row in rows if row.get(name) is None]
 
-    def key(row: Row) -> Any:
-        value = row[name]
-        return value.casefold() if isinstance(value, str) else value
-
-    present.sort(key=key, reverse=order.descending)
+    if order.text:
+        present.sort(key=lambda row: str(row[name]).casefold(), reverse=order.descending)
+    else:
+        present.sort(key=lambda row: row[name], reverse=order.descending)
     return present + absent if order.nulls_last else absent + present
