@@ -11,7 +11,8 @@ SOQL and SOSL Reference):
   HTTP Basic header or as `client_id`/`client_secret` form fields. Success: 200 with `access_token`,
   `instance_url`, `id`, `token_type: Bearer`, `issued_at`, `signature`, `scope`. Failures: 400 with
   `{"error": "invalid_client", "error_description": "invalid client credentials"}`, `invalid_client_id`,
-  `unsupported_grant_type`, `invalid_request`.
+  `unsupported_grant_type`, `invalid_request`; with `generic_login_domain` set, it answers as
+  login.salesforce.com does to this flow: 400 `invalid_grant`, "request not supported on this domain".
 - Every REST call needs `Authorization: Bearer <token>`; an unknown or expired one is
   401 `[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]`.
 - Error bodies are a JSON list of `{message, errorCode}` (plus `fields` where Salesforce names them).
@@ -348,6 +349,8 @@ class SalesforceFake:
         self._ca_path = ""
         self.login_url = ""
         self.instance_url = ""
+        # Answer as login.salesforce.com does: the client-credentials flow needs the org's My Domain.
+        self.generic_login_domain = False
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -581,6 +584,8 @@ class SalesforceFake:
                 if not form.get("grant_type"):
                     return 400, {"error": "invalid_request", "error_description": "grant type is missing"}
                 return 400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
+            if self.generic_login_domain:
+                return 400, {"error": "invalid_grant", "error_description": "request not supported on this domain"}
             client_id, client_secret = form.get("client_id"), form.get("client_secret")
             if authorization and authorization.startswith("Basic "):
                 try:

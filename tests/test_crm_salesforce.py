@@ -447,6 +447,13 @@ def test_an_unknown_client_id_says_so(fake: SalesforceFake) -> None:
     assert "SALESFORCE_CLIENT_ID" in refused.value.message
 
 
+def test_the_generic_login_domain_is_named_as_the_thing_to_change(fake: SalesforceFake) -> None:
+    fake.generic_login_domain = True  # as login.salesforce.com answers the client-credentials flow
+    with pytest.raises(CrmAuthError) as refused:
+        list(connect(fake).users(None))
+    assert "SALESFORCE_LOGIN_URL" in refused.value.message and "My Domain" in refused.value.message
+
+
 def test_credentials_revoked_while_logged_in_end_the_run_with_an_auth_error(fake: SalesforceFake) -> None:
     account(fake, "Acme")
     connector = connect(fake)

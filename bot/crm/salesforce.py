@@ -175,6 +175,11 @@ class SalesforceConnector:
                 f"Salesforce at {url} refused the client credentials (invalid_client): check SALESFORCE_CLIENT_ID and "
                 "SALESFORCE_CLIENT_SECRET against the connected app's consumer key and secret."
             )
+        if code == "invalid_grant" and "not supported on this domain" in str(exc.auth_message):
+            return CrmAuthError(
+                f"Salesforce's client-credentials flow does not work through {url}: set SALESFORCE_LOGIN_URL to your "
+                "org's My Domain login URL (https://yourcompany.my.salesforce.com)."
+            )
         if code == "invalid_grant":
             return CrmAuthError(
                 f"Salesforce at {url} refused the client-credentials log-in (invalid_grant): enable the "
