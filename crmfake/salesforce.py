@@ -55,10 +55,12 @@ import itertools
 import json
 import re
 import secrets
+import socket
 import ssl
 import tempfile
 import threading
 import time
+import traceback
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -344,6 +346,7 @@ class SalesforceFake:
         self._log: list[tuple[str, str]] = []
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._servers: list[ThreadingHTTPServer] = []
+        self._connections: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._ca_path = ""
@@ -391,6 +394,11 @@ class SalesforceFake:
         for server in self._servers:
             server.shutdown()
             server.server_close()
+        with self._lock:  # keep-alive connections would hold their handler threads until the client goes
+            for connection in list(self._connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            self._connections.clear()
         for thread in self._threads:
             thread.join(timeout=5)
         self._servers.clear()
@@ -570,10 +578,15 @@ class SalesforceFake:
         return record
 
     def _delete(self, sobject: str, crm_id: str) -> None:
+        """To the recycle bin, with the record's activities, as deleting it in Salesforce does."""
         if sobject == "User":
             self._write(sobject, crm_id, {"IsActive": False})
-        else:
-            self._write(sobject, crm_id, {"IsDeleted": True})
+            return
+        self._write(sobject, crm_id, {"IsDeleted": True})
+        tasks = self._objects["Task"]
+        related = [r["Id"] for r in tasks.records.values() if r["WhatId"] == crm_id and not r["IsDeleted"]]
+        for task_id in related:
+            self._write("Task", task_id, {"IsDeleted": True})
 
     # ---- the API, called by the handler -----------------------------------------------------------
 
@@ -876,7 +889,25 @@ class _Handler(BaseHTTPRequestHandler):
         if data:
             self.wfile.write(data)
 
+    def setup(self) -> None:
+        super().setup()
+        with self.fake._lock:
+            self.fake._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.fake._lock:
+            self.fake._connections.discard(self.connection)
+        super().finish()
+
     def _dispatch(self, method: str) -> None:
+        try:
+            self._route(method)
+        except Exception:  # a bug in the fake: answer as Salesforce does to its own, and show it
+            traceback.print_exc()
+            message = "An unexpected error occurred in the Salesforce fake."
+            self._answer(500, [{"message": message, "errorCode": "UNKNOWN_EXCEPTION"}])
+
+    def _route(self, method: str) -> None:
         body = self._body()
         if self.role == "login":
             if method == "POST" and urlsplit(self.path).path == "/services/oauth2/token":

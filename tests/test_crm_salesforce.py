@@ -324,6 +324,17 @@ def test_writing_to_a_deleted_opportunity_or_a_deleted_task_is_record_gone(fake:
     assert fake.activities() == []
 
 
+def test_updating_a_task_deleted_with_its_opportunity_is_record_gone(fake: SalesforceFake) -> None:
+    ann = owner(fake)
+    deal = opportunity(fake, "Deal", account(fake, "Acme", ann), ann)
+    connector = connect(fake)
+    task_id = connector.create_activity(activity(deal))
+    fake.delete("opportunities", deal)  # Salesforce deletes the opportunity's activities with it
+    with pytest.raises(CrmRecordGone):
+        connector.update_activity(task_id, activity(deal, body="Outcome: won"))
+    assert connector.find_activity("crm:request:12:approved", deal) is None
+
+
 def test_a_create_retried_after_a_5xx_lands_once(fake: SalesforceFake) -> None:
     ann = owner(fake)
     deal = opportunity(fake, "Deal", account(fake, "Acme", ann), ann)

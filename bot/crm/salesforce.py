@@ -581,9 +581,8 @@ def _permanent(exc: BaseException, what: str) -> CrmError:
     """A refusal no retry will change, as one sentence naming the object and field where Salesforce does."""
     if isinstance(exc, CrmError):
         return exc
-    if isinstance(exc, requests.RequestException):
+    if not isinstance(exc, SalesforceError):
         return CrmError(f"Salesforce could not be asked while {what} ({type(exc).__name__}).")
-    assert isinstance(exc, SalesforceError)
     code = _error_code(exc) or ""
     message = _error_message(exc)
     if isinstance(exc, SalesforceMalformedRequest) and code == "INVALID_FIELD":
