@@ -3,8 +3,9 @@
     .venv/bin/python bench/salesforce_read_bench.py [--accounts 100000] [--contacts 300000]
         [--opportunities 200000] [--page-size 2000] [--changed 1000]
 
-The project's Salesforce fake runs in a process of its own (seeded there, 1,000 records a SystemModstamp as
-a bulk load leaves them), so what is measured here is the client's side. In this process, in turn:
+The project's Salesforce fake runs in a process of its own (`crmfake.process.FakeProcess`; seeded there by
+`seed`, 1,000 records a SystemModstamp as a bulk load leaves them), so what is measured here is the
+client's side. `seed` and `change` are there for other benchmarks to reuse the same org. In this process, in turn:
 
 - floor: each object's SOQL query and every `nextRecordsUrl` after it, through a plain `requests.Session`
   with `json.loads` on each page: the least any client of the REST API must do;
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import resource
 import sys
@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -62,14 +61,19 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-# ---- the fake, in its own process --------------------------------------------------------------------
+# ---- run in the fake's process (through FakeProcess.call) -------------------------------------------
+
+_SEEDED: dict[str, list[str]] = {}  # the ids `seed` created, for `change`; lives in the fake's process
 
 
-def _seed(fake: Any, accounts: int, contacts: int, opportunities: int) -> dict[str, list[str]]:
+def seed(fake: Any, accounts: int, contacts: int, opportunities: int) -> tuple[float, float]:
+    """Fill the fake with 200 users and the given numbers of records; (seconds taken, MB RSS of its process)."""
     from bot.crm.connector import CrmAccount, CrmContact, CrmOpportunity, CrmUser
 
+    started = time.perf_counter()
     now = datetime.now(UTC)
-    ids: dict[str, list[str]] = {"users": [], "accounts": [], "contacts": [], "opportunities": []}
+    ids = _SEEDED
+    ids.update({"users": [], "accounts": [], "contacts": [], "opportunities": []})
 
     def bulk(stream: str, count: int, make: Callable[[int], Any]) -> None:
         for start in range(0, count, BULK):
@@ -102,32 +106,15 @@ def _seed(fake: Any, accounts: int, contacts: int, opportunities: int) -> dict[s
             date(2027, 1 + i % 12, 1 + i % 28), i % 5 >= 3, i % 5 == 3, users[i % len(users)], now,
         ),  # fmt: skip
     )
-    return ids
+    return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _serve(pipe: Connection, accounts: int, contacts: int, opportunities: int) -> None:
-    """The fake's process: seed, hand over the environment, then change records when asked."""
-    from crmfake.salesforce import SalesforceFake
-
-    fake = SalesforceFake().start()
-    started = time.perf_counter()
-    ids = _seed(fake, accounts, contacts, opportunities)
-    pipe.send((fake.env(), time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
-    while True:
-        command, argument = pipe.recv()
-        if command == "stop":
-            fake.stop()
-            pipe.send("stopped")
-            return
-        if command == "change":
-            _change(fake, ids, argument)
-            pipe.send("changed")
-
-
-def _change(fake: Any, ids: dict[str, list[str]], count: int) -> None:
-    """`count` records changed across the three objects (accounts and contacts edited, opportunities deleted)."""
+def change(fake: Any, count: int) -> None:
+    """`count` seeded records changed across the three objects (accounts and contacts edited, opportunities
+    deleted), as a busy quarter-hour in the CRM leaves them."""
     from bot.crm.connector import CrmAccount, CrmContact
 
+    ids = _SEEDED
     now = datetime.now(UTC)
     for i in range(count):
         stream = ("accounts", "contacts", "opportunities")[i % 3]
@@ -205,16 +192,21 @@ def main() -> None:
     parser.add_argument("--changed", type=int, default=1000)
     args = parser.parse_args()
 
+    from crmfake.process import FakeProcess
+
+    print(f"load average at start: {_load()} (2-core machine, shared with other work)")
+    with FakeProcess("crmfake.salesforce:SalesforceFake") as crm:
+        seeding, fake_rss = crm.call("bench.salesforce_read_bench:seed", args.accounts, args.contacts,
+                                     args.opportunities)  # fmt: skip
+        _measure_all(args, crm, seeding, fake_rss)
+    print(f"load average at end: {_load()}")
+
+
+def _measure_all(args: argparse.Namespace, crm: Any, seeding: float, fake_rss: float) -> None:
     from bot.crm.connector import SalesforceConfig
     from bot.crm.salesforce import SalesforceConnector
 
-    print(f"load average at start: {_load()} (2-core machine, shared with other work)")
-    parent, child = multiprocessing.get_context("spawn").Pipe()
-    server = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(child, args.accounts, args.contacts, args.opportunities), daemon=True
-    )
-    server.start()
-    env, seeding, fake_rss = parent.recv()
+    env = crm.env
     print(f"fake seeded in its own process: {args.accounts:,} accounts, {args.contacts:,} contacts, "
           f"{args.opportunities:,} opportunities in {seeding:.1f} s ({fake_rss:.0f} MB RSS there)")  # fmt: skip
     os.environ["REQUESTS_CA_BUNDLE"] = env["REQUESTS_CA_BUNDLE"]  # how any client is pointed at the test CA
@@ -246,13 +238,9 @@ def main() -> None:
     print(f"full pass, {args.page_size} records a page:")
     floor = _measure("floor", lambda: _floor(env, config.api_version, args.page_size))
     through = _measure("connector", full_pass)
-    parent.send(("change", args.changed))
-    parent.recv()
+    crm.call("bench.salesforce_read_bench:change", args.changed)
     print(f"incremental, {args.changed:,} records changed:")
     changed = _measure("connector", incremental)
-    parent.send(("stop", None))
-    parent.recv()
-    server.join(timeout=10)
     connector.close()
 
     floor_wall = sum(w for _, w, _ in floor.values())
@@ -261,7 +249,6 @@ def main() -> None:
           f"incremental {sum(w for _, w, _ in changed.values()):.2f} s for "
           f"{sum(c for c, _, _ in changed.values()):,} records")  # fmt: skip
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    print(f"load average at end: {_load()}")
 
 
 if __name__ == "__main__":

@@ -578,3 +578,24 @@ def test_the_fake_evaluates_where_order_by_and_limit(fake: SalesforceFake) -> No
     [record] = sf.query("SELECT Id, Name FROM Account WHERE Name = 'Beta'")["records"]
     assert record["attributes"]["type"] == "Account"
     assert record["attributes"]["url"] == f"/services/data/v60.0/sobjects/Account/{record['Id']}"
+
+
+def test_the_fake_can_serve_from_a_process_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crmfake.process import FakeProcess
+
+    with FakeProcess("crmfake.salesforce:SalesforceFake") as crm:
+        crm.call("bench.salesforce_read_bench:seed", 30, 60, 45)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", crm.env["REQUESTS_CA_BUNDLE"])
+        config = SalesforceConfig(
+            login_url=crm.env["SALESFORCE_LOGIN_URL"],
+            client_id=crm.env["SALESFORCE_CLIENT_ID"],
+            client_secret=crm.env["SALESFORCE_CLIENT_SECRET"],
+        )
+        connector = SalesforceConnector(config, retry=POLICY, sleep=Sleeps())
+        assert len(records(list(connector.contacts(None)))) == 60
+        watermark = list(connector.accounts(None))[-1].watermark
+        crm.call("bench.salesforce_read_bench:change", 9)
+        assert len(records(list(connector.accounts(watermark)))) == 3
+        with pytest.raises(RuntimeError, match="failed in the fake's process"):
+            crm.call("bench.salesforce_read_bench:change", "nine")
+        connector.close()
