@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
@@ -226,6 +228,36 @@ def test_a_whole_read_made_of_one_stamp_keeps_the_starting_watermark_until_it_en
     assert [p.watermark for p in pages[:-1]] == [None, None]
     assert pages[-1].watermark == records(pages)[0].modified_at
     assert [a.crm_id for a in records(pages)] == tied
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(groups=st.lists(st.integers(min_value=1, max_value=420), min_size=1, max_size=4))
+def test_a_run_resumed_from_any_page_loses_nothing_and_rereads_only_its_last_stamp(
+    groups: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Groups of records sharing a stamp, of any size, against 200-record pages: whichever page a run was
+    killed after, resuming from that page's watermark reads every record not yet read, and of those
+    already read only ones at the stamps the watermark stayed below."""
+    fake = SalesforceFake().start()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.env()["REQUESTS_CA_BUNDLE"])
+    try:
+        seeded: list[str] = []
+        for number, size in enumerate(groups):
+            with fake.same_stamp():
+                seeded.extend(account(fake, f"G{number} A{i}") for i in range(size))
+        connector = connect(fake, page_size=200)
+        pages = list(connector.accounts(None))
+        assert [a.crm_id for a in records(pages)] == seeded
+        for killed_after in range(len(pages)):
+            done = records(pages[: killed_after + 1])
+            mark = pages[killed_after].watermark
+            resumed = records(list(connector.accounts(mark)))
+            assert {a.crm_id for a in done} | {a.crm_id for a in resumed} == set(seeded)
+            assert all(mark is None or a.modified_at > mark for a in resumed)
+            reread = {a.crm_id for a in done} & {a.crm_id for a in resumed}
+            assert {a.modified_at for a in done if a.crm_id in reread} <= {done[-1].modified_at}
+    finally:
+        fake.stop()
 
 
 def test_a_configured_customer_field_decides_is_customer(monkeypatch: pytest.MonkeyPatch) -> None:
