@@ -26,7 +26,8 @@ SOQL and SOSL Reference):
   400 INVALID_FIELD, unknown object 400 INVALID_TYPE, bad syntax 400 MALFORMED_QUERY. Date-times come
   back as `2026-12-01T10:00:00.000+0000`, dates as `2026-12-01`, currency and doubles as JSON numbers.
 - `GET /services/data/vXX.X/sobjects/X/describe`: `name`, `queryable`, `createable`, `updateable`, and
-  `fields` with `name`, `type`, `filterable`, `sortable`, `createable`, `updateable`, `nillable`. A field the
+  `fields` with `name`, `type`, `filterable`, `sortable`, `createable`, `updateable`, `nillable` and
+  `picklistValues` (Account.Type has a new org's values, plus the fake's customer value). A field the
   integration user cannot see (field-level security, `hide_field`) is missing from describe and from
   SOQL alike; an object it cannot see (`hide_object`) is 404 NOT_FOUND.
 - `POST /services/data/vXX.X/sobjects/X/` creates: 201 `{"id", "success": true, "errors": []}`;
@@ -91,8 +92,12 @@ class _Field:
     updateable: bool = True
     filterable: bool = True
     nillable: bool = True
+    picklist: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
+        values = [
+            {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v} for v in self.picklist
+        ]
         return {
             "name": self.name,
             "label": re.sub(r"(?<=[a-z])(?=[A-Z])", " ", self.name).removesuffix(" Id"),
@@ -103,6 +108,7 @@ class _Field:
             "updateable": self.updateable,
             "nillable": self.nillable,
             "soapType": _SOAP_TYPES.get(self.type, "xsd:string"),
+            "picklistValues": values,
         }
 
 
@@ -129,11 +135,19 @@ def _system(deletable: bool = True) -> list[_Field]:
     return fields
 
 
-def _schemas(customer_field: str) -> dict[str, tuple[str, list[_Field]]]:
+# A new org's Account.Type values; the fake's org also has its own customer value (default "Customer").
+ACCOUNT_TYPES = (
+    "Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller", "Installation Partner",
+    "Technology Partner", "Other",
+)  # fmt: skip
+
+
+def _schemas(customer_field: str, customer_value: str) -> dict[str, tuple[str, list[_Field]]]:
     """Each object's key prefix and the standard fields refbot's connector can meet (a small part of each)."""
+    customer_types = tuple(dict.fromkeys((*ACCOUNT_TYPES, customer_value)))
     account = [
         _Field("Name", "string", nillable=False),
-        _Field("Type", "picklist"),
+        _Field("Type", "picklist", picklist=customer_types if customer_field == "Type" else ACCOUNT_TYPES),
         _Field("Website", "url"),
         _Field("Industry", "picklist"),
         _Field("BillingCountry", "string"),
@@ -142,7 +156,7 @@ def _schemas(customer_field: str) -> dict[str, tuple[str, list[_Field]]]:
         _Field("OwnerId", "reference", nillable=False),
     ]
     if customer_field not in {f.name for f in account}:
-        account.append(_Field(customer_field, "picklist"))
+        account.append(_Field(customer_field, "picklist", picklist=("Prospect", customer_value)))
     return {
         "User": (
             "005",
@@ -335,7 +349,7 @@ class SalesforceFake:
         self._lock = threading.RLock()
         self._objects = {
             name: _SObject(name, prefix, {f.name: f for f in fields}, columns={f.name: i for i, f in enumerate(fields)})
-            for name, (prefix, fields) in _schemas(customer_field).items()
+            for name, (prefix, fields) in _schemas(customer_field, customer_value).items()
         }
         self._counter = itertools.count(1)
         self._last_stamp = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)

@@ -416,6 +416,15 @@ def test_check_names_each_missing_object_and_field_in_one_sentence(fake: Salesfo
     ]
 
 
+def test_check_says_when_no_account_would_count_as_a_customer(fake: SalesforceFake) -> None:
+    result = connect(fake, customer_values=("Client", "Active client")).check()
+    [problem] = result.problems
+    assert problem.startswith("Salesforce: no Account.Type value is 'Client' or 'Active client' (it has 'Prospect', ")
+    assert "'Customer - Direct'" in problem
+    assert problem.endswith("set SALESFORCE_CUSTOMER_VALUES to the values that mark one.")
+    assert connect(fake, customer_values=("customer - direct",)).check().ok
+
+
 def test_check_with_bad_credentials_is_that_one_sentence(fake: SalesforceFake) -> None:
     result = connect(fake, client_secret="wrong").check()
     assert len(result.problems) == 1

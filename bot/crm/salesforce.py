@@ -385,6 +385,8 @@ class SalesforceConnector:
             for name in fields
             if name not in present
         ]
+        if sobject == "Account" and self.config.customer_field in present:
+            problems.extend(self._check_customer_values(present[self.config.customer_field]))
         if sobject != "Task":
             return problems
         for flag, verb in (("createable", "Create"), ("updateable", "Edit")):
@@ -405,6 +407,21 @@ class SalesforceConnector:
         if subject is not None and not subject.get("filterable", False):
             problems.append("Salesforce: Task.Subject cannot be filtered in SOQL, so refbot cannot find its own Tasks.")
         return problems
+
+    def _check_customer_values(self, described: dict[str, Any]) -> list[str]:
+        """A picklist that has none of the configured customer values would make every account a non-customer."""
+        offered = [v["value"] for v in described.get("picklistValues") or [] if v.get("active", True)]
+        if described.get("type") != "picklist" or not offered:
+            return []
+        wanted = {v.casefold() for v in self.config.customer_values}
+        if wanted & {v.casefold() for v in offered}:
+            return []
+        field_name = f"Account.{self.config.customer_field}"
+        return [
+            f"Salesforce: no {field_name} value is {' or '.join(repr(v) for v in self.config.customer_values)} "
+            f"(it has {', '.join(repr(v) for v in offered)}), so no account would count as a customer: set "
+            "SALESFORCE_CUSTOMER_VALUES to the values that mark one."
+        ]
 
     def close(self) -> None:
         self._session.close()
