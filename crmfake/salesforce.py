@@ -20,7 +20,8 @@ SOQL and SOSL Reference):
   `IsDeleted = true`, as the recycle bin keeps them): `{totalSize, done, records, nextRecordsUrl}`,
   each record with `attributes {type, url}`; at most 2,000 records a batch, or `batchSize` from the
   `Sforce-Query-Options` header (200–2,000); `nextRecordsUrl` is `/services/data/vXX.X/query/<locator>-<n>`
-  and can be fetched again (a retried request gets the same batch). The query is a snapshot.
+  and can be fetched again (a retried request gets the same batch). The query is a snapshot; a locator
+  that is gone (`expire_query_locators`) is 400 INVALID_QUERY_LOCATOR.
 - The SOQL subset in `crmfake/soql.py`, checked against each object's fields: unknown column 400
   INVALID_FIELD ("No such column 'X' on entity 'Y'…"), a non-filterable field (Task.Description) in WHERE
   400 INVALID_FIELD, unknown object 400 INVALID_TYPE, bad syntax 400 MALFORMED_QUERY. Date-times come
@@ -44,7 +45,7 @@ SOQL and SOSL Reference):
   next token requests are 400 invalid_client).
 
 Not covered: pretty printing (`X-PrettyPrint` is ignored), relationship queries, aggregates, SOSL,
-composite and Bulk APIs, query-locator expiry, the `Sforce-Limit-Info` header.
+composite and Bulk APIs, query locators expiring by themselves, the `Sforce-Limit-Info` header.
 """
 
 from __future__ import annotations
@@ -498,6 +499,11 @@ class SalesforceFake:
         finally:
             with self._lock:
                 self._held_stamp = None
+
+    def expire_query_locators(self) -> None:
+        """Every open query locator ends, as Salesforce's do after 15 idle minutes: query-more is then 400."""
+        with self._lock:
+            self._cursors.clear()
 
     def issued_tokens(self) -> list[str]:
         """Every access token handed out, so a test can check none of them leaks into a log."""

@@ -260,6 +260,17 @@ def test_a_run_resumed_from_any_page_loses_nothing_and_rereads_only_its_last_sta
         fake.stop()
 
 
+def test_an_expired_query_locator_is_asked_again_from_the_watermark(fake: SalesforceFake) -> None:
+    accounts = [account(fake, f"Acme {i}") for i in range(650)]
+    reading = connect(fake, page_size=200).accounts(None)
+    first = next(reading)  # batches 1 and 2 read (one ahead)
+    fake.expire_query_locators()  # the sync took a long break
+    rest = list(reading)
+    read = [a.crm_id for a in records([first, *rest])]
+    assert read == accounts  # batch 2 comes again from a new query since page 1: nothing lost, nothing twice
+    assert sum(1 for method, path in fake.requests() if "/query/?q=" in path) == 2
+
+
 def test_a_configured_customer_field_decides_is_customer(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = SalesforceFake(customer_field="Customer_Status__c", customer_value="Active").start()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.env()["REQUESTS_CA_BUNDLE"])

@@ -73,6 +73,7 @@ OPPORTUNITY_FIELDS = (
 # What a completed Task on the opportunity needs to be written and rewritten.
 TASK_FIELDS = ("WhatId", "Subject", "Description", "Status", "ActivityDate")
 TASK_SUBJECT_MAX = 255
+MAX_QUERY_RESTARTS = 3  # an expired query locator is asked again this often in one read
 _GONE_CODES = {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND", "INVALID_ID_FIELD", "MALFORMED_ID"}
 _PERMISSION_CODES = {"INSUFFICIENT_ACCESS_OR_READONLY", "INVALID_FIELD_FOR_INSERT_UPDATE", "INSUFFICIENT_ACCESS"}
 
@@ -278,21 +279,36 @@ class SalesforceConnector:
         include_deleted = deletable and since is not None
         select = ", ".join((*fields, "IsDeleted") if include_deleted else fields)
         soql = f"SELECT {select} FROM {sobject}"
-        if since is not None:
-            soql += f" WHERE SystemModstamp > {soql_datetime(since)}"
-        soql += " ORDER BY SystemModstamp ASC, Id ASC"
         options = {"Sforce-Query-Options": f"batchSize={self.config.page_size}"}
         what = f"reading {sobject}"
 
-        result = self._call(what, lambda sf: sf.query(soql, include_deleted=include_deleted, headers=options))
+        def query(after: datetime | None) -> dict[str, Any]:
+            text = soql
+            if after is not None:
+                text += f" WHERE SystemModstamp > {soql_datetime(after)}"
+            text += " ORDER BY SystemModstamp ASC, Id ASC"
+            return self._call(what, lambda sf: sf.query(text, include_deleted=include_deleted, headers=options))
+
+        result = query(since)
         watermark = since
+        restarts = 0
         while True:
             next_url = None if result.get("done", True) else result.get("nextRecordsUrl")
             following = None
             if next_url:
-                following = self._call(
-                    what, lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True, headers=options)
-                )
+                try:
+                    following = self._call(
+                        what, lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True, headers=options)
+                    )
+                except _LocatorExpired:
+                    # The query locator outlived its 15 idle minutes: ask again from the last watermark handed
+                    # out; the page not yet handed out comes back first (and a few before it, harmlessly).
+                    restarts += 1
+                    if restarts > MAX_QUERY_RESTARTS:
+                        raise
+                    log.info("Salesforce query locator expired while %s; querying again from the watermark", what)
+                    result = query(watermark)
+                    continue
             raw_records = result.get("records") or []
             if not raw_records:
                 if following is None:
@@ -426,6 +442,10 @@ class SalesforceConnector:
     def close(self) -> None:
         self._session.close()
         self._sf = None
+
+
+class _LocatorExpired(CrmError):
+    """INVALID_QUERY_LOCATOR: the server-side cursor of a query is gone (idle too long); `_read` asks again."""
 
 
 class _ServerError(Exception):
@@ -610,6 +630,8 @@ def _permanent(exc: BaseException, what: str) -> CrmError:
                 f"Salesforce: the integration user cannot read {entity}.{column} (give it field-level Read access, "
                 f"or check the field's API name)."
             )
+    if code == "INVALID_QUERY_LOCATOR":
+        return _LocatorExpired(f"Salesforce's query locator expired while {what} (INVALID_QUERY_LOCATOR).")
     if isinstance(exc, SalesforceMalformedRequest) and code == "INVALID_TYPE":
         return CrmPermissionError(f"Salesforce: the integration user cannot see the object while {what} ({message}).")
     if code in _GONE_CODES or isinstance(exc, SalesforceResourceNotFound):
