@@ -37,10 +37,13 @@ SOQL and SOSL Reference):
   an object the integration user may not create or edit 400 INSUFFICIENT_ACCESS_OR_READONLY, a `WhatId`
   naming a deleted record 400 ENTITY_IS_DELETED and an unknown one 400 INVALID_CROSS_REFERENCE_KEY, an
   unknown record id 404 NOT_FOUND, a deleted one 404 ENTITY_IS_DELETED.
+- Ids are 18 characters with the case-safe suffix, behind each object's key prefix (User 005, Account 001,
+  Contact 003, Opportunity 006, Task 00T).
 - `SystemModstamp` moves forward on every change (a deletion included); deleting a user deactivates it
   (Salesforce users cannot be deleted), and User has no IsDeleted field.
-- Faults (`fail_next`): `rate_limit` 403 REQUEST_LIMIT_EXCEEDED ("TotalRequests Limit exceeded."),
-  `server_error` 503 SERVER_UNAVAILABLE, `session_expired` 401 INVALID_SESSION_ID (and every session
+- Faults (`fail_next`), each taken by the next request it applies to: `rate_limit` 403
+  REQUEST_LIMIT_EXCEEDED ("TotalRequests Limit exceeded."), `server_error` 503 SERVER_UNAVAILABLE (on the
+  token endpoint: 503 with an HTML maintenance page), `session_expired` 401 INVALID_SESSION_ID (and every session
   issued so far ends), `bad_credentials` (the connected app's secret is revoked: sessions end and the
   next token requests are 400 invalid_client).
 
@@ -610,9 +613,11 @@ class SalesforceFake:
 
     # ---- the API, called by the handler -----------------------------------------------------------
 
-    def token(self, form: dict[str, str], authorization: str | None) -> tuple[int, dict[str, Any]]:
+    def token(self, form: dict[str, str], authorization: str | None) -> tuple[int, dict[str, Any] | str]:
         with self._lock:
             self._log.append(("POST", "/services/oauth2/token"))
+            if self._take_fault("server_error"):
+                return 503, _MAINTENANCE_PAGE
             if form.get("grant_type") != "client_credentials":
                 if not form.get("grant_type"):
                     return 400, {"error": "invalid_request", "error_description": "grant type is missing"}
@@ -860,6 +865,12 @@ def _checksum(chunk: str) -> str:
     return _CHECKSUM[sum(1 << i for i, c in enumerate(chunk) if "A" <= c <= "Z")]
 
 
+_MAINTENANCE_PAGE = (
+    "<html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1>"
+    "<p>The server is temporarily unable to service your request. Please try again later.</p></body></html>"
+)
+
+
 def _base62(number: int) -> str:
     digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     out = ""
@@ -900,10 +911,16 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _answer(self, status: int, payload: Any) -> None:
-        data = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        kind = "application/json;charset=UTF-8"
+        if isinstance(payload, str):
+            data, kind = payload.encode(), "text/html;charset=UTF-8"
+        elif payload is None:
+            data = b""
+        else:
+            data = json.dumps(payload, separators=(",", ":")).encode()
         self.send_response(status)
-        if payload is not None:
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
+        if data:
+            self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if data:

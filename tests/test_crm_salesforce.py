@@ -542,6 +542,19 @@ def test_a_brief_5xx_is_retried_and_a_storm_is_crm_unavailable(fake: SalesforceF
     assert sleeps == [0.1, 0.2]
 
 
+def test_a_token_endpoint_in_maintenance_is_retried_then_crm_unavailable(fake: SalesforceFake) -> None:
+    account(fake, "Acme")
+    sleeps = Sleeps()
+    fake.fail_next("server_error", times=2)  # not logged in yet: the token endpoint answers an HTML 503
+    assert len(records(list(connect(fake, sleeps).accounts(None)))) == 1
+    assert sleeps == [0.1, 0.2] and token_requests(fake) == 3
+
+    fake.fail_next("server_error", times=3)
+    with pytest.raises(CrmUnavailable) as unavailable:
+        list(connect(fake, Sleeps()).accounts(None))
+    assert "HTTP 503" in unavailable.value.message and "\n" not in unavailable.value.message
+
+
 def test_nothing_listening_is_crm_unavailable() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -12,6 +12,9 @@ incremental with `SystemModstamp > since`; with a `since`, objects that can be d
 Faults are handled here, once for every call: REQUEST_LIMIT_EXCEEDED pauses and resumes the same call
 (the query locator stays valid), INVALID_SESSION_ID logs in again once, a 5xx or a dropped connection is
 retried briefly; what outlasts that is one `CrmError` sentence. Secrets never reach a message or a log.
+
+`SalesforceConfig.bulk_threshold` is not used: plain SOQL paging reads the issue's 600,000-record org
+well inside the first sync's budget (bench/salesforce_read_bench.py; figures in the README).
 """
 
 from __future__ import annotations
@@ -150,6 +153,8 @@ class SalesforceConnector:
             )
         except SalesforceAuthenticationFailed as exc:  # a dropped connection propagates: `_call` retries it
             raise self._login_refused(exc) from None
+        except (AttributeError, TypeError):  # a body token_login cannot read (not the OAuth JSON): a server fault
+            raise _ServerError("Salesforce's token endpoint answered with something other than a token") from None
         if not session_id or not instance:
             raise CrmAuthError(f"Salesforce's token endpoint at {config.login_url} answered without a session.")
         self._sf = Salesforce(
