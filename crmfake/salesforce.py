@@ -11,7 +11,8 @@ SOQL and SOSL Reference):
   HTTP Basic header or as `client_id`/`client_secret` form fields. Success: 200 with `access_token`,
   `instance_url`, `id`, `token_type: Bearer`, `issued_at`, `signature`, `scope`. Failures: 400 with
   `{"error": "invalid_client", "error_description": "invalid client credentials"}`, `invalid_client_id`,
-  `unsupported_grant_type`, `invalid_request`.
+  `unsupported_grant_type`, `invalid_request`; with `generic_login_domain` set, it answers as
+  login.salesforce.com does to this flow: 400 `invalid_grant`, "request not supported on this domain".
 - Every REST call needs `Authorization: Bearer <token>`; an unknown or expired one is
   401 `[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]`.
 - Error bodies are a JSON list of `{message, errorCode}` (plus `fields` where Salesforce names them).
@@ -19,13 +20,15 @@ SOQL and SOSL Reference):
   `IsDeleted = true`, as the recycle bin keeps them): `{totalSize, done, records, nextRecordsUrl}`,
   each record with `attributes {type, url}`; at most 2,000 records a batch, or `batchSize` from the
   `Sforce-Query-Options` header (200–2,000); `nextRecordsUrl` is `/services/data/vXX.X/query/<locator>-<n>`
-  and can be fetched again (a retried request gets the same batch). The query is a snapshot.
+  and can be fetched again (a retried request gets the same batch). The query is a snapshot; a locator
+  that is gone (`expire_query_locators`) is 400 INVALID_QUERY_LOCATOR.
 - The SOQL subset in `crmfake/soql.py`, checked against each object's fields: unknown column 400
   INVALID_FIELD ("No such column 'X' on entity 'Y'…"), a non-filterable field (Task.Description) in WHERE
   400 INVALID_FIELD, unknown object 400 INVALID_TYPE, bad syntax 400 MALFORMED_QUERY. Date-times come
   back as `2026-12-01T10:00:00.000+0000`, dates as `2026-12-01`, currency and doubles as JSON numbers.
 - `GET /services/data/vXX.X/sobjects/X/describe`: `name`, `queryable`, `createable`, `updateable`, and
-  `fields` with `name`, `type`, `filterable`, `sortable`, `createable`, `updateable`, `nillable`. A field the
+  `fields` with `name`, `type`, `filterable`, `sortable`, `createable`, `updateable`, `nillable` and
+  `picklistValues` (Account.Type has a new org's values, plus the fake's customer value). A field the
   integration user cannot see (field-level security, `hide_field`) is missing from describe and from
   SOQL alike; an object it cannot see (`hide_object`) is 404 NOT_FOUND.
 - `POST /services/data/vXX.X/sobjects/X/` creates: 201 `{"id", "success": true, "errors": []}`;
@@ -34,29 +37,35 @@ SOQL and SOSL Reference):
   an object the integration user may not create or edit 400 INSUFFICIENT_ACCESS_OR_READONLY, a `WhatId`
   naming a deleted record 400 ENTITY_IS_DELETED and an unknown one 400 INVALID_CROSS_REFERENCE_KEY, an
   unknown record id 404 NOT_FOUND, a deleted one 404 ENTITY_IS_DELETED.
+- Ids are 18 characters with the case-safe suffix, behind each object's key prefix (User 005, Account 001,
+  Contact 003, Opportunity 006, Task 00T).
 - `SystemModstamp` moves forward on every change (a deletion included); deleting a user deactivates it
   (Salesforce users cannot be deleted), and User has no IsDeleted field.
-- Faults (`fail_next`): `rate_limit` 403 REQUEST_LIMIT_EXCEEDED ("TotalRequests Limit exceeded."),
-  `server_error` 503 SERVER_UNAVAILABLE, `session_expired` 401 INVALID_SESSION_ID (and every session
+- Faults (`fail_next`), each taken by the next request it applies to: `rate_limit` 403
+  REQUEST_LIMIT_EXCEEDED ("TotalRequests Limit exceeded."), `server_error` 503 SERVER_UNAVAILABLE (on the
+  token endpoint: 503 with an HTML maintenance page), `session_expired` 401 INVALID_SESSION_ID (and every session
   issued so far ends), `bad_credentials` (the connected app's secret is revoked: sessions end and the
   next token requests are 400 invalid_client).
 
 Not covered: pretty printing (`X-PrettyPrint` is ignored), relationship queries, aggregates, SOSL,
-composite and Bulk APIs, query-locator expiry, the `Sforce-Limit-Info` header.
+composite and Bulk APIs, query locators expiring by themselves, the `Sforce-Limit-Info` header.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import itertools
 import json
 import re
 import secrets
+import socket
 import ssl
 import tempfile
 import threading
 import time
+import traceback
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -87,8 +96,12 @@ class _Field:
     updateable: bool = True
     filterable: bool = True
     nillable: bool = True
+    picklist: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
+        values = [
+            {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v} for v in self.picklist
+        ]
         return {
             "name": self.name,
             "label": re.sub(r"(?<=[a-z])(?=[A-Z])", " ", self.name).removesuffix(" Id"),
@@ -99,6 +112,7 @@ class _Field:
             "updateable": self.updateable,
             "nillable": self.nillable,
             "soapType": _SOAP_TYPES.get(self.type, "xsd:string"),
+            "picklistValues": values,
         }
 
 
@@ -125,11 +139,19 @@ def _system(deletable: bool = True) -> list[_Field]:
     return fields
 
 
-def _schemas(customer_field: str) -> dict[str, tuple[str, list[_Field]]]:
+# A new org's Account.Type values; the fake's org also has its own customer value (default "Customer").
+ACCOUNT_TYPES = (
+    "Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller", "Installation Partner",
+    "Technology Partner", "Other",
+)  # fmt: skip
+
+
+def _schemas(customer_field: str, customer_value: str) -> dict[str, tuple[str, list[_Field]]]:
     """Each object's key prefix and the standard fields refbot's connector can meet (a small part of each)."""
+    customer_types = tuple(dict.fromkeys((*ACCOUNT_TYPES, customer_value)))
     account = [
         _Field("Name", "string", nillable=False),
-        _Field("Type", "picklist"),
+        _Field("Type", "picklist", picklist=customer_types if customer_field == "Type" else ACCOUNT_TYPES),
         _Field("Website", "url"),
         _Field("Industry", "picklist"),
         _Field("BillingCountry", "string"),
@@ -138,7 +160,7 @@ def _schemas(customer_field: str) -> dict[str, tuple[str, list[_Field]]]:
         _Field("OwnerId", "reference", nillable=False),
     ]
     if customer_field not in {f.name for f in account}:
-        account.append(_Field(customer_field, "picklist"))
+        account.append(_Field(customer_field, "picklist", picklist=("Prospect", customer_value)))
     return {
         "User": (
             "005",
@@ -206,19 +228,27 @@ _CLOSED_STAGES = {"Closed Won": True, "Closed Lost": False}
 
 
 class _Record:
-    """One row: typed values for SOQL, and the same values as they go on the wire (rendered once)."""
+    """One row: its values in column order, exactly as they go on the wire (rendered once, when written).
 
-    __slots__ = ("typed", "wire")
+    One tuple a record keeps a 600,000-record org in a few hundred megabytes. SOQL compares these wire
+    values directly: date-times are fixed-width UTC strings and dates ISO strings, so they sort as they
+    should, and `_literal` turns a query's literals into the same form."""
 
-    def __init__(self, typed: dict[str, Any], wire: dict[str, Any]) -> None:
-        self.typed = typed
-        self.wire = wire
+    __slots__ = ("columns", "values")
+
+    def __init__(self, columns: dict[str, int], values: tuple[Any, ...]) -> None:
+        self.columns = columns
+        self.values = values
 
     def get(self, name: str, default: Any = None) -> Any:  # what crmfake.soql reads
-        return self.typed.get(name, default)
+        index = self.columns.get(name)
+        return default if index is None else self.values[index]
 
     def __getitem__(self, name: str) -> Any:
-        return self.typed[name]
+        return self.values[self.columns[name]]
+
+    def wire(self) -> dict[str, Any]:
+        return dict(zip(self.columns, self.values, strict=True))
 
 
 @dataclass
@@ -227,6 +257,7 @@ class _SObject:
     prefix: str
     fields: dict[str, _Field]
     records: dict[str, _Record] = field(default_factory=dict)  # insertion order == SystemModstamp order
+    columns: dict[str, int] = field(default_factory=dict)
     hidden: set[str] = field(default_factory=set)
     visible: bool = True
     createable: bool = True
@@ -257,7 +288,12 @@ class _ApiError(Exception):
             self.body[0]["fields"] = fields
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _wire(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
     if isinstance(value, date):
@@ -267,15 +303,21 @@ def _wire(value: Any) -> Any:
     return value
 
 
+def _literal(spec: FieldSpec, value: Any) -> Any:
+    """A SOQL literal in the form rows hold it (see `_Record`)."""
+    return _wire(value)
+
+
 def _typed(spec: _Field, value: Any) -> Any:
-    """A JSON value from a client, as the field's type; a wrong one is what Salesforce calls JSON_PARSER_ERROR."""
+    """A JSON value from a client, checked against the field's type and put in wire form; a wrong one is
+    what Salesforce calls JSON_PARSER_ERROR."""
     if value is None:
         return None
     try:
         if spec.type == "date":
-            return date.fromisoformat(str(value))
+            return date.fromisoformat(str(value)).isoformat()
         if spec.type == "datetime":
-            return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+            return _wire(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
         if spec.type == "boolean":
             if not isinstance(value, bool):
                 raise ValueError(value)
@@ -310,8 +352,8 @@ class SalesforceFake:
         self.customer_value = customer_value
         self._lock = threading.RLock()
         self._objects = {
-            name: _SObject(name, prefix, {f.name: f for f in fields})
-            for name, (prefix, fields) in _schemas(customer_field).items()
+            name: _SObject(name, prefix, {f.name: f for f in fields}, columns={f.name: i for i, f in enumerate(fields)})
+            for name, (prefix, fields) in _schemas(customer_field, customer_value).items()
         }
         self._counter = itertools.count(1)
         self._last_stamp = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
@@ -322,11 +364,14 @@ class SalesforceFake:
         self._log: list[tuple[str, str]] = []
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._servers: list[ThreadingHTTPServer] = []
+        self._connections: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._ca_path = ""
         self.login_url = ""
         self.instance_url = ""
+        # Answer as login.salesforce.com does: the client-credentials flow needs the org's My Domain.
+        self.generic_login_domain = False
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -355,7 +400,9 @@ class SalesforceFake:
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-        thread = threading.Thread(target=server.serve_forever, name=f"salesforce-fake-{role}", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"salesforce-fake-{role}", daemon=True
+        )
         thread.start()
         self._servers.append(server)
         self._threads.append(thread)
@@ -365,6 +412,11 @@ class SalesforceFake:
         for server in self._servers:
             server.shutdown()
             server.server_close()
+        with self._lock:  # keep-alive connections would hold their handler threads until the client goes
+            for connection in list(self._connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            self._connections.clear()
         for thread in self._threads:
             thread.join(timeout=5)
         self._servers.clear()
@@ -400,13 +452,13 @@ class SalesforceFake:
         with self._lock:
             return [
                 {
-                    "crm_id": r.typed["Id"],
-                    "opportunity_crm_id": r.typed.get("WhatId") or "",
-                    "subject": r.typed.get("Subject") or "",
-                    "body": r.typed.get("Description") or "",
+                    "crm_id": r["Id"],
+                    "opportunity_crm_id": r["WhatId"] or "",
+                    "subject": r["Subject"] or "",
+                    "body": r["Description"] or "",
                 }
-                for r in sorted(self._objects["Task"].records.values(), key=lambda r: r.typed["CreatedDate"])
-                if not r.typed["IsDeleted"]
+                for r in sorted(self._objects["Task"].records.values(), key=lambda r: r["CreatedDate"])
+                if not r["IsDeleted"]
             ]
 
     def fail_next(self, fault: Fault, times: int = 1) -> None:
@@ -422,7 +474,7 @@ class SalesforceFake:
     def record(self, sobject: str, crm_id: str) -> dict[str, Any]:
         """One record as the REST API would render it (every field), for tests that look closer."""
         with self._lock:
-            return dict(self._objects[sobject].records[crm_id].wire)
+            return self._objects[sobject].records[crm_id].wire()
 
     def hide_field(self, sobject: str, field_name: str) -> None:
         """Take away the integration user's field-level access: gone from describe and from SOQL."""
@@ -450,6 +502,11 @@ class SalesforceFake:
         finally:
             with self._lock:
                 self._held_stamp = None
+
+    def expire_query_locators(self) -> None:
+        """Every open query locator ends, as Salesforce's do after 15 idle minutes: query-more is then 400."""
+        with self._lock:
+            self._cursors.clear()
 
     def issued_tokens(self) -> list[str]:
         """Every access token handed out, so a test can check none of them leaks into a log."""
@@ -507,11 +564,7 @@ class SalesforceFake:
 
     def _new_id(self, prefix: str) -> str:
         body = prefix + "5g0" + _base62(next(self._counter)).rjust(9, "0")
-        suffix = ""
-        for chunk in range(3):
-            bits = sum(1 << i for i, c in enumerate(body[chunk * 5 : chunk * 5 + 5]) if "A" <= c <= "Z")
-            suffix += _CHECKSUM[bits]
-        return body + suffix
+        return body + _checksum(body[:5]) + _checksum(body[5:10]) + _checksum(body[10:])
 
     def _tick(self) -> datetime:
         """The next SystemModstamp: now, but never at or before the last one (a clock that only moves on)."""
@@ -526,42 +579,51 @@ class SalesforceFake:
 
     def _write(self, sobject: str, crm_id: str, values: dict[str, Any]) -> _Record:
         table = self._objects[sobject]
+        columns = table.columns
         old = table.records.pop(crm_id, None)
-        stamp = self._tick()
-        typed = dict(old.typed) if old is not None else {n: None for n in table.fields}
-        typed.update(values)
-        typed["Id"] = crm_id
-        typed["SystemModstamp"] = stamp
+        stamp = _wire(self._tick())
+        row = list(old.values) if old is not None else [None] * len(columns)
+        for name, value in values.items():
+            row[columns[name]] = _wire(value)
+        row[columns["Id"]] = crm_id
+        row[columns["SystemModstamp"]] = stamp
         if old is None:
-            typed["CreatedDate"] = stamp
-            if "IsDeleted" in table.fields:
-                typed["IsDeleted"] = False
-        if sobject == "User":
-            typed["Name"] = " ".join(p for p in (typed.get("FirstName"), typed.get("LastName")) if p)
-        if sobject == "Contact":
-            typed["Name"] = " ".join(p for p in (typed.get("FirstName"), typed.get("LastName")) if p)
-        if sobject == "Opportunity" and typed.get("StageName") in _CLOSED_STAGES and "IsClosed" not in values:
-            typed["IsClosed"] = True
-            typed["IsWon"] = _CLOSED_STAGES[typed["StageName"]]
-        row = _Record(typed, {n: _wire(v) for n, v in typed.items()})
-        table.records[crm_id] = row  # re-inserted last: the dict stays in SystemModstamp order
-        return row
+            row[columns["CreatedDate"]] = stamp
+            if "IsDeleted" in columns:
+                row[columns["IsDeleted"]] = False
+        if sobject in ("User", "Contact"):  # Name is compound: Salesforce derives it
+            row[columns["Name"]] = " ".join(p for p in (row[columns["FirstName"]], row[columns["LastName"]]) if p)
+        if sobject == "Opportunity" and "IsClosed" not in values and row[columns["StageName"]] in _CLOSED_STAGES:
+            row[columns["IsClosed"]] = True
+            row[columns["IsWon"]] = _CLOSED_STAGES[row[columns["StageName"]]]
+        record = _Record(columns, tuple(row))
+        table.records[crm_id] = record  # re-inserted last: the dict stays in SystemModstamp order
+        return record
 
     def _delete(self, sobject: str, crm_id: str) -> None:
+        """To the recycle bin, with the record's activities, as deleting it in Salesforce does."""
         if sobject == "User":
             self._write(sobject, crm_id, {"IsActive": False})
-        else:
-            self._write(sobject, crm_id, {"IsDeleted": True})
+            return
+        self._write(sobject, crm_id, {"IsDeleted": True})
+        tasks = self._objects["Task"]
+        related = [r["Id"] for r in tasks.records.values() if r["WhatId"] == crm_id and not r["IsDeleted"]]
+        for task_id in related:
+            self._write("Task", task_id, {"IsDeleted": True})
 
     # ---- the API, called by the handler -----------------------------------------------------------
 
-    def token(self, form: dict[str, str], authorization: str | None) -> tuple[int, dict[str, Any]]:
+    def token(self, form: dict[str, str], authorization: str | None) -> tuple[int, dict[str, Any] | str]:
         with self._lock:
             self._log.append(("POST", "/services/oauth2/token"))
+            if self._take_fault("server_error"):
+                return 503, _MAINTENANCE_PAGE
             if form.get("grant_type") != "client_credentials":
                 if not form.get("grant_type"):
                     return 400, {"error": "invalid_request", "error_description": "grant type is missing"}
                 return 400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
+            if self.generic_login_domain:
+                return 400, {"error": "invalid_grant", "error_description": "request not supported on this domain"}
             client_id, client_secret = form.get("client_id"), form.get("client_secret")
             if authorization and authorization.startswith("Basic "):
                 try:
@@ -604,11 +666,12 @@ class SalesforceFake:
         """Answer one REST call: (status, JSON body or None)."""
         with self._lock:
             self._log.append((method, target))
-            fault = self._take_fault("rate_limit", "server_error", "session_expired")
             token = (authorization or "").removeprefix("Bearer ").strip()
+            if token not in self._tokens:  # checked first, so a scripted fault is never swallowed by it
+                return 401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+            fault = self._take_fault("rate_limit", "server_error", "session_expired")
             if fault == "session_expired":
                 self._tokens.clear()
-            if fault == "session_expired" or token not in self._tokens:
                 return 401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
             if fault == "rate_limit":
                 return 403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
@@ -663,10 +726,11 @@ class SalesforceFake:
                     "are attempting to use a custom object, be sure to append the '__c' after the entity name. "
                     "Please reference your WSDL or the describe call for the appropriate names.",
                 )
-            bound = bind(query, table.specs())
+            bound = bind(query, table.specs(), _literal)
             rows = list(table.records.values())
         if not include_deleted and "IsDeleted" in table.fields:
-            rows = [r for r in rows if not r.typed["IsDeleted"]]
+            deleted = table.columns["IsDeleted"]
+            rows = [r for r in rows if not r.values[deleted]]
         selected: list[_Record] = bound.run(rows)  # type: ignore[assignment]
         cursor = _Cursor(table.name, bound.fields, selected, batch)
         locator = "01g5g" + secrets.token_hex(5).upper()
@@ -688,12 +752,17 @@ class SalesforceFake:
         end = min(offset + cursor.batch, len(cursor.records))
         url = f"/services/data/v{version}/sobjects/{cursor.sobject}/"
         records = []
-        for row in cursor.records[offset:end]:
-            wire = row.wire
-            rendered = {"attributes": {"type": cursor.sobject, "url": url + wire["Id"]}}
-            for name in cursor.fields:
-                rendered[name] = wire[name]
-            records.append(rendered)
+        batch = cursor.records[offset:end]
+        if batch:
+            columns = batch[0].columns
+            picked = [(name, columns[name]) for name in cursor.fields]
+            id_index = columns["Id"]
+            for row in batch:
+                values = row.values
+                rendered = {"attributes": {"type": cursor.sobject, "url": url + values[id_index]}}
+                for name, index in picked:
+                    rendered[name] = values[index]
+                records.append(rendered)
         answer: dict[str, Any] = {"totalSize": len(cursor.records), "done": end >= len(cursor.records)}
         if not answer["done"]:
             answer["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
@@ -748,7 +817,7 @@ class SalesforceFake:
             target = next((t.records.get(what) for t in self._objects.values() if t.records.get(what)), None)
             if target is None:
                 raise _ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["WhatId"])
-            if target.typed.get("IsDeleted"):
+            if target.get("IsDeleted"):
                 raise _ApiError(400, "ENTITY_IS_DELETED", "entity is deleted", ["WhatId"])
         return values
 
@@ -773,7 +842,7 @@ class SalesforceFake:
         row = table.records.get(crm_id)
         if row is None:
             raise _ApiError(404, "NOT_FOUND", "The requested resource does not exist")
-        if row.typed.get("IsDeleted"):
+        if row.get("IsDeleted"):
             raise _ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
         return row
 
@@ -786,8 +855,20 @@ class SalesforceFake:
         with self._lock:
             row = self._existing(table, crm_id)
             url = f"/services/data/v{version}/sobjects/{table.name}/{crm_id}"
-            shown = {n: v for n, v in row.wire.items() if n not in table.hidden}
+            shown = {n: v for n, v in row.wire().items() if n not in table.hidden}
             return {"attributes": {"type": table.name, "url": url}, **shown}
+
+
+@functools.lru_cache(maxsize=65536)
+def _checksum(chunk: str) -> str:
+    """One character of an 18-character id's suffix: which of the chunk's five characters are capitals."""
+    return _CHECKSUM[sum(1 << i for i, c in enumerate(chunk) if "A" <= c <= "Z")]
+
+
+_MAINTENANCE_PAGE = (
+    "<html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1>"
+    "<p>The server is temporarily unable to service your request. Please try again later.</p></body></html>"
+)
 
 
 def _base62(number: int) -> str:
@@ -830,16 +911,40 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _answer(self, status: int, payload: Any) -> None:
-        data = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        kind = "application/json;charset=UTF-8"
+        if isinstance(payload, str):
+            data, kind = payload.encode(), "text/html;charset=UTF-8"
+        elif payload is None:
+            data = b""
+        else:
+            data = json.dumps(payload, separators=(",", ":")).encode()
         self.send_response(status)
-        if payload is not None:
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
+        if data:
+            self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if data:
             self.wfile.write(data)
 
+    def setup(self) -> None:
+        super().setup()
+        with self.fake._lock:
+            self.fake._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.fake._lock:
+            self.fake._connections.discard(self.connection)
+        super().finish()
+
     def _dispatch(self, method: str) -> None:
+        try:
+            self._route(method)
+        except Exception:  # a bug in the fake: answer as Salesforce does to its own, and show it
+            traceback.print_exc()
+            message = "An unexpected error occurred in the Salesforce fake."
+            self._answer(500, [{"message": message, "errorCode": "UNKNOWN_EXCEPTION"}])
+
+    def _route(self, method: str) -> None:
         body = self._body()
         if self.role == "login":
             if method == "POST" and urlsplit(self.path).path == "/services/oauth2/token":

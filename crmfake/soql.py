@@ -96,6 +96,7 @@ class Order:
     field: str
     descending: bool
     nulls_last: bool
+    text: bool = False  # text sorts without regard to case; ids and the rest as they are
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,12 @@ def parse(text: str) -> Query:
     return _Parser(text).query()
 
 
-def bind(query: Query, fields: Mapping[str, FieldSpec]) -> BoundQuery:
-    """Resolve `query`'s field names against `fields` (canonical name → spec), the way Salesforce checks them."""
+def bind(
+    query: Query, fields: Mapping[str, FieldSpec], literal: Callable[[FieldSpec, Any], Any] = lambda spec, v: v
+) -> BoundQuery:
+    """Resolve `query`'s field names against `fields` (canonical name → spec), the way Salesforce checks them.
+
+    `literal` turns a checked literal (a `datetime`, a `date`, …) into the form the rows hold values in."""
     by_lower = {name.lower(): spec for name, spec in fields.items()}
 
     def resolve(name: str, purpose: str = "select") -> FieldSpec:
@@ -154,11 +159,12 @@ def bind(query: Query, fields: Mapping[str, FieldSpec]) -> BoundQuery:
         return spec
 
     selected = tuple(resolve(name).name for name in query.fields)
-    predicate = _compile(query.where, resolve) if query.where is not None else None
-    order = tuple(
-        Order(resolve(o.field, "sort").name, o.descending, o.nulls_last) for o in query.order_by
-    )
-    return BoundQuery(query.sobject, selected, predicate, order, query.limit, query.offset)
+    predicate = _compile(query.where, resolve, literal) if query.where is not None else None
+    order = []
+    for wanted in query.order_by:
+        spec = resolve(wanted.field, "sort")
+        order.append(Order(spec.name, wanted.descending, wanted.nulls_last, spec.type in _TEXT_TYPES))
+    return BoundQuery(query.sobject, selected, predicate, tuple(order), query.limit, query.offset)
 
 
 def _no_such_column(query: Query, name: str) -> str:
@@ -363,14 +369,16 @@ def _like_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
-def _compile(condition: Condition, resolve: Callable[[str, str], FieldSpec]) -> Predicate:
+def _compile(
+    condition: Condition, resolve: Callable[[str, str], FieldSpec], literal: Callable[[FieldSpec, Any], Any]
+) -> Predicate:
     if isinstance(condition, Junction):
-        left, right = _compile(condition.left, resolve), _compile(condition.right, resolve)
+        left, right = _compile(condition.left, resolve, literal), _compile(condition.right, resolve, literal)
         if condition.op == "and":
             return lambda row: left(row) and right(row)
         return lambda row: left(row) or right(row)
     if isinstance(condition, Negation):
-        inner = _compile(condition.inner, resolve)
+        inner = _compile(condition.inner, resolve, literal)
         return lambda row: not inner(row)
     spec = resolve(condition.field, "filter")
     name, op = spec.name, condition.op
@@ -380,11 +388,11 @@ def _compile(condition: Condition, resolve: Callable[[str, str], FieldSpec]) -> 
         regex = _like_pattern(condition.value)
         return lambda row: row.get(name) is not None and regex.fullmatch(str(row[name])) is not None
     if op in ("in", "notin"):
-        values = {_comparable(spec, _checked(spec, v)) for v in condition.value}
+        values = {_comparable(spec, literal(spec, _checked(spec, v))) for v in condition.value}
         if op == "in":
             return lambda row: _comparable(spec, row.get(name)) in values
         return lambda row: _comparable(spec, row.get(name)) not in values
-    value = _comparable(spec, _checked(spec, condition.value))
+    value = _comparable(spec, literal(spec, _checked(spec, condition.value)))
     if value is None:
         if op not in ("=", "!="):
             raise SoqlError("MALFORMED_QUERY", f"invalid operator with null: {op}")
@@ -437,9 +445,8 @@ def _sorted(rows: list[Row], order: Order) -> list[Row]:
     present = [row for row in rows if row.get(name) is not None]
     absent = [row for row in rows if row.get(name) is None]
 
-    def key(row: Row) -> Any:
-        value = row[name]
-        return value.casefold() if isinstance(value, str) else value
-
-    present.sort(key=key, reverse=order.descending)
+    if order.text:
+        present.sort(key=lambda row: str(row[name]).casefold(), reverse=order.descending)
+    else:
+        present.sort(key=lambda row: row[name], reverse=order.descending)
     return present + absent if order.nulls_last else absent + present

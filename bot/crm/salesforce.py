@@ -12,6 +12,9 @@ incremental with `SystemModstamp > since`; with a `since`, objects that can be d
 Faults are handled here, once for every call: REQUEST_LIMIT_EXCEEDED pauses and resumes the same call
 (the query locator stays valid), INVALID_SESSION_ID logs in again once, a 5xx or a dropped connection is
 retried briefly; what outlasts that is one `CrmError` sentence. Secrets never reach a message or a log.
+
+`SalesforceConfig.bulk_threshold` is not used: plain SOQL paging reads the issue's 600,000-record org
+well inside the first sync's budget (bench/salesforce_read_bench.py; figures in the README).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ OPPORTUNITY_FIELDS = (
 # What a completed Task on the opportunity needs to be written and rewritten.
 TASK_FIELDS = ("WhatId", "Subject", "Description", "Status", "ActivityDate")
 TASK_SUBJECT_MAX = 255
+MAX_QUERY_RESTARTS = 3  # an expired query locator is asked again this often in one read
 _GONE_CODES = {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND", "INVALID_ID_FIELD", "MALFORMED_ID"}
 _PERMISSION_CODES = {"INSUFFICIENT_ACCESS_OR_READONLY", "INVALID_FIELD_FOR_INSERT_UPDATE", "INSUFFICIENT_ACCESS"}
 
@@ -149,6 +153,8 @@ class SalesforceConnector:
             )
         except SalesforceAuthenticationFailed as exc:  # a dropped connection propagates: `_call` retries it
             raise self._login_refused(exc) from None
+        except (AttributeError, TypeError):  # a body token_login cannot read (not the OAuth JSON): a server fault
+            raise _ServerError("Salesforce's token endpoint answered with something other than a token") from None
         if not session_id or not instance:
             raise CrmAuthError(f"Salesforce's token endpoint at {config.login_url} answered without a session.")
         self._sf = Salesforce(
@@ -174,6 +180,11 @@ class SalesforceConnector:
             return CrmAuthError(
                 f"Salesforce at {url} refused the client credentials (invalid_client): check SALESFORCE_CLIENT_ID and "
                 "SALESFORCE_CLIENT_SECRET against the connected app's consumer key and secret."
+            )
+        if code == "invalid_grant" and "not supported on this domain" in str(exc.auth_message):
+            return CrmAuthError(
+                f"Salesforce's client-credentials flow does not work through {url}: set SALESFORCE_LOGIN_URL to your "
+                "org's My Domain login URL (https://yourcompany.my.salesforce.com)."
             )
         if code == "invalid_grant":
             return CrmAuthError(
@@ -273,21 +284,36 @@ class SalesforceConnector:
         include_deleted = deletable and since is not None
         select = ", ".join((*fields, "IsDeleted") if include_deleted else fields)
         soql = f"SELECT {select} FROM {sobject}"
-        if since is not None:
-            soql += f" WHERE SystemModstamp > {soql_datetime(since)}"
-        soql += " ORDER BY SystemModstamp ASC, Id ASC"
         options = {"Sforce-Query-Options": f"batchSize={self.config.page_size}"}
         what = f"reading {sobject}"
 
-        result = self._call(what, lambda sf: sf.query(soql, include_deleted=include_deleted, headers=options))
+        def query(after: datetime | None) -> dict[str, Any]:
+            text = soql
+            if after is not None:
+                text += f" WHERE SystemModstamp > {soql_datetime(after)}"
+            text += " ORDER BY SystemModstamp ASC, Id ASC"
+            return self._call(what, lambda sf: sf.query(text, include_deleted=include_deleted, headers=options))
+
+        result = query(since)
         watermark = since
+        restarts = 0
         while True:
             next_url = None if result.get("done", True) else result.get("nextRecordsUrl")
             following = None
             if next_url:
-                following = self._call(
-                    what, lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True, headers=options)
-                )
+                try:
+                    following = self._call(
+                        what, lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True, headers=options)
+                    )
+                except _LocatorExpired:
+                    # The query locator outlived its 15 idle minutes: ask again from the last watermark handed
+                    # out; the page not yet handed out comes back first (and a few before it, harmlessly).
+                    restarts += 1
+                    if restarts > MAX_QUERY_RESTARTS:
+                        raise
+                    log.info("Salesforce query locator expired while %s; querying again from the watermark", what)
+                    result = query(watermark)
+                    continue
             raw_records = result.get("records") or []
             if not raw_records:
                 if following is None:
@@ -380,6 +406,8 @@ class SalesforceConnector:
             for name in fields
             if name not in present
         ]
+        if sobject == "Account" and self.config.customer_field in present:
+            problems.extend(self._check_customer_values(present[self.config.customer_field]))
         if sobject != "Task":
             return problems
         for flag, verb in (("createable", "Create"), ("updateable", "Edit")):
@@ -401,9 +429,28 @@ class SalesforceConnector:
             problems.append("Salesforce: Task.Subject cannot be filtered in SOQL, so refbot cannot find its own Tasks.")
         return problems
 
+    def _check_customer_values(self, described: dict[str, Any]) -> list[str]:
+        """A picklist that has none of the configured customer values would make every account a non-customer."""
+        offered = [v["value"] for v in described.get("picklistValues") or [] if v.get("active", True)]
+        if described.get("type") != "picklist" or not offered:
+            return []
+        wanted = {v.casefold() for v in self.config.customer_values}
+        if wanted & {v.casefold() for v in offered}:
+            return []
+        field_name = f"Account.{self.config.customer_field}"
+        return [
+            f"Salesforce: no {field_name} value is {' or '.join(repr(v) for v in self.config.customer_values)} "
+            f"(it has {', '.join(repr(v) for v in offered)}), so no account would count as a customer: set "
+            "SALESFORCE_CUSTOMER_VALUES to the values that mark one."
+        ]
+
     def close(self) -> None:
         self._session.close()
         self._sf = None
+
+
+class _LocatorExpired(CrmError):
+    """INVALID_QUERY_LOCATOR: the server-side cursor of a query is gone (idle too long); `_read` asks again."""
 
 
 class _ServerError(Exception):
@@ -576,9 +623,8 @@ def _permanent(exc: BaseException, what: str) -> CrmError:
     """A refusal no retry will change, as one sentence naming the object and field where Salesforce does."""
     if isinstance(exc, CrmError):
         return exc
-    if isinstance(exc, requests.RequestException):
+    if not isinstance(exc, SalesforceError):
         return CrmError(f"Salesforce could not be asked while {what} ({type(exc).__name__}).")
-    assert isinstance(exc, SalesforceError)
     code = _error_code(exc) or ""
     message = _error_message(exc)
     if isinstance(exc, SalesforceMalformedRequest) and code == "INVALID_FIELD":
@@ -589,6 +635,8 @@ def _permanent(exc: BaseException, what: str) -> CrmError:
                 f"Salesforce: the integration user cannot read {entity}.{column} (give it field-level Read access, "
                 f"or check the field's API name)."
             )
+    if code == "INVALID_QUERY_LOCATOR":
+        return _LocatorExpired(f"Salesforce's query locator expired while {what} (INVALID_QUERY_LOCATOR).")
     if isinstance(exc, SalesforceMalformedRequest) and code == "INVALID_TYPE":
         return CrmPermissionError(f"Salesforce: the integration user cannot see the object while {what} ({message}).")
     if code in _GONE_CODES or isinstance(exc, SalesforceResourceNotFound):
