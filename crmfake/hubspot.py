@@ -167,6 +167,8 @@ ALL_SCOPES = frozenset(
     }
 )
 _STREAM_OBJECTS: dict[str, str] = {"accounts": "companies", "contacts": "contacts", "opportunities": "deals"}
+_LINKED = (("contacts", "companies"), ("deals", "companies"), ("notes", "deals"))
+_COMPUTED = frozenset({"hs_object_id", "createdate", "hs_lastmodifieddate", "lastmodifieddate"})
 
 
 def _now_ms() -> int:
@@ -195,10 +197,13 @@ def _to_ms(value: Any) -> int | None:
     return int(parsed.timestamp() * 1000)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Record:
+    """One CRM record, kept small (600,000 of them for the benchmark): property values in a list ordered by
+    the fake's schema for the object; `hs_object_id`, `createdate` and the last-modified stamp are computed."""
+
     id: int
-    properties: dict[str, str | None]
+    values: list[str | None]
     created_ms: int
     updated_ms: int
     archived_ms: int | None = None
@@ -283,13 +288,12 @@ class HubSpotFake:
         self._records: dict[str, dict[int, _Record]] = {t: {} for t in OBJECT_TYPES}
         self._live: dict[str, list[int]] = {t: [] for t in OBJECT_TYPES}
         self._archived: dict[str, list[int]] = {t: [] for t in OBJECT_TYPES}
-        self._associations: dict[tuple[str, str], dict[int, dict[int, tuple[int, ...]]]] = {
-            pair: {} for pair in ASSOCIATION_TYPES
-        }
+        # Each record's one association per pair (a contact's or deal's primary company, a note's deal).
+        self._links: dict[tuple[str, str], dict[int, int]] = {pair: {} for pair in _LINKED}
         self._owners: dict[int, _Owner] = {}
         self._properties = {t: set(names) for t, names in _STANDARD_PROPERTIES.items()}
-        if customer_property not in self._properties["companies"]:
-            self._properties["companies"].add(customer_property)
+        self._properties["companies"].add(customer_property)
+        self._slots: dict[str, dict[str, int]] = {t: {} for t in OBJECT_TYPES}
         self._stages: dict[str, tuple[str, bool, str]] = {s: (label, c, p) for s, label, c, p in _DEFAULT_STAGES}
         self._scopes: set[str] = set(ALL_SCOPES)
         self._faults: list[_ScriptedFault] = []
@@ -406,16 +410,18 @@ class HubSpotFake:
         """Delete a property from an object's schema (a custom property someone removed)."""
         with self._lock:
             self._properties[object_type].discard(name)
-            for record in self._records[object_type].values():
-                record.properties.pop(name, None)
             self._version += 1
 
     def note(self, crm_id: str) -> dict[str, Any]:
         """A note's stored properties and the deals it is associated with."""
         with self._lock:
             record = self._records["notes"][int(crm_id)]
-            deals = sorted(self._associations[("notes", "deals")].get(record.id, {}))
-            return {"properties": dict(record.properties), "deals": [str(d) for d in deals]}
+            names = self._properties["notes"]
+            deal = self._links[("notes", "deals")].get(record.id)
+            return {
+                "properties": {n: self._get("notes", record, n) for n in sorted(names)},
+                "deals": [] if deal is None else [str(deal)],
+            }
 
     # --- state changes -------------------------------------------------------------------------------------
     def _new_id(self, crm_id: str, existing: dict[int, Any]) -> tuple[int, bool]:
@@ -448,16 +454,21 @@ class HubSpotFake:
         record_id, new = self._new_id(crm_id, records)
         stamp = self._stamp()
         if new:
-            record = _Record(record_id, {"createdate": _iso(stamp)}, stamp, stamp)
+            record = _Record(record_id, [], stamp, stamp)
             records[record_id] = record
-            bisect.insort(self._live[object_type], record_id)
+            live = self._live[object_type]
+            if not live or live[-1] < record_id:
+                live.append(record_id)
+            else:
+                bisect.insort(live, record_id)
         record = records[record_id]
         if record.archived_ms is not None and not deleted:
             self._restore(object_type, record)
-        record.properties.update({k: v for k, v in properties.items() if k in self._properties[object_type]})
-        record.properties["hs_object_id"] = str(record_id)
+        known = self._properties[object_type]
+        for name, value in properties.items():
+            if name in known and name not in _COMPUTED:
+                self._set(object_type, record, name, value)
         record.updated_ms = stamp
-        record.properties[MODIFIED_PROPERTY[object_type]] = _iso(stamp)
         if deleted and record.archived_ms is None:
             self._archive(object_type, record_id)
         self._version += 1
@@ -479,18 +490,41 @@ class HubSpotFake:
         del self._archived[object_type][index]
         bisect.insort(self._live[object_type], record.id)
 
-    def _associate(self, from_type: str, from_id: int, to_type: str, to_id: int | None, primary: bool = True) -> None:
-        """Replace `from_id`'s associations to `to_type` with one (HubSpot's primary company is exclusive)."""
-        forward = self._associations[(from_type, to_type)]
-        backward = self._associations[(to_type, from_type)]
-        for old in forward.pop(from_id, {}):
-            backward.get(old, {}).pop(from_id, None)
+    def _get(self, object_type: str, record: _Record, name: str) -> str | None:
+        """A property's value as HubSpot answers it (a string or null)."""
+        if name == "hs_object_id":
+            return str(record.id)
+        if name == "createdate":
+            return _iso(record.created_ms)
+        if name == MODIFIED_PROPERTY[object_type]:
+            return _iso(record.updated_ms)
+        slot = self._slots[object_type].get(name)
+        if slot is None or slot >= len(record.values):
+            return None
+        return record.values[slot]
+
+    def _set(self, object_type: str, record: _Record, name: str, value: str | None) -> None:
+        slots = self._slots[object_type]
+        slot = slots.setdefault(name, len(slots))
+        if slot >= len(record.values):
+            record.values.extend([None] * (slot + 1 - len(record.values)))
+        record.values[slot] = value
+
+    def _associate(self, from_type: str, from_id: int, to_type: str, to_id: int | None) -> None:
+        """Set `from_id`'s one association to `to_type` (a primary company is exclusive), or clear it."""
+        links = self._links[(from_type, to_type)]
         if to_id is None:
-            return
-        forward_types = tuple(t for t, _ in ASSOCIATION_TYPES[(from_type, to_type)])
-        backward_types = tuple(t for t, _ in ASSOCIATION_TYPES[(to_type, from_type)])
-        forward[from_id] = {to_id: forward_types if primary else forward_types[-1:]}
-        backward.setdefault(to_id, {})[from_id] = backward_types if primary else backward_types[-1:]
+            links.pop(from_id, None)
+        else:
+            links[from_id] = to_id
+
+    def _targets(self, from_type: str, to_type: str, from_id: int) -> list[int]:
+        """The `to_type` records associated with `from_id`, either direction of a stored link."""
+        if (from_type, to_type) in self._links:
+            found = self._links[(from_type, to_type)].get(from_id)
+            return [] if found is None else [found]
+        links = self._links.get((to_type, from_type), {})
+        return sorted(source for source, target in links.items() if target == from_id)
 
     def _upsert_company(self, account: CrmAccount) -> str:
         properties = {
@@ -550,17 +584,17 @@ class HubSpotFake:
 
     def _activity(self, note: _Record) -> dict[str, str]:
         """A note as `FakeCrm.activities()` reports it: a bold first paragraph is its subject (refbot's title)."""
-        body = note.properties.get("hs_note_body") or ""
+        body = self._get("notes", note, "hs_note_body") or ""
         subject = ""
         match = re.match(r"\s*<p>\s*<strong>(.*?)</strong>\s*</p>", body, re.S)
         if match:
             subject, body = match.group(1), body[match.end() :]
         text = re.sub(r"</p>\s*<p>|<br\s*/?>", "\n", body)
         text = html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
-        deals = sorted(self._associations[("notes", "deals")].get(note.id, {}))
+        deal = self._links[("notes", "deals")].get(note.id)
         return {
             "crm_id": str(note.id),
-            "opportunity_crm_id": str(deals[0]) if deals else "",
+            "opportunity_crm_id": "" if deal is None else str(deal),
             "subject": html.unescape(re.sub(r"<[^>]+>", "", subject)).strip(),
             "body": text,
         }
@@ -637,7 +671,7 @@ class HubSpotFake:
             if len(rest) == 1 and rest[0].isdigit():
                 record_id = int(rest[0])
                 if method == "GET":
-                    return self._get(object_type, record_id, query)
+                    return self._read_one(object_type, record_id, query)
                 if method == "PATCH":
                     return self._update(object_type, record_id, payload)
                 if method == "DELETE":
@@ -689,10 +723,9 @@ class HubSpotFake:
     ) -> dict[str, Any]:
         names = dict.fromkeys(["hs_object_id", "createdate", MODIFIED_PROPERTY[object_type], *wanted])
         known = self._properties[object_type]
-        props = record.properties
         result: dict[str, Any] = {
             "id": str(record.id),
-            "properties": {name: props.get(name) for name in names if name in known},
+            "properties": {name: self._get(object_type, record, name) for name in names if name in known},
             "createdAt": _iso(record.created_ms),
             "updatedAt": _iso(record.updated_ms),
             "archived": record.archived_ms is not None,
@@ -702,14 +735,13 @@ class HubSpotFake:
         linked: dict[str, Any] = {}
         for to_type in associations:
             pair = (object_type, to_type)
-            targets = self._associations.get(pair, {}).get(record.id)
+            targets = self._targets(object_type, to_type, record.id) if pair in _V3_ASSOCIATION_NAMES else []
             if not targets:
                 continue
             primary_name, plain_name = _V3_ASSOCIATION_NAMES[pair]
-            primary_id = ASSOCIATION_TYPES[pair][0][0]
             rows = []
-            for to_id, type_ids in targets.items():
-                if primary_id in type_ids and len(type_ids) > 1:
+            for to_id in targets:
+                if primary_name != plain_name:
                     rows.append({"id": str(to_id), "type": primary_name})
                 rows.append({"id": str(to_id), "type": plain_name})
             linked[to_type] = {"results": rows}
@@ -751,7 +783,7 @@ class HubSpotFake:
             }
         return _Reply(200, body)
 
-    def _get(self, object_type: str, record_id: int, query: dict[str, list[str]]) -> _Reply:
+    def _read_one(self, object_type: str, record_id: int, query: dict[str, list[str]]) -> _Reply:
         self._require(_read_scope(object_type))
         record = self._existing(object_type, record_id)
         associations = [_object_type(a) for a in _multi(query, "associations")]
@@ -860,7 +892,7 @@ class HubSpotFake:
             records[i]
             for i in self._live[object_type]
             if (not tests or any(all(t(records[i]) for t in group) for group in tests))
-            and (not needle or any(needle in (v or "").lower() for v in records[i].properties.values()))
+            and (not needle or any(needle in (v or "").lower() for v in records[i].values))
         ]
         sort_name, descending = _sort_rule(sorts)
         if sort_name is None:
@@ -881,7 +913,7 @@ class HubSpotFake:
             return record.id
         if name == "createdate":
             return record.created_ms
-        raw = record.properties.get(name)
+        raw = self._get(object_type, record, name)
         if raw is None or raw == "":
             return None
         if name in _DATETIME_PROPERTIES:
@@ -928,15 +960,14 @@ class HubSpotFake:
         if name.startswith("associations."):
             to_type = _object_type(name.split(".", 1)[1])
             pair = (object_type, to_type)
-            if pair not in self._associations or operator not in ("EQ", "IN"):
+            if pair not in ASSOCIATION_TYPES or operator not in ("EQ", "IN"):
                 raise HubSpotError(400, f"Cannot filter {object_type} by {name} with {operator}.", "VALIDATION_ERROR")
             wanted = {
                 int(v)
                 for v in ([spec.get("value")] if operator == "EQ" else spec.get("values") or [])
                 if str(v).isdigit()
             }
-            links = self._associations[pair]
-            return lambda r: bool(wanted & set(links.get(r.id, {})))
+            return lambda r: bool(wanted.intersection(self._targets(object_type, to_type, r.id)))
         self._known_property(object_type, name)
         value = self._coerce(name, spec.get("value"))
         values = [self._coerce(name, v) for v in spec.get("values") or []]
@@ -980,7 +1011,7 @@ class HubSpotFake:
             pattern = str(spec.get("value") or "").lower()
 
             def contains(record: _Record) -> bool:
-                text = re.sub(r"<[^>]+>", " ", record.properties.get(name) or "")
+                text = re.sub(r"<[^>]+>", " ", self._get(object_type, record, name) or "")
                 return any(fnmatch.fnmatchcase(token, pattern) for token in re.findall(r"[a-z0-9]+", text.lower()))
 
             return contains if operator == "CONTAINS_TOKEN" else (lambda r: not contains(r))
@@ -996,13 +1027,12 @@ class HubSpotFake:
         inputs = payload.get("inputs") if isinstance(payload, dict) else None
         if not isinstance(inputs, list) or len(inputs) > 1000:
             raise HubSpotError(400, "inputs must be a list of at most 1000 ids.", "VALIDATION_ERROR")
-        labels = dict(ASSOCIATION_TYPES[pair])
-        links = self._associations[pair]
+        types = ASSOCIATION_TYPES[pair]
         started = _iso(_now_ms())
         results = []
         for item in inputs:
             from_id = str(item.get("id", ""))
-            targets = links.get(int(from_id)) if from_id.isdigit() else None
+            targets = self._targets(from_type, to_type, int(from_id)) if from_id.isdigit() else []
             if not targets:
                 continue
             results.append(
@@ -1012,10 +1042,10 @@ class HubSpotFake:
                         {
                             "toObjectId": to_id,
                             "associationTypes": [
-                                {"category": "HUBSPOT_DEFINED", "typeId": t, "label": labels.get(t)} for t in type_ids
+                                {"category": "HUBSPOT_DEFINED", "typeId": t, "label": label} for t, label in types
                             ],
                         }
-                        for to_id, type_ids in targets.items()
+                        for to_id in targets
                     ],
                 }
             )

@@ -201,8 +201,10 @@ class HubSpotConnector:
         try:
             response = call(*args, _preload_content=False, _request_timeout=self._timeout, **kwargs)
         except _API_ERRORS as refusal:
+            log.debug("HubSpot answered %s when refbot tried to %s", refusal.status, what)
             raise _translate(what, refusal.status, refusal.body, refusal.headers) from None
         except urllib3.exceptions.HTTPError as failure:
+            log.debug("HubSpot could not be reached to %s: %s", what, type(failure).__name__)
             raise CrmUnavailable(f"HubSpot could not be reached to {what} ({type(failure).__name__}).") from None
         try:
             data = response.data
