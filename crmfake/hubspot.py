@@ -53,6 +53,7 @@ import bisect
 import contextlib
 import email.utils
 import fnmatch
+import functools
 import html
 import itertools
 import json
@@ -169,14 +170,17 @@ ALL_SCOPES = frozenset(
 _STREAM_OBJECTS: dict[str, str] = {"accounts": "companies", "contacts": "contacts", "opportunities": "deals"}
 _LINKED = (("contacts", "companies"), ("deals", "companies"), ("notes", "deals"))
 _COMPUTED = frozenset({"hs_object_id", "createdate", "hs_lastmodifieddate", "lastmodifieddate"})
+_ID, _CREATED, _MODIFIED = -2, -3, -4  # property "slots" that are computed from the record itself
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+@functools.lru_cache(maxsize=65536)
 def _iso(ms: int) -> str:
-    """HubSpot's timestamp format: ISO 8601 in UTC with milliseconds and a `Z`."""
+    """HubSpot's timestamp format: ISO 8601 in UTC with milliseconds and a `Z` (cached: records changed
+    together share stamps, and a page formats each stamp several times)."""
     stamp = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
@@ -294,6 +298,7 @@ class HubSpotFake:
         self._properties = {t: set(names) for t, names in _STANDARD_PROPERTIES.items()}
         self._properties["companies"].add(customer_property)
         self._slots: dict[str, dict[str, int]] = {t: {} for t in OBJECT_TYPES}
+        self._plans: dict[tuple[str, tuple[str, ...]], list[tuple[str, int]]] = {}
         self._stages: dict[str, tuple[str, bool, str]] = {s: (label, c, p) for s, label, c, p in _DEFAULT_STAGES}
         self._scopes: set[str] = set(ALL_SCOPES)
         self._faults: list[_ScriptedFault] = []
@@ -410,6 +415,7 @@ class HubSpotFake:
         """Delete a property from an object's schema (a custom property someone removed)."""
         with self._lock:
             self._properties[object_type].discard(name)
+            self._plans.clear()
             self._version += 1
 
     def note(self, crm_id: str) -> dict[str, Any]:
@@ -505,7 +511,10 @@ class HubSpotFake:
 
     def _set(self, object_type: str, record: _Record, name: str, value: str | None) -> None:
         slots = self._slots[object_type]
-        slot = slots.setdefault(name, len(slots))
+        slot = slots.get(name)
+        if slot is None:
+            slot = slots[name] = len(slots)
+            self._plans.clear()
         if slot >= len(record.values):
             record.values.extend([None] * (slot + 1 - len(record.values)))
         record.values[slot] = value
@@ -721,13 +730,23 @@ class HubSpotFake:
     def _serialize(
         self, object_type: str, record: _Record, wanted: list[str], associations: list[str]
     ) -> dict[str, Any]:
-        names = dict.fromkeys(["hs_object_id", "createdate", MODIFIED_PROPERTY[object_type], *wanted])
-        known = self._properties[object_type]
+        created, updated = _iso(record.created_ms), _iso(record.updated_ms)
+        values = record.values
+        properties: dict[str, str | None] = {}
+        for name, slot in self._plan(object_type, tuple(wanted)):
+            if slot == _ID:
+                properties[name] = str(record.id)
+            elif slot == _CREATED:
+                properties[name] = created
+            elif slot == _MODIFIED:
+                properties[name] = updated
+            else:
+                properties[name] = values[slot] if 0 <= slot < len(values) else None
         result: dict[str, Any] = {
             "id": str(record.id),
-            "properties": {name: self._get(object_type, record, name) for name in names if name in known},
-            "createdAt": _iso(record.created_ms),
-            "updatedAt": _iso(record.updated_ms),
+            "properties": properties,
+            "createdAt": created,
+            "updatedAt": updated,
             "archived": record.archived_ms is not None,
         }
         if record.archived_ms is not None:
@@ -748,6 +767,18 @@ class HubSpotFake:
         if linked:
             result["associations"] = linked
         return result
+
+    def _plan(self, object_type: str, wanted: tuple[str, ...]) -> list[tuple[str, int]]:
+        """Which properties a response carries and where each value is: the defaults, then what was asked
+        (unknown names dropped, as HubSpot does); computed once per request, not per record."""
+        plan = self._plans.get((object_type, wanted))
+        if plan is None:
+            names = dict.fromkeys(["hs_object_id", "createdate", MODIFIED_PROPERTY[object_type], *wanted])
+            known, slots = self._properties[object_type], self._slots[object_type]
+            computed = {"hs_object_id": _ID, "createdate": _CREATED, MODIFIED_PROPERTY[object_type]: _MODIFIED}
+            plan = [(n, computed.get(n, slots.get(n, -1))) for n in names if n in known]
+            self._plans[(object_type, wanted)] = plan
+        return plan
 
     def _existing(self, object_type: str, record_id: int) -> _Record:
         record = self._records[object_type].get(record_id)

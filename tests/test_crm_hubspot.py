@@ -198,11 +198,11 @@ def test_a_custom_stage_keeps_its_label_and_a_custom_customer_filter_is_honoured
 def test_a_record_changed_during_a_full_pass_is_read_again_by_the_next_incremental_run(
     hubspot: HubSpotFake, connector: HubSpotConnector
 ) -> None:
-    ids = [hubspot.upsert(company(f"Company {n}")) for n in range(150)]
+    ids = [hubspot.upsert(company(f"Company {n}")) for n in range(250)]
     pages = connector.accounts(None)
-    next(pages)  # the first 100 are read...
+    next(pages)  # the first 100 are read (and the next 100 fetched ahead)...
     early = hubspot.upsert(company("Company 0 renamed", crm_id=ids[0]))  # ...then one of them changes,
-    hubspot.upsert(company("Company 149 renamed", crm_id=ids[149]))  # and a later one, read with its new stamp
+    hubspot.upsert(company("Company 249 renamed", crm_id=ids[249]))  # and a later one, read with its new stamp
     final = list(pages)[-1]
     assert final.watermark is not None
     changed, _ = read_all(connector.accounts(final.watermark))
@@ -252,6 +252,12 @@ def test_an_incremental_read_brings_what_changed_since_the_watermark_and_what_wa
     }
     last = max(d.modified_at for d in changed)
     assert read_all(connector.opportunities(last))[0] == []  # nothing since: nothing read
+
+    # A deletion is the newest change: the final watermark covers it, so the next run does not read it again.
+    hubspot.delete("opportunities", deals[8])
+    changed, pages = read_all(connector.opportunities(last))
+    assert [(d.crm_id, d.deleted) for d in changed] == [(deals[8], True)]
+    assert read_all(connector.opportunities(pages[-1].watermark))[0] == []
 
     hubspot.delete("users", hubspot.upsert(CrmUser("", "leaver@example.com", "Lee Ver", True, IGNORED)))
     users, _ = read_all(connector.users(last - timedelta(milliseconds=1)))

@@ -45,6 +45,7 @@ import html
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -243,18 +244,21 @@ class HubSpotConnector:
         if since is None:
             yield from self._full_pass(object_type, properties, build)
             return
+        archived_until = since
         for chunk in self._archived_since(object_type, properties, since):
-            yield Page([build(obj, None) for obj in chunk], since)
-        yield from self._changed_since(object_type, properties, build, since)
+            records = [build(obj, None) for obj in chunk]
+            archived_until = max(archived_until, *(r.modified_at for r in records))
+            yield Page(records, since)
+        yield from self._changed_since(object_type, properties, build, since, archived_until)
 
     def _full_pass(
         self, object_type: str, properties: Sequence[str], build: Callable[[_Obj, str | None], Record]
     ) -> Iterator[Page[Record]]:
+        """The list endpoint page by page; the next page is fetched (and built) on a helper thread while the
+        caller commits this one, so HubSpot's answer time overlaps the sync's own work."""
         associations = ["companies"] if object_type in PRIMARY_COMPANY else None
-        after: str | None = None
-        started: datetime | None = None
-        highest: datetime | None = None
-        while True:
+
+        def fetch(after: str | None) -> tuple[list[Record], str | None, datetime | None]:
             answer = self._call(
                 f"list HubSpot {object_type}",
                 self._objects.get_page,
@@ -265,15 +269,24 @@ class HubSpotConnector:
                 associations=associations,
                 archived=False,
             )
-            started = started or answer.date
             records = [build(obj, _v3_primary_company(obj)) for obj in answer.body.get("results", [])]
-            for record in records:
-                highest = record.modified_at if highest is None or record.modified_at > highest else highest
-            after = _next_after(answer.body)
-            if after is None:
-                yield Page(records, _cap(highest, started))
-                return
-            yield Page(records, None)
+            return records, _next_after(answer.body), answer.date
+
+        started: datetime | None = None
+        highest: datetime | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hubspot-{object_type}") as prefetch:
+            pending: Future[tuple[list[Record], str | None, datetime | None]] = prefetch.submit(fetch, None)
+            while True:
+                records, after, answered = pending.result()
+                if after is not None:
+                    pending = prefetch.submit(fetch, after)
+                started = started or answered
+                for record in records:
+                    highest = record.modified_at if highest is None or record.modified_at > highest else highest
+                if after is None:
+                    yield Page(records, _cap(highest, started))
+                    return
+                yield Page(records, None)
 
     def _archived_since(self, object_type: str, properties: Sequence[str], since: datetime) -> Iterator[list[_Obj]]:
         """Records archived after `since` (HubSpot keeps them 90 days): the only way to see a deletion."""
@@ -301,8 +314,10 @@ class HubSpotConnector:
         properties: Sequence[str],
         build: Callable[[_Obj, str | None], Record],
         since: datetime,
+        archived_until: datetime,
     ) -> Iterator[Page[Record]]:
-        """Keyset paging over search: each query starts at the last stamp read, ties handled (module docstring)."""
+        """Keyset paging over search: each query starts at the last stamp read, ties handled (module docstring).
+        The last page's watermark also covers the archived records read before, as everything is read then."""
         stamp_property = MODIFIED_PROPERTY[object_type]
         wanted = [*properties, stamp_property]
         cursor = since
@@ -326,9 +341,10 @@ class HubSpotConnector:
                 continue
             stamps = [_modified(obj, stamp_property) for obj in fresh]
             watermark = _safe_watermark(watermark, stamps, complete=complete)
-            yield Page(self._built(object_type, fresh, build), watermark)
             if complete:
+                yield Page(self._built(object_type, fresh, build), max(watermark, archived_until))
                 return
+            yield Page(self._built(object_type, fresh, build), watermark)
             last = stamps[-1]
             if last != cursor:
                 cursor, seen_at_cursor = last, set()
