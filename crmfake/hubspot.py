@@ -307,6 +307,8 @@ class HubSpotFake:
         self._instant: int | None = None
         self._version = 0
         self._search_cache: dict[tuple[Any, ...], list[int]] = {}
+        # (last-modified ms, id) of every record, sorted: a search bounded on that stamp reads only its range.
+        self._by_stamp: dict[str, list[tuple[int, int]]] = {t: [] for t in OBJECT_TYPES}
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> HubSpotFake:
@@ -462,6 +464,7 @@ class HubSpotFake:
         if new:
             record = _Record(record_id, [], stamp, stamp)
             records[record_id] = record
+            self._index_stamp(object_type, record)
             live = self._live[object_type]
             if not live or live[-1] < record_id:
                 live.append(record_id)
@@ -474,11 +477,30 @@ class HubSpotFake:
         for name, value in properties.items():
             if name in known and name not in _COMPUTED:
                 self._set(object_type, record, name, value)
-        record.updated_ms = stamp
+        self._restamp(object_type, record, stamp)
         if deleted and record.archived_ms is None:
             self._archive(object_type, record_id)
         self._version += 1
         return record_id
+
+    def _index_stamp(self, object_type: str, record: _Record) -> None:
+        index = self._by_stamp[object_type]
+        entry = (record.updated_ms, record.id)
+        if not index or index[-1] < entry:
+            index.append(entry)
+        else:
+            bisect.insort(index, entry)
+
+    def _restamp(self, object_type: str, record: _Record, stamp: int) -> None:
+        """Move a record to its new last-modified stamp in the search index."""
+        if record.updated_ms == stamp:
+            return
+        index = self._by_stamp[object_type]
+        position = bisect.bisect_left(index, (record.updated_ms, record.id))
+        if position < len(index) and index[position] == (record.updated_ms, record.id):
+            del index[position]
+        record.updated_ms = stamp
+        self._index_stamp(object_type, record)
 
     def _archive(self, object_type: str, record_id: int) -> None:
         record = self._records[object_type][record_id]
@@ -917,13 +939,13 @@ class HubSpotFake:
         if cached is not None:
             return cached
         tests = [[self._filter_test(object_type, f) for f in g.get("filters") or []] for g in groups]
-        records = self._records[object_type]
         needle = text.lower()
         matched = [
-            records[i]
-            for i in self._live[object_type]
-            if (not tests or any(all(t(records[i]) for t in group) for group in tests))
-            and (not needle or any(needle in (v or "").lower() for v in records[i].values))
+            record
+            for record in self._candidates(object_type, groups)
+            if record.archived_ms is None
+            and (not tests or any(all(t(record) for t in group) for group in tests))
+            and (not needle or any(needle in (v or "").lower() for v in record.values))
         ]
         sort_name, descending = _sort_rule(sorts)
         if sort_name is None:
@@ -936,6 +958,27 @@ class HubSpotFake:
             self._search_cache.clear()
         self._search_cache[key] = ids
         return ids
+
+    def _candidates(self, object_type: str, groups: list[dict[str, Any]]) -> list[_Record]:
+        """Records that may match: when every group bounds the last-modified stamp from below, only the
+        index's range from the lowest bound (the filters themselves still decide); else all of them."""
+        records = self._records[object_type]
+        lowest: int | None = None
+        for group in groups:
+            bounds = [
+                _to_ms(f.get("value"))
+                for f in group.get("filters") or []
+                if f.get("propertyName") == MODIFIED_PROPERTY[object_type] and f.get("operator") in ("GT", "GTE", "EQ")
+            ]
+            bound = max((b for b in bounds if b is not None), default=None)
+            if bound is None:
+                return [records[i] for i in self._live[object_type]]
+            lowest = bound if lowest is None else min(lowest, bound)
+        if lowest is None:
+            return [records[i] for i in self._live[object_type]]
+        index = self._by_stamp[object_type]
+        start = bisect.bisect_left(index, (lowest, -1))
+        return [records[i] for _, i in index[start:]]
 
     def _value(self, object_type: str, record: _Record, name: str) -> Any:
         if name in (MODIFIED_PROPERTY[object_type], "hs_lastmodifieddate") and name in self._properties[object_type]:
