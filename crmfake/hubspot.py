@@ -420,6 +420,13 @@ class HubSpotFake:
             self._plans.clear()
             self._version += 1
 
+    def set_property(self, object_type: str, crm_id: str, name: str, value: str | None) -> None:
+        """Set one property to a raw wire value, as someone editing the record in HubSpot would."""
+        with self._lock:
+            if name not in self._properties[object_type]:
+                raise KeyError(f"{object_type} have no property {name!r}")
+            self._write(object_type, crm_id, {name: value}, deleted=False)
+
     def note(self, crm_id: str) -> dict[str, Any]:
         """A note's stored properties and the deals it is associated with."""
         with self._lock:

@@ -195,6 +195,36 @@ def test_a_custom_stage_keeps_its_label_and_a_custom_customer_filter_is_honoured
         connector.close()
 
 
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        ("2026-12-23T23:00:00.000Z", date(2026, 12, 24)),  # Dec 24 picked in a UTC+1 portal
+        ("2026-12-24T05:00:00.000Z", date(2026, 12, 24)),  # Dec 24 picked in a UTC-5 portal
+        ("2026-12-01T15:32:11.412Z", date(2026, 12, 1)),  # the moment HubSpot closed the deal
+        ("", None),
+    ],
+)
+def test_a_close_date_is_the_date_the_portal_meant(
+    hubspot: HubSpotFake, connector: HubSpotConnector, stored: str, expected: date | None
+) -> None:
+    opportunity = hubspot.upsert(deal(None, "Deal"))
+    hubspot.set_property("deals", opportunity, "closedate", stored or None)
+    [read], _ = read_all(connector.opportunities(None))
+    assert read.close_date == expected
+
+
+def test_a_wrong_api_url_says_so(hubspot: HubSpotFake) -> None:
+    config = HubSpotConfig(api_url=hubspot.url + "/v1", access_token=hubspot.access_token)
+    connector = HubSpotConnector(config, read_retry=quick_retry())
+    with pytest.raises(CrmError) as raised:
+        list(connector.accounts(None))
+    assert (
+        raised.value.message
+        == "HubSpot answered 404 when refbot tried to list HubSpot companies: check HUBSPOT_API_URL."
+    )
+    connector.close()
+
+
 def test_a_record_changed_during_a_full_pass_is_read_again_by_the_next_incremental_run(
     hubspot: HubSpotFake, connector: HubSpotConnector
 ) -> None:
@@ -361,20 +391,26 @@ def test_writing_to_a_deleted_deal_or_a_deleted_note_is_a_permanent_error(
     assert [a["crm_id"] for a in hubspot.activities()] == [note]
 
 
-def test_a_write_is_not_retried_on_a_5xx_that_may_have_landed_but_is_on_a_429(hubspot: HubSpotFake) -> None:
-    hubspot.retry_after_seconds = 0
-    connector = connect(hubspot)
+def test_write_back_neither_retries_what_may_have_landed_nor_sleeps_on_a_429(
+    hubspot: HubSpotFake, connector: HubSpotConnector
+) -> None:
+    hubspot.retry_after_seconds = 7
     opportunity = hubspot.upsert(deal(None, "Deal"))
     activity = Activity("crm:request:1:approved", opportunity, "Reference approved", "x", IGNORED)
     hubspot.fail_next("server_error")
     with pytest.raises(CrmUnavailable):
         connector.create_activity(activity)
-    assert [c.status for c in hubspot.calls() if c.method == "POST"] == [503]
     hubspot.fail_next("rate_limit")
-    connector.create_activity(activity)
-    assert [c.status for c in hubspot.calls() if c.method == "POST"] == [503, 429, 201]
-    assert len(hubspot.activities()) == 1
-    connector.close()
+    with pytest.raises(CrmRateLimited) as raised:
+        connector.create_activity(activity)
+    assert raised.value.retry_after == 7  # for the outbox to wait, not the client inside the outbox's lease
+    hubspot.fail_next("rate_limit")
+    with pytest.raises(CrmRateLimited):
+        connector.find_activity(activity.key, opportunity)
+    assert [c.status for c in hubspot.calls() if c.method == "POST"] == [503, 429, 429]
+    assert connector.find_activity(activity.key, opportunity) is None
+    note = connector.create_activity(activity)
+    assert [a["crm_id"] for a in hubspot.activities()] == [note]
 
 
 # --- check -----------------------------------------------------------------------------------------------------
@@ -436,7 +472,7 @@ def test_a_429_that_persists_raises_rate_limited_with_the_retry_after(hubspot: H
         list(connector.accounts(None))
     assert raised.value.retry_after == 0
     assert raised.value.message == (
-        "HubSpot's ten secondly rolling limit was still reached after retries while trying to list HubSpot companies."
+        "HubSpot's ten secondly rolling limit was reached while refbot tried to list HubSpot companies."
     )
     assert [c.status for c in hubspot.calls()] == [429] * 4
     connector.close()

@@ -33,9 +33,11 @@ readable to anyone wondering where the note came from. Search is indexed a few s
 which is far shorter than the outbox's retry back-off.
 
 Limits and faults: the client's urllib3 `Retry` retries 429 (honouring `Retry-After`) and 5xx with
-back-off for reads (search is a POST, so POST is allowed there); writes retry only 429 and failed
-connections, never a 5xx or timeout that may have landed (the outbox decides, after `find_activity`). What
-outlasts the retries becomes a `CrmError` with one sentence; the token never appears in one.
+back-off for reads (search is a POST, so POST is allowed there). Write-back (notes, and the search that
+looks for one) retries only a connection that never opened: a 5xx or timeout may have landed (the outbox
+decides, after `find_activity`), and a 429 is handed back at once as `CrmRateLimited` with its
+`Retry-After`, so nothing sleeps inside the outbox's lease. What outlasts the retries becomes a `CrmError`
+with one sentence; the token never appears in one.
 """
 
 from __future__ import annotations
@@ -138,18 +140,18 @@ def default_read_retry() -> Retry:
 
 
 def default_write_retry() -> Retry:
-    """Writes retry only what certainly did not land: a 429, or a connection that never opened."""
+    """Write-back retries only a connection that never opened: a 5xx or timeout may have landed (the outbox
+    looks for the key first), and a 429 goes back to the outbox with its `Retry-After` rather than being
+    slept on inside the outbox's lease."""
     return Retry(
-        total=4,
+        total=3,
         connect=3,
         read=0,
-        status=4,
+        status=0,
         other=0,
-        backoff_factor=0.5,
-        backoff_max=20,
-        status_forcelist=(429,),
+        backoff_factor=0.2,
         allowed_methods=frozenset({"GET", "POST", "PATCH"}),
-        respect_retry_after_header=True,
+        respect_retry_after_header=False,
         raise_on_status=False,
     )
 
@@ -181,6 +183,7 @@ class HubSpotConnector:
         self._properties = reader.crm.properties.core_api
         self._pipelines = reader.crm.pipelines.pipelines_api
         self._writes = writer.crm.objects.basic_api
+        self._write_search = writer.crm.objects.search_api
         self._apis = (
             self._objects,
             self._search,
@@ -189,6 +192,7 @@ class HubSpotConnector:
             self._properties,
             self._pipelines,
             self._writes,
+            self._write_search,
         )
         self._customer_values = {v.lower() for v in config.customer_values}
 
@@ -197,12 +201,15 @@ class HubSpotConnector:
             api.api_client.rest_client.pool_manager.clear()
 
     # --- the one place a call is made and a refusal is translated ----------------------------------------
-    def _call(self, what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> _Answer:
-        """Make one API call; HubSpot's refusals and unreachability become one-sentence `CrmError`s."""
+    def _call(self, what: str, call: Callable[..., Any], *args: Any, gone: bool = False, **kwargs: Any) -> _Answer:
+        """Make one API call; HubSpot's refusals and unreachability become one-sentence `CrmError`s (a 404 is
+        `CrmRecordGone` when `gone`: the record a write names; otherwise the address is wrong)."""
         try:
             response = call(*args, _preload_content=False, _request_timeout=self._timeout, **kwargs)
         except _API_ERRORS as refusal:
             log.debug("HubSpot answered %s when refbot tried to %s", refusal.status, what)
+            if refusal.status == 404 and not gone:
+                raise CrmError(f"HubSpot answered 404 when refbot tried to {what}: check HUBSPOT_API_URL.") from None
             raise _translate(what, refusal.status, refusal.body, refusal.headers) from None
         except urllib3.exceptions.HTTPError as failure:
             log.debug("HubSpot could not be reached to %s: %s", what, type(failure).__name__)
@@ -211,7 +218,13 @@ class HubSpotConnector:
             data = response.data
         finally:
             response.release_conn()
-        return _Answer(json.loads(data) if data else {}, _http_date(response.headers.get("Date")))
+        try:
+            body = json.loads(data) if data else {}
+        except ValueError:
+            raise CrmError(
+                f"HubSpot's answer when refbot tried to {what} was not JSON: check HUBSPOT_API_URL."
+            ) from None
+        return _Answer(body if isinstance(body, dict) else {}, _http_date(response.headers.get("Date")))
 
     # --- reads -------------------------------------------------------------------------------------------
     def users(self, since: datetime | None) -> Iterator[Page[CrmUser]]:
@@ -496,7 +509,7 @@ class HubSpotConnector:
             account_crm_id=company,
             amount=_decimal(p.get("amount")),
             stage=label,
-            close_date=_parse_date(p.get("closedate")),
+            close_date=_close_date(p.get("closedate")),
             is_closed=bool(closed),
             is_won=bool(closed and won),
             owner_crm_id=_text(p.get("hubspot_owner_id")),
@@ -520,7 +533,7 @@ class HubSpotConnector:
             "properties": ["hs_note_body"],
             "limit": 10,
         }
-        answer = self._call("search HubSpot notes for an earlier write", self._search.do_search, "notes", request)
+        answer = self._call("search HubSpot notes for an earlier write", self._write_search.do_search, "notes", request)
         for note in answer.body.get("results", []):
             if token in ((note.get("properties") or {}).get("hs_note_body") or ""):
                 return str(note["id"])
@@ -547,7 +560,7 @@ class HubSpotConnector:
     def update_activity(self, crm_id: str, activity: Activity) -> None:
         request = {"properties": _note_properties(activity)}
         try:
-            self._call("update a HubSpot note", self._writes.update, "notes", crm_id, request)
+            self._call("update a HubSpot note", self._writes.update, "notes", crm_id, request, gone=True)
         except CrmRecordGone:
             raise CrmRecordGone(f"The HubSpot note {crm_id} no longer exists.") from None
 
@@ -650,9 +663,7 @@ def _translate(what: str, status: int | None, body: bytes | str | None, headers:
     if status == 429:
         policy = str(detail.get("policyName") or "rate").replace("_", " ").lower()
         retry_after = _retry_after(headers, detail)
-        return CrmRateLimited(
-            f"HubSpot's {policy} limit was still reached after retries while trying to {what}.", retry_after
-        )
+        return CrmRateLimited(f"HubSpot's {policy} limit was reached while refbot tried to {what}.", retry_after)
     if status is None or status == 0 or status >= 500:
         return CrmUnavailable(f"HubSpot kept failing ({status or 'no answer'}) while refbot tried to {what}.")
     message = str(detail.get("message") or "no reason given").strip().rstrip(".")
@@ -759,9 +770,18 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _parse_date(value: Any) -> date | None:
+def _close_date(value: Any) -> date | None:
+    """A deal's close date. HubSpot keeps a picked date as midnight in the portal's time zone (Dec 24 in
+    Berlin is `2026-12-23T23:00:00Z`): a stamp on a whole hour is taken to the nearest midnight, which is
+    that local date for every zone from UTC-12 to UTC+12; any other stamp (HubSpot sets the moment a deal
+    closes) is its UTC date."""
     parsed = _parse_time(value)
-    return parsed.astimezone(UTC).date() if parsed else None
+    if parsed is None:
+        return None
+    parsed = parsed.astimezone(UTC)
+    if (parsed.minute, parsed.second, parsed.microsecond) == (0, 0, 0):
+        return (parsed + timedelta(hours=12)).date()
+    return parsed.date()
 
 
 def _http_date(value: str | None) -> datetime | None:
