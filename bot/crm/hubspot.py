@@ -1,9 +1,10 @@
 """HubSpot behind the `Connector` seam, through the official `hubspot-api-client` and a private app's token.
 
-Reads (see `docs/ARCHITECTURE.md`, "CRM"):
+Reads:
 
 - **Full pass** (`since=None`): the CRM v3 objects list endpoints, 100 a page with `after` paging, contacts
-  and deals with `associations=companies`. The list is in id order, not last-modified order, so only the
+  and deals with `associations=companies`, the next page fetched on a helper thread while the caller
+  commits the current one. The list is in id order, not last-modified order, so only the
   last page carries a watermark (`None` before it: a pass cut short starts again from the beginning); it is
   the highest stamp seen, but never later than HubSpot's own clock (`Date`) when the pass began, so a record
   changed during the pass is read again by the next incremental run rather than skipped.
@@ -110,12 +111,6 @@ DEAL_PROPERTIES = (
     "hs_is_closed_won",
 )
 NOTE_PROPERTIES = ("hs_note_body", "hs_timestamp")
-READ_SCOPES = {
-    "companies": "crm.objects.companies.read",
-    "contacts": "crm.objects.contacts.read",
-    "deals": "crm.objects.deals.read",
-}
-OWNERS_SCOPE = "crm.objects.owners.read"
 NOTES_WRITE_SCOPE = "crm.objects.contacts.write"
 """Notes are engagements; HubSpot grants writing them with the contacts write scope."""
 
@@ -245,7 +240,9 @@ class HubSpotConnector:
 
     def opportunities(self, since: datetime | None) -> Iterator[Page[CrmOpportunity]]:
         stages = self._stage_labels()
-        return self._read("deals", DEAL_PROPERTIES, lambda obj, company: self._opportunity(obj, company, stages), since)
+        yield from self._read(
+            "deals", DEAL_PROPERTIES, lambda obj, company: self._opportunity(obj, company, stages), since
+        )
 
     def _read(
         self,
