@@ -6,12 +6,14 @@ answers in HubSpot's documented wire format; nothing in the client library is pa
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import urllib3
 from urllib3.util.retry import Retry
 
 from bot.crm.connector import (
@@ -553,3 +555,76 @@ def test_no_secret_in_any_message_or_log(hubspot: HubSpotFake, caplog: pytest.Lo
     assert any(r.name == "bot.crm.hubspot" for r in caplog.records)
     connector.close()
     impostor.close()
+
+
+# --- the fake itself speaks HubSpot's documented shapes ----------------------------------------------------------
+
+
+def test_the_fake_answers_in_hubspots_documented_shapes(hubspot: HubSpotFake) -> None:
+    auth = {"Authorization": f"Bearer {hubspot.access_token}", "Content-Type": "application/json"}
+
+    def call(
+        method: str, path: str, body: object = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict, dict]:
+        answer = urllib3.request(
+            method,
+            hubspot.url + path,
+            body=None if body is None else json.dumps(body),
+            headers=auth if headers is None else headers,
+            retries=False,  # urllib3 would otherwise retry a 429 that carries Retry-After
+        )
+        return answer.status, json.loads(answer.data or b"{}"), dict(answer.headers)
+
+    account = hubspot.upsert(company("Acme"))
+    hubspot.upsert(company("Initech"))
+    contact = hubspot.upsert(person(account, "Ann"))
+
+    status, body, headers = call("GET", "/crm/v3/objects/companies?limit=1&properties=name,domain")
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    [first] = body["results"]
+    assert set(first) == {"id", "properties", "createdAt", "updatedAt", "archived"}
+    assert set(first["properties"]) == {"hs_object_id", "createdate", "hs_lastmodifieddate", "name", "domain"}
+    assert first["createdAt"].endswith("Z") and body["paging"]["next"]["after"]
+    assert "after=" in body["paging"]["next"]["link"]
+
+    status, body, _ = call("GET", f"/crm/v3/objects/contacts/{contact}?associations=companies")
+    assert body["associations"]["companies"]["results"] == [
+        {"id": account, "type": "contact_to_company"},
+        {"id": account, "type": "contact_to_company_unlabeled"},
+    ]
+
+    status, body, _ = call("POST", "/crm/v4/associations/contacts/companies/batch/read", {"inputs": [{"id": contact}]})
+    assert status == 200 and body["status"] == "COMPLETE"
+    assert body["results"][0]["from"] == {"id": contact}
+    assert body["results"][0]["to"][0]["toObjectId"] == int(account)
+    assert {"category": "HUBSPOT_DEFINED", "typeId": 1, "label": "Primary"} in body["results"][0]["to"][0][
+        "associationTypes"
+    ]
+
+    search = {"filterGroups": [{"filters": [{"propertyName": "name", "operator": "EQ", "value": "acme"}]}], "limit": 5}
+    status, body, _ = call("POST", "/crm/v3/objects/companies/search", search)
+    assert status == 200 and body["total"] == 1 and body["results"][0]["id"] == account
+    status, body, _ = call("POST", "/crm/v3/objects/companies/search", {**search, "after": str(SEARCH_RESULT_CAP)})
+    assert status == 400 and body["category"] == "VALIDATION_ERROR"
+    status, body, _ = call("POST", "/crm/v3/objects/companies/search", {**search, "limit": 201})
+    assert status == 400
+
+    status, body, _ = call("GET", "/crm/v3/objects/companies", headers={"Authorization": "Bearer nope"})
+    assert status == 401 and body["status"] == "error" and body["category"] == "INVALID_AUTHENTICATION"
+    assert set(body) >= {"status", "message", "correlationId", "category"}
+
+    hubspot.revoke_scope("crm.objects.owners.read")
+    status, body, _ = call("GET", "/crm/v3/owners/")
+    assert status == 403 and body["category"] == "MISSING_SCOPES"
+    assert body["errors"][0]["context"]["requiredGranularScopes"] == ["crm.objects.owners.read"]
+
+    status, body, _ = call("GET", "/crm/v3/objects/deals/123")
+    assert status == 404 and body["category"] == "OBJECT_NOT_FOUND"
+
+    hubspot.fail_next("rate_limit")
+    status, body, headers = call("GET", "/crm/v3/objects/companies")
+    assert status == 429 and headers["Retry-After"] == "1"
+    assert headers["X-HubSpot-RateLimit-Max"] and headers["X-HubSpot-RateLimit-Remaining"] == "0"
+    assert body["errorType"] == "RATE_LIMIT" and body["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert set(body) >= {"status", "message", "correlationId", "requestId"}
+    assert hubspot.requests()[-1] == ("GET", "/crm/v3/objects/companies")
