@@ -30,7 +30,10 @@ properties, pipelines, notes, private apps, API usage guidelines and error handl
   page at or beyond **10,000 results** is refused with 400 `VALIDATION_ERROR` (HubSpot's cap per query);
   dates compare as epoch milliseconds or ISO 8601. Records tied on the sort key come back in an order
   that is stable but *not* by id, as HubSpot promises no order within ties.
-- Associations v4: `POST /crm/v4/associations/{from}/{to}/batch/read` → `results[].from.id`,
+- Objects batch read (`POST …/{object}/batch/read`, ≤ 100 `inputs`, `properties`). Search index lag
+  (`search_lag_seconds`): records changed more recently are not found by search yet, as on HubSpot.
+- Associations v4: `GET /crm/v4/objects/{type}/{id}/associations/{toType}` (`limit` ≤ 500, `after`) and
+  `POST /crm/v4/associations/{from}/{to}/batch/read` → `results[].from.id`,
   `to[].toObjectId`, `to[].associationTypes[]` (`category`, `typeId`, `label`: contact→company 1 "Primary"
   and 279; deal→company 5 "Primary" and 341; note→deal 214).
 - Owners (`/crm/v3/owners/`): `limit` ≤ 500, `after`, `archived`, `email`; `id`, `email`, `firstName`,
@@ -43,8 +46,8 @@ properties, pipelines, notes, private apps, API usage guidelines and error handl
   `correlationId`, `requestId`); 503 for `server_error`; every error body has `status: "error"`,
   `message`, `correlationId` and `category`.
 
-Not covered: rate limiting on its own (only scripted 429s), search's 4-requests-per-second limit, search
-index lag, custom objects, association labels beyond the ones above, batch object endpoints.
+Not covered: rate limiting on its own (only scripted 429s), search's 4-requests-per-second limit, custom
+objects, association labels beyond the ones above, batch object endpoints.
 """
 
 from __future__ import annotations
@@ -284,6 +287,9 @@ class HubSpotFake:
         self.customer_property = customer_property
         self.customer_value = customer_value
         self.retry_after_seconds = retry_after_seconds
+        self.search_lag_seconds = 0.0
+        """HubSpot's search index trails writes by a few seconds: records changed more recently than this
+        are not found by search yet (every other endpoint sees them at once)."""
         self._lock = threading.RLock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -706,6 +712,8 @@ class HubSpotFake:
                 return self._create(object_type, payload)
             if rest == ["search"] and method == "POST":
                 return self._search(object_type, payload)
+            if rest == ["batch", "read"] and method == "POST":
+                return self._batch_read(object_type, payload, query)
             if len(rest) == 1 and rest[0].isdigit():
                 record_id = int(rest[0])
                 if method == "GET":
@@ -717,6 +725,10 @@ class HubSpotFake:
                     self._existing(object_type, record_id)
                     self._archive(object_type, record_id)
                     return _Reply(204)
+        v4_record = segments[:3] == ["crm", "v4", "objects"] and len(segments) == 7 and segments[5] == "associations"
+        if v4_record and method == "GET" and segments[4].isdigit():
+            from_type, to_type = _object_type(segments[3]), _object_type(segments[6])
+            return self._record_associations(from_type, int(segments[4]), to_type, query)
         if segments[:3] == ["crm", "v4", "associations"] and segments[5:] == ["batch", "read"] and method == "POST":
             return self._associations_batch_read(_object_type(segments[3]), _object_type(segments[4]), payload)
         if segments[:3] == ["crm", "v3", "owners"] and len(segments) == 3 and method == "GET":
@@ -941,16 +953,18 @@ class HubSpotFake:
 
     def _matching(self, object_type: str, groups: list[dict[str, Any]], sorts: list[Any], text: str) -> list[int]:
         """The ids a search matches, in its order; cached per query and data version, so paging is cheap."""
-        key = (object_type, json.dumps([groups, sorts, text], sort_keys=True), self._version)
+        key = (object_type, json.dumps([groups, sorts, text], sort_keys=True), self._version, self.search_lag_seconds)
         cached = self._search_cache.get(key)
         if cached is not None:
             return cached
         tests = [[self._filter_test(object_type, f) for f in g.get("filters") or []] for g in groups]
         needle = text.lower()
+        indexed_until = _now_ms() - int(self.search_lag_seconds * 1000)
         matched = [
             record
             for record in self._candidates(object_type, groups)
             if record.archived_ms is None
+            and (not self.search_lag_seconds or record.updated_ms <= indexed_until)
             and (not tests or any(all(t(record) for t in group) for group in tests))
             and (not needle or any(needle in (v or "").lower() for v in record.values))
         ]
@@ -1133,6 +1147,57 @@ class HubSpotFake:
         return _Reply(
             200, {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _iso(_now_ms())}
         )
+
+    def _record_associations(self, from_type: str, from_id: int, to_type: str, query: dict[str, list[str]]) -> _Reply:
+        """`GET /crm/v4/objects/{type}/{id}/associations/{toType}`: one record's associations, paged."""
+        self._require(_read_scope(from_type))
+        self._require(_read_scope(to_type))
+        if (from_type, to_type) not in ASSOCIATION_TYPES:
+            raise HubSpotError(400, f"No association type between {from_type} and {to_type}.", "VALIDATION_ERROR")
+        self._existing(from_type, from_id)
+        limit = _int_param(query, "limit", 500)
+        if not 1 <= limit <= 500:
+            raise HubSpotError(400, "limit must be between 1 and 500.", "VALIDATION_ERROR")
+        targets = self._targets(from_type, to_type, from_id)
+        after = _first(query, "after", "")
+        start = bisect.bisect_left(targets, int(after)) if after.isdigit() else 0
+        types = ASSOCIATION_TYPES[(from_type, to_type)]
+        body: dict[str, Any] = {
+            "results": [
+                {
+                    "toObjectId": to_id,
+                    "associationTypes": [
+                        {"category": "HUBSPOT_DEFINED", "typeId": t, "label": label} for t, label in types
+                    ],
+                }
+                for to_id in targets[start : start + limit]
+            ]
+        }
+        if start + limit < len(targets):
+            cursor = str(targets[start + limit])
+            link = f"{self.url}/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}?after={cursor}"
+            body["paging"] = {"next": {"after": cursor, "link": link}}
+        return _Reply(200, body)
+
+    def _batch_read(self, object_type: str, payload: Any, query: dict[str, list[str]]) -> _Reply:
+        """`POST /crm/v3/objects/{type}/batch/read`: up to 100 records by id; unknown ids are left out."""
+        self._require(_read_scope(object_type))
+        request = payload if isinstance(payload, dict) else {}
+        inputs = request.get("inputs")
+        if not isinstance(inputs, list) or len(inputs) > 100:
+            raise HubSpotError(400, "inputs must be a list of at most 100 ids.", "VALIDATION_ERROR")
+        archived = _first(query, "archived", "false").lower() == "true"
+        wanted = list(request.get("properties") or [])
+        records = self._records[object_type]
+        started = _iso(_now_ms())
+        results = []
+        for item in inputs:
+            record_id = str(item.get("id", ""))
+            record = records.get(int(record_id)) if record_id.isdigit() else None
+            if record is not None and (record.archived_ms is not None) == archived:
+                results.append(self._serialize(object_type, record, wanted, []))
+        body = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _iso(_now_ms())}
+        return _Reply(200, body)
 
     def _list_owners(self, query: dict[str, list[str]]) -> _Reply:
         self._require("crm.objects.owners.read")

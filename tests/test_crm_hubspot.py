@@ -379,6 +379,26 @@ def test_a_note_is_written_on_the_deal_found_by_its_key_and_updated(
     assert connector.find_activity(approved.key, opportunity) == note
 
 
+def test_a_note_written_moments_ago_is_found_although_search_has_not_indexed_it(
+    hubspot: HubSpotFake, connector: HubSpotConnector
+) -> None:
+    opportunity = hubspot.upsert(deal(None, "Deal"))
+    for n in range(3):  # other notes on the same deal, one of them refbot's own for another request
+        connector.create_activity(Activity(f"crm:request:{n}:approved", opportunity, "Earlier", "x", IGNORED))
+    hubspot.search_lag_seconds = 60
+    activity = Activity("crm:request:9:approved", opportunity, "Reference approved", "x", IGNORED)
+    note = connector.create_activity(activity)
+    before = len(hubspot.requests())
+    assert connector.find_activity(activity.key, opportunity) == note
+    asked = [path.split("?")[0] for _, path in hubspot.requests()[before:]]
+    assert asked == [
+        "/crm/v3/objects/notes/search",  # nothing yet: the index trails the write
+        f"/crm/v4/objects/deals/{opportunity}/associations/notes",
+        "/crm/v3/objects/notes/batch/read",
+    ]
+    assert connector.find_activity("crm:request:10:approved", opportunity) is None
+
+
 def test_writing_to_a_deleted_deal_or_a_deleted_note_is_a_permanent_error(
     hubspot: HubSpotFake, connector: HubSpotConnector
 ) -> None:

@@ -30,8 +30,9 @@ Write-back: a note (`hs_note_body`, `hs_timestamp`) created with the `associatio
 to deal), so the note and its link land in one call. The idempotency key goes into the note's body as one
 token (`rb` + 24 hex of its SHA-256, in a footer line), found by search with `CONTAINS_TOKEN` within the
 deal's notes (`associations.deal`): no custom property to create and keep in the portal, and the footer is
-readable to anyone wondering where the note came from. Search is indexed a few seconds behind writes,
-which is far shorter than the outbox's retry back-off.
+readable to anyone wondering where the note came from. Search is indexed a few seconds behind writes, so
+when it finds nothing the deal's own notes are read too (associations v4 + batch read, which see a write at
+once): a retry moments after a write that landed finds it either way.
 
 Limits and faults: the client's urllib3 `Retry` retries 429 (honouring `Retry-After`) and 5xx with
 back-off for reads (search is a POST, so POST is allowed there). Write-back (notes, and the search that
@@ -179,6 +180,8 @@ class HubSpotConnector:
         self._pipelines = reader.crm.pipelines.pipelines_api
         self._writes = writer.crm.objects.basic_api
         self._write_search = writer.crm.objects.search_api
+        self._write_batch = writer.crm.objects.batch_api
+        self._write_associations = writer.crm.associations.v4.basic_api
         self._apis = (
             self._objects,
             self._search,
@@ -188,6 +191,8 @@ class HubSpotConnector:
             self._pipelines,
             self._writes,
             self._write_search,
+            self._write_batch,
+            self._write_associations,
         )
         self._customer_values = {v.lower() for v in config.customer_values}
 
@@ -516,6 +521,8 @@ class HubSpotConnector:
 
     # --- write-back --------------------------------------------------------------------------------------
     def find_activity(self, key: str, opportunity_crm_id: str) -> str | None:
+        """Search finds the key's token among the deal's notes; search trails writes by seconds, so when it
+        finds nothing the deal's own notes are read (associations v4 and a batch read see a write at once)."""
         token = activity_token(key)
         request = {
             "filterGroups": [
@@ -531,9 +538,32 @@ class HubSpotConnector:
             "limit": 10,
         }
         answer = self._call("search HubSpot notes for an earlier write", self._write_search.do_search, "notes", request)
-        for note in answer.body.get("results", []):
-            if token in ((note.get("properties") or {}).get("hs_note_body") or ""):
-                return str(note["id"])
+        found = _first_with_token(answer.body.get("results", []), token)
+        return found if found is not None else self._find_among_deal_notes(token, opportunity_crm_id)
+
+    def _find_among_deal_notes(self, token: str, opportunity_crm_id: str) -> str | None:
+        note_ids: list[str] = []
+        after: str | None = None
+        while True:
+            answer = self._call(
+                "read the notes of a HubSpot deal",
+                self._write_associations.get_page,
+                "deals",
+                opportunity_crm_id,
+                "notes",
+                after=after,
+                limit=500,
+            )
+            note_ids += [str(row["toObjectId"]) for row in answer.body.get("results", [])]
+            after = _next_after(answer.body)
+            if after is None:
+                break
+        for n in range(0, len(note_ids), 100):
+            request = {"properties": ["hs_note_body"], "inputs": [{"id": i} for i in note_ids[n : n + 100]]}
+            answer = self._call("read HubSpot notes", self._write_batch.read, "notes", request, archived=False)
+            found = _first_with_token(answer.body.get("results", []), token)
+            if found is not None:
+                return found
         return None
 
     def create_activity(self, activity: Activity) -> str:
@@ -693,6 +723,12 @@ def _retry_after(headers: Any, detail: _Obj) -> float:
         now = datetime.now(UTC)
         return (datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) - now).total_seconds()
     return 10.0
+
+
+def _first_with_token(notes: list[_Obj], token: str) -> str | None:
+    """The oldest note whose body carries the token (checked here: search matched a token, not the text)."""
+    ids = [int(n["id"]) for n in notes if token in ((n.get("properties") or {}).get("hs_note_body") or "")]
+    return str(min(ids)) if ids else None
 
 
 def activity_token(key: str) -> str:
