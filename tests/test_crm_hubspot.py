@@ -408,6 +408,8 @@ def test_writing_to_a_deleted_deal_or_a_deleted_note_is_a_permanent_error(
     hubspot.delete("opportunities", opportunity)
     with pytest.raises(CrmRecordGone, match=f"deal {opportunity} no longer exists"):
         connector.create_activity(Activity("crm:request:2:approved", opportunity, "s", "b", IGNORED))
+    with pytest.raises(CrmRecordGone, match=f"deal {opportunity} no longer exists"):
+        connector.find_activity("crm:request:2:approved", opportunity)
     with pytest.raises(CrmRecordGone, match="note 999999 no longer exists"):
         connector.update_activity("999999", activity)
     assert [a["crm_id"] for a in hubspot.activities()] == [note]

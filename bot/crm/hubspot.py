@@ -545,15 +545,19 @@ class HubSpotConnector:
         note_ids: list[str] = []
         after: str | None = None
         while True:
-            answer = self._call(
-                "read the notes of a HubSpot deal",
-                self._write_associations.get_page,
-                "deals",
-                opportunity_crm_id,
-                "notes",
-                after=after,
-                limit=500,
-            )
+            try:
+                answer = self._call(
+                    "read the notes of a HubSpot deal",
+                    self._write_associations.get_page,
+                    "deals",
+                    opportunity_crm_id,
+                    "notes",
+                    after=after,
+                    limit=500,
+                    gone=True,
+                )
+            except CrmRecordGone:
+                raise CrmRecordGone(f"The HubSpot deal {opportunity_crm_id} no longer exists.") from None
             note_ids += [str(row["toObjectId"]) for row in answer.body.get("results", [])]
             after = _next_after(answer.body)
             if after is None:
