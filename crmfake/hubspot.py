@@ -404,6 +404,11 @@ class HubSpotFake:
         with self._lock:
             self._faults.append(_ScriptedFault(fault, times))
 
+    def clear_faults(self) -> None:
+        """Drop every scripted fault not yet answered."""
+        with self._lock:
+            self._faults.clear()
+
     def requests(self) -> list[tuple[str, str]]:
         with self._lock:
             return [(c.method, c.path) for c in self._calls]

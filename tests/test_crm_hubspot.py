@@ -567,7 +567,7 @@ def test_no_secret_in_any_message_or_log(hubspot: HubSpotFake, caplog: pytest.Lo
         with pytest.raises(CrmError) as raised:
             list(connector.accounts(LONG_AGO))
         messages += [str(raised.value), repr(raised.value), raised.value.message]
-        hubspot._faults.clear()
+        hubspot.clear_faults()
     hubspot.revoke_scope("crm.objects.companies.read")
     messages += connector.check().problems
     messages += impostor.check().problems
