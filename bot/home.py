@@ -69,6 +69,12 @@ LIMITS: dict[str, tuple[int, int]] = {
 }
 SECTIONS = frozenset(LIMITS)
 
+
+def section_named(value: object) -> str:
+    """The section a Home button asks to show in full; "" (the whole Home) for anything else."""
+    return value if isinstance(value, str) and value in SECTIONS else ""
+
+
 # Ranking queued requests not ranked lately goes on only while the whole build is expected to end within
 # this many seconds: while a person waits for the tab to open, and in the outbox's background refresh
 # that completes it.

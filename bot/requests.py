@@ -14,7 +14,7 @@ notifications it causes in the outbox, so the decision and its messages commit t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -383,6 +383,16 @@ def _grant(
     _refresh_request_cards(session, settings, request)
 
 
+def request_to_decline(session: Session, settings: Settings, request_id: int, actor: str) -> ReferenceRequest:
+    """The request a manager's Decline button opens the reason form for: refused before the form, not after."""
+    if not settings.is_manager(actor):
+        raise NotAllowed("Only reference managers can decline requests.")
+    request = load_request(session, request_id)
+    if not RequestStatus(request.status).is_open:
+        raise InvalidTransition(describe(request, settings))
+    return request
+
+
 def decline(session: Session, settings: Settings, request_id: int, reason: str, actor: str) -> ReferenceRequest:
     reason = reason.strip()
     _require_manager(settings, actor, "decline requests")
@@ -492,6 +502,28 @@ def checkin_to_answer(
     return checkin, customer
 
 
+@dataclass(frozen=True)
+class CheckinAnswer:
+    """What the owner's check-in form says: how the customer is, and optionally an NPS and a note."""
+
+    happiness: Happiness
+    nps: int | None = None
+    note: str = ""
+
+
+def parse_checkin_answer(raw: Mapping[str, str | None]) -> CheckinAnswer:
+    """The check-in form's strings → an answer; a problem is reported against its own field."""
+    try:
+        happiness = Happiness(raw.get("answer") or "")
+    except ValueError:
+        raise ValidationFailed({"answer": "Pick one answer."}) from None
+    nps_raw = raw.get("nps")
+    nps = int(nps_raw) if nps_raw and nps_raw.lstrip("-").isdigit() else None
+    if nps_raw and nps is None:
+        raise ValidationFailed({"nps": "NPS is a score from 0 to 10."})
+    return CheckinAnswer(happiness, nps, raw.get("note") or "")
+
+
 def answer_checkin(
     session: Session,
     settings: Settings,
@@ -575,6 +607,70 @@ class OutcomeDetails:
     feedback: str = ""
 
 
+STAGES = ("Discovery", "Evaluation", "Proposal", "Negotiation", "Closed won", "Closed lost")
+
+
+def parse_outcome(raw: Mapping[str, str | None]) -> tuple[Outcome, OutcomeDetails]:
+    """The details form's strings → an outcome and its details; every problem against its own field."""
+    errors: dict[str, str] = {}
+    try:
+        outcome = Outcome(raw.get("outcome") or "")
+    except ValueError:
+        errors["outcome"] = "Pick how it went."
+        outcome = Outcome.NEUTRAL
+    held_on = None
+    if raw.get("held_on"):
+        try:
+            held_on = date.fromisoformat(str(raw["held_on"]))
+        except ValueError:
+            errors["held_on"] = "Pick a date from the calendar."
+    amount = None
+    if raw.get("amount_influenced"):
+        try:
+            amount = Decimal(str(raw["amount_influenced"]).replace(",", ""))
+            if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+                raise InvalidOperation
+            amount = amount.quantize(Decimal("0.01"))
+        except InvalidOperation:
+            errors["amount_influenced"] = "Enter a positive amount, e.g. 120000."
+    won = {"won": True, "lost": False}.get(raw.get("deal_won") or "")
+    if errors:
+        raise ValidationFailed(errors)
+    return outcome, OutcomeDetails(
+        held_on=held_on,
+        deal_stage=raw.get("deal_stage") or "",
+        deal_won=won,
+        amount_influenced=amount,
+        feedback=raw.get("feedback") or "",
+    )
+
+
+def _require_reporter(request: ReferenceRequest, settings: Settings, actor: str) -> None:
+    """Only the requester (or a manager) reports how a reference went: the form names customer and prospect."""
+    if actor != request.requester_id and not settings.is_manager(actor):
+        raise NotAllowed(
+            f"Only {mention(request.requester_id)}, who made request #{request.id}, can report how it went."
+        )
+
+
+def outcome_to_report(
+    session: Session, settings: Settings, request_id: int, actor: str, *, only_approved: bool = False
+) -> ReferenceRequest:
+    """The request whose outcome form `actor` may open now, refused before the form shows it.
+
+    From the follow-up DM the form opens until an outcome is recorded; from the App Home (`only_approved`),
+    which lists approved requests, only while the request is still approved.
+    """
+    request = load_request(session, request_id)
+    _require_reporter(request, settings, actor)
+    if only_approved:
+        if request.status != RequestStatus.APPROVED:
+            raise InvalidTransition(describe(request, settings))
+    elif request.outcome is not None:
+        raise ValidationFailed({"outcome": "Already recorded."})
+    return request
+
+
 def record_outcome(
     session: Session,
     settings: Settings,
@@ -589,10 +685,7 @@ def record_outcome(
     now = now or utcnow()
     details = details or OutcomeDetails()
     request = load_request(session, request_id, for_update=True)
-    if actor != request.requester_id and not settings.is_manager(actor):
-        raise NotAllowed(
-            f"Only {mention(request.requester_id)}, who made request #{request.id}, can report how it went."
-        )
+    _require_reporter(request, settings, actor)
     if RequestStatus(request.status) == RequestStatus.COMPLETED:
         raise InvalidTransition(
             f"How request #{request.id} went is already recorded: *{Outcome(request.outcome).label}* "

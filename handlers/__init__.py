@@ -1,4 +1,7 @@
-"""Thin Bolt listeners: parse the payload → call one domain function → render → ack/respond."""
+"""Thin Bolt listeners: parse the payload → call one domain function → render → ack/respond.
+
+Buttons and forms are written the one way, with `handlers.listener.Listen` (see its docstring).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`/reference …`: ack at once, then run the subcommand; feature modules contribute their subcommands.
 
-Each feature module (handlers/requests.py, …) exposes `subcommands(deps) -> list[Subcommand]`; this module
+Each feature module (handlers/requests.py, …) exposes `subcommands() -> list[Subcommand]`; this module
 dispatches on the first word, answers help, and suggests the closest match for a typo.
 """
 

@@ -1,23 +1,21 @@
 """Listeners for the customer list: `/reference find|show|can-use|add`, paging, Profile, Request, Edit, Save.
 
 Thin, like every handler: parse the payload → one call into `bot.customers` → render with
-`bot.views.customers` → reply. Post-ack work runs inside `reported(...)`; the form is validated and
-saved before its ack, so bad input is answered in the form.
+`bot.views.customers` → reply, written the one way (`handlers/listener.py`): the form is validated and saved
+before its ack, so bad input is answered in the form.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
-from slack_bolt.context.respond import Respond
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_bolt import App
+from sqlalchemy.orm import Session
 
 from bot import customers as cu
 from bot import ids
 from bot.deps import Deps
-from bot.errors import NotFound, ValidationFailed
+from bot.errors import NotFound
 from bot.views.customers import (
     can_use_choices,
     can_use_message,
@@ -28,53 +26,17 @@ from bot.views.customers import (
     read_page_value,
     saved_view,
 )
+from bot.views.notices import OUT_OF_DATE_FIND, OUT_OF_DATE_PROFILE, OUT_OF_DATE_SEARCH
 from bot.views.requests import request_modal
-from bot.views.text import escape
 from handlers.commands import Invocation, Subcommand
-from handlers.errors import as_plain, reported, user_message
-from handlers.forms import ids_from, metadata
+from handlers.forms import one_record
+from handlers.listener import Click, Listen, Submission, open_view
 from models.types import utcnow
 
 FIND_USAGE = (
     "What are you looking for? For example `/reference find payments emea`, or with facets: "
     '`/reference find industry:fintech region:emea type:case_study topic:"open banking"`.'
 )
-
-
-def _value(body: dict[str, Any]) -> Any:
-    return ((body.get("actions") or [{}])[0] or {}).get("value")
-
-
-def form_state(view: dict[str, Any]) -> dict[str, Any]:
-    """`{block_id: value}` for every input: text, a chosen option's value, a date, a user, or a list of values."""
-    out: dict[str, Any] = {}
-    for block_id, elements in ((view.get("state") or {}).get("values") or {}).items():
-        for state in (elements or {}).values():
-            if not isinstance(state, dict):
-                continue
-            if "selected_options" in state:
-                chosen = state.get("selected_options") or []
-                out[block_id] = [str(o.get("value")) for o in chosen if isinstance(o, dict)]
-            elif state.get("selected_option"):
-                out[block_id] = str((state["selected_option"] or {}).get("value") or "")
-            elif "selected_date" in state:
-                out[block_id] = state.get("selected_date")
-            elif "selected_user" in state:
-                out[block_id] = state.get("selected_user")
-            else:
-                value = state.get("value")
-                out[block_id] = value if value is None else str(value)
-    return out
-
-
-def _open(client: WebClient, trigger_id: str, view: dict[str, Any], reply: Any) -> None:
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as exc:
-        reply(
-            ":warning: Slack could not open the form "
-            f"(`{escape(exc.response.get('error', 'error'))}`). Please try again."
-        )
 
 
 def subcommands() -> list[Subcommand]:
@@ -117,7 +79,7 @@ def subcommands() -> list[Subcommand]:
         call.reply(**message)
 
     def add(call: Invocation) -> None:
-        _open(call.client, call.command["trigger_id"], customer_modal(None, name=call.rest[:200]), call.reply)
+        open_view(call.client, call.command.get("trigger_id"), customer_modal(None, name=call.rest[:200]), call.reply)
 
     return [
         Subcommand("find", "find <words or facets>", "search customers (facets: industry: region: type: …).", find),
@@ -129,79 +91,36 @@ def subcommands() -> list[Subcommand]:
 
 def register(app: App, deps: Deps) -> None:
     settings = deps.settings
+    on = Listen(app, deps)
 
-    @app.action(ids.matching(ids.CUSTOMER_FIND_PAGE))
-    def turn_page(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        with reported(body, client, respond):
-            found = read_page_value(_value(body))
-            if found is None:
-                raise NotFound("That button is out of date; run `/reference find` again.")
-            query = cu.parse_query(found[0], actor=body["user"]["id"])
-            now = utcnow()
-            with deps.db.reading() as session:
-                page = cu.search(session, settings, query, found[1], now)
-                message = find_results(page, settings, now)
-            respond(replace_original=True, **message)
+    @on.shows(ids.matching(ids.CUSTOMER_FIND_PAGE), reads=read_page_value, stale=OUT_OF_DATE_FIND, replace=True)
+    def turn_page(session: Session, click: Click[tuple[str, int]]) -> dict[str, Any]:
+        typed, offset = click.carried
+        now = utcnow()
+        page = cu.search(session, settings, cu.parse_query(typed, actor=click.user_id), offset, now)
+        return find_results(page, settings, now)
 
-    @app.action(ids.matching(ids.CUSTOMER_REQUEST))
-    def request_this(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        with reported(body, client, respond):
-            found = ids_from(_value(body), 1)
-            if found is None:
-                raise NotFound("That button is out of date; search again with `/reference find`.")
-            with deps.db.reading() as session:
-                view = request_modal(prospect="", specific=cu.get_customer(session, found[0]))
-            client.views_open(trigger_id=body["trigger_id"], view=view)
+    @on.opens(ids.matching(ids.CUSTOMER_REQUEST), reads=one_record, stale=OUT_OF_DATE_SEARCH)
+    def request_this(session: Session, click: Click[int]) -> dict[str, Any]:
+        return request_modal(prospect="", specific=cu.get_customer(session, click.carried))
 
-    @app.action(ids.matching(ids.CUSTOMER_PROFILE))
-    def show_profile(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        with reported(body, client, respond):
-            found = ids_from(_value(body), 1)
-            if found is None:
-                raise NotFound("That button is out of date; use `/reference show <customer>`.")
-            user, now = body["user"]["id"], utcnow()
-            with deps.db.reading() as session:
-                record = cu.load_profile(session, settings, found[0], now)
-                message = profile(record, settings, now, is_manager=settings.is_manager(user))
-            respond(response_type="ephemeral", replace_original=False, **message)
+    @on.shows(ids.matching(ids.CUSTOMER_PROFILE), reads=one_record, stale=OUT_OF_DATE_PROFILE)
+    def show_profile(session: Session, click: Click[int]) -> dict[str, Any]:
+        now = utcnow()
+        record = cu.load_profile(session, settings, click.carried, now)
+        return profile(record, settings, now, is_manager=settings.is_manager(click.user_id))
 
-    @app.action(ids.CUSTOMER_EDIT)
-    def open_edit(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        with reported(body, client, respond):
-            found = ids_from(_value(body), 1)
-            if found is None:
-                raise NotFound("That button is out of date; use `/reference show <customer>`.")
-            with deps.db.reading() as session:
-                customer = cu.load_for_edit(session, settings, body["user"]["id"], found[0])
-                view = customer_modal(customer, fingerprint=cu.fingerprint(customer))
-            client.views_open(trigger_id=body["trigger_id"], view=view)
+    @on.opens(ids.CUSTOMER_EDIT, reads=one_record, stale=OUT_OF_DATE_PROFILE)
+    def open_edit(session: Session, click: Click[int]) -> dict[str, Any]:
+        customer = cu.load_for_edit(session, settings, click.user_id, click.carried)
+        return customer_modal(customer, fingerprint=cu.fingerprint(customer))
 
-    @app.view(ids.CUSTOMER_MODAL)
-    def save(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    @on.submits(ids.CUSTOMER_MODAL, errors_at="name")
+    def save(session: Session, form: Submission) -> dict[str, Any]:
         """Saved before the ack, so a refusal or bad input is answered in the form and nothing is lost."""
-        meta = metadata(view)
-        customer_id, expected = meta.get("customer_id"), meta.get("fingerprint")
-        try:
-            if customer_id is not None and (not isinstance(customer_id, int) or isinstance(customer_id, bool)):
-                raise NotFound("This form no longer matches a customer; open it again from the profile.")
-            with deps.db.transaction() as session:
-                saved = cu.save_customer(
-                    session,
-                    settings,
-                    body["user"]["id"],
-                    customer_id,
-                    form_state(view),
-                    utcnow(),
-                    expected if isinstance(expected, str) else None,
-                )
-        except ValidationFailed as exc:
-            ack(response_action="errors", errors=exc.errors)
-            return
-        except Exception as exc:  # a refusal or a failure: keep the manager's input in the open form
-            ack(response_action="errors", errors={"name": as_plain(user_message(exc))})
-            return
-        ack(response_action="update", view=saved_view(saved))
+        customer_id, expected = form.meta.get("customer_id"), form.meta.get("fingerprint")
+        if customer_id is not None and (not isinstance(customer_id, int) or isinstance(customer_id, bool)):
+            raise NotFound("This form no longer matches a customer; open it again from the profile.")
+        fingerprint = expected if isinstance(expected, str) else None
+        saved = cu.save_customer(session, settings, form.user_id, customer_id, form.values, utcnow(), fingerprint)
+        return {"response_action": "update", "view": saved_view(saved)}

@@ -1,7 +1,8 @@
 """The one error handler: a typed domain refusal becomes an ephemeral message; a bug, an apology.
 
 Domain code raises (`NotAllowed`, `InvalidTransition`, `Ineligible`, `NotFound`); listeners don't
-sprinkle try/except. Whatever goes wrong, the person who clicked is told, and never sees a traceback.
+sprinkle try/except: `handlers/listener.py` runs every button and form inside `reported` (or, for a modal,
+answers in the form), so whatever goes wrong, the person who acted is told and never sees a traceback.
 """
 
 from __future__ import annotations

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound=Enum)
 
 MAX_ID = 2**31 - 1  # the largest id the database can hold (PostgreSQL `integer`)
 _DIGITS = re.compile(r"[0-9]{1,10}")
@@ -32,25 +36,46 @@ def record_id(value: object) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
-def form_values(view: dict[str, Any]) -> dict[str, str | None]:
-    """`{block_id: value}` for every input in a submitted view (None when left empty)."""
-    out: dict[str, str | None] = {}
+FormValue = str | list[str] | None
+FormValues = dict[str, FormValue]
+
+
+def form_values(view: dict[str, Any]) -> FormValues:
+    """`{block_id: value}` for every input in a submitted view, the one reader of a form's state.
+
+    Text, a chosen option's value, a date or a user is a string (None when left empty); checkboxes give the
+    list of the chosen values. Anything else where a value belongs reads as missing.
+    """
+    out: FormValues = {}
     state = view.get("state") if isinstance(view, dict) else None
     values = state.get("values") if isinstance(state, dict) else None
     for block_id, actions in (values if isinstance(values, dict) else {}).items():
         for element in (actions if isinstance(actions, dict) else {}).values():
-            if not isinstance(element, dict):
-                continue
-            value: Any = element.get("value")
-            chosen = element.get("selected_option")
-            if isinstance(chosen, dict) and chosen:
-                value = chosen.get("value")
-            elif "selected_date" in element:
-                value = element.get("selected_date")
-            if value is not None and not isinstance(value, str | int | float):
-                value = None  # a list or an object where text belongs: not from a form refbot rendered
-            out[block_id] = value if value is None else str(value)
+            if isinstance(element, dict):
+                out[block_id] = _element_value(element)
     return out
+
+
+def _element_value(element: dict[str, Any]) -> FormValue:
+    if "selected_options" in element:
+        chosen = element.get("selected_options")
+        return [str(o.get("value")) for o in chosen if isinstance(o, dict)] if isinstance(chosen, list) else []
+    value: Any = element.get("value")
+    picked = element.get("selected_option")
+    if isinstance(picked, dict) and picked:
+        value = picked.get("value")
+    elif "selected_date" in element:
+        value = element.get("selected_date")
+    elif "selected_user" in element:
+        value = element.get("selected_user")
+    if value is not None and not isinstance(value, str | int | float):
+        return None  # a list or an object where text belongs: not from a form refbot rendered
+    return value if value is None else str(value)
+
+
+def texts(values: FormValues) -> dict[str, str | None]:
+    """The single-value inputs only: a list where one value belongs (a forged form) reads as missing."""
+    return {key: value if not isinstance(value, list) else None for key, value in values.items()}
 
 
 def metadata(view: dict[str, Any]) -> dict[str, Any]:
@@ -73,3 +98,33 @@ def ids_from(value: object, count: int) -> tuple[int, ...] | None:
     if len(parts) != count or None in parts:
         return None
     return tuple(p for p in parts if p is not None)
+
+
+def one_record(value: object) -> int | None:
+    """A button carrying one id ("12")."""
+    found = ids_from(value, 1)
+    return found[0] if found else None
+
+
+def two_records(value: object) -> tuple[int, int] | None:
+    """A button carrying two ids ("12:34": a request and a candidate customer)."""
+    found = ids_from(value, 2)
+    return (found[0], found[1]) if found else None
+
+
+def record_and(choices: type[E]) -> Callable[[object], tuple[int, E] | None]:
+    """A reader of a button carrying an id and one of `choices` ("12:happy")."""
+
+    def read(value: object) -> tuple[int, E] | None:
+        raw_id, _, raw_choice = str(value or "").partition(":")
+        found = record_id(raw_id)
+        if found is None or raw_choice not in {c.value for c in choices}:
+            return None
+        return found, choices(raw_choice)
+
+    return read
+
+
+def nothing(value: object) -> tuple[()]:
+    """A button that carries nothing refbot needs (its action id says it all)."""
+    return ()

@@ -15,21 +15,20 @@ from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
 
-from slack_bolt import Ack, App
-from slack_bolt.context.respond import Respond
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot import home, ids
 from bot import requests as rq
 from bot.deps import Deps
-from bot.errors import InvalidTransition, NotFound
 from bot.views.home import home_view
+from bot.views.notices import OUT_OF_DATE_HOME
 from bot.views.outcomes import outcome_modal
 from handlers.errors import reported
-from handlers.forms import ids_from
-from handlers.outcomes import STAGES, require_reporter
-from models.enums import RequestStatus
+from handlers.forms import one_record
+from handlers.listener import Click, Listen
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -44,6 +43,7 @@ def _passing(exc: Exception) -> bool:
 
 def register(app: App, deps: Deps) -> None:
     settings = deps.settings
+    on = Listen(app, deps)
 
     def publish(client: WebClient, user: str, expand: str | None = None) -> None:
         with deps.db.reading() as session:
@@ -79,25 +79,12 @@ def register(app: App, deps: Deps) -> None:
         with reported({"user": {"id": user}}, client, None):
             publish(client, user)
 
-    @app.action(ids.matching(ids.HOME_EXPAND))
-    def expand(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        with reported(body, client, respond):
-            section = str((body.get("actions") or [{}])[0].get("value") or "")
-            publish(client, body["user"]["id"], section if section in home.SECTIONS else None)
+    @on.click(ids.matching(ids.HOME_EXPAND), reads=home.section_named)
+    def expand(click: Click[str]) -> None:
+        publish(click.client, click.user_id, click.carried or None)
 
-    @app.action(ids.matching(ids.HOME_OUTCOME_DETAILS))
-    def outcome_details(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    @on.opens(ids.matching(ids.HOME_OUTCOME_DETAILS), reads=one_record, stale=OUT_OF_DATE_HOME)
+    def outcome_details(session: Session, click: Click[int]) -> dict[str, Any]:
         """The outcome form, opened from the Home (its submission is the DM form's own listener)."""
-        ack()
-        with reported(body, client, respond):
-            found = ids_from((body.get("actions") or [{}])[0].get("value"), 1)
-            if found is None:
-                raise NotFound("That button is out of date; open your Home again.")
-            with deps.db.reading() as session:
-                request = rq.load_request(session, found[0])
-                require_reporter(request, settings, body["user"]["id"])
-                if request.status != RequestStatus.APPROVED:
-                    raise InvalidTransition(rq.describe(request, settings))
-                view = outcome_modal(request, STAGES)
-            client.views_open(trigger_id=body["trigger_id"], view=view)
+        request = rq.outcome_to_report(session, settings, click.carried, click.user_id, only_approved=True)
+        return outcome_modal(request, rq.STAGES)

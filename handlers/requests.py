@@ -5,40 +5,30 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
-from slack_bolt.context.respond import Respond
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_bolt import App
+from sqlalchemy.orm import Session
 
 from bot import ids
 from bot import requests as rq
 from bot.deps import Deps
 from bot.digest import requests_of
-from bot.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from bot.jobs import outcome_due_at
 from bot.views.digest import mine_message
+from bot.views.notices import FORM_FOR_NO_REQUEST, OUT_OF_DATE_PLAIN
 from bot.views.requests import decline_modal, request_modal
 from bot.views.text import escape
 from handlers.commands import Invocation, Subcommand
-from handlers.errors import as_plain, reported, user_message
-from handlers.forms import form_values, ids_from, metadata, record_id
+from handlers.forms import nothing, one_record, record_id, two_records
+from handlers.listener import Click, Listen, Submission, open_view
 from models.enums import RequestStatus
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
 
-def _button(body: dict[str, Any]) -> dict[str, Any]:
-    return (body.get("actions") or [{}])[0]
-
-
 def _open_request_form(call: Invocation) -> None:
-    try:
-        call.client.views_open(trigger_id=call.command["trigger_id"], view=request_modal(prospect=call.rest))
-    except SlackApiError as exc:
-        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-        reason = f" (`{escape(error)}`)" if error else f" (Slack answered {exc.response.status_code})"
-        call.reply(f":warning: Slack could not open the request form{reason}. Please run the command again.")
+    view = request_modal(prospect=call.rest)
+    open_view(call.client, call.command.get("trigger_id"), view, call.reply, "the request form")
 
 
 def _mine(call: Invocation) -> None:
@@ -73,96 +63,36 @@ def subcommands() -> list[Subcommand]:
 
 def register(app: App, deps: Deps) -> None:
     settings = deps.settings
+    on = Listen(app, deps)
 
-    @app.action(ids.NEW_REQUEST)
-    def new_request(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    @on.click(ids.NEW_REQUEST, reads=nothing)
+    def new_request(click: Click[tuple[()]]) -> None:
         """The App Home's "New reference request": the intake form, while the trigger_id is fresh."""
-        ack()
-        with reported(body, client, respond):
-            client.views_open(trigger_id=body["trigger_id"], view=request_modal())
+        click.open(request_modal(), "the request form")
 
-    @app.view(ids.REQUEST_MODAL)
-    def submit_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    @on.submits(ids.REQUEST_MODAL, errors_at="prospect")
+    def submit_request(session: Session, form: Submission) -> None:
         """Validated and saved before the ack, so bad input is answered in the form and nothing is lost."""
-        user_id = body["user"]["id"]
-        today = utcnow().astimezone(settings.tz).date()
-        try:
-            draft = rq.parse_draft(form_values(view), today)
-            with deps.db.transaction() as session:
-                rq.submit(session, settings, user_id, draft)
-        except ValidationFailed as exc:
-            ack(response_action="errors", errors=exc.errors)
-            return
-        except Exception as exc:  # keep the modal open with the rep's input rather than lose it
-            ack(response_action="errors", errors={"prospect": as_plain(user_message(exc))})
-            return
-        ack()
-        deps.outbox.kick()
+        draft = rq.parse_draft(form.texts, utcnow().astimezone(settings.tz).date())
+        rq.submit(session, settings, form.user_id, draft)
 
-    @app.action(ids.matching(ids.APPROVE))
-    def approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        with reported(body, client, respond):
-            pair = ids_from(_button(body).get("value"), 2)
-            if pair is None:
-                raise NotFound("That button is out of date; use the latest message about this request.")
-            with deps.db.transaction() as session:
-                rq.approve(session, settings, pair[0], pair[1], body["user"]["id"])
-            deps.outbox.kick()
+    @on.change(ids.matching(ids.APPROVE), reads=two_records)
+    def approve(session: Session, click: Click[tuple[int, int]]) -> None:
+        rq.approve(session, settings, *click.carried, click.user_id)
 
-    @app.action(ids.matching(ids.ASK_OWNER))
-    def ask_owner(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        with reported(body, client, respond):
-            pair = ids_from(_button(body).get("value"), 2)
-            if pair is None:
-                raise NotFound("That button is out of date; use the latest message about this request.")
-            with deps.db.transaction() as session:
-                rq.ask_owner(session, settings, pair[0], pair[1], body["user"]["id"])
-            deps.outbox.kick()
+    @on.change(ids.matching(ids.ASK_OWNER), reads=two_records)
+    def ask_owner(session: Session, click: Click[tuple[int, int]]) -> None:
+        rq.ask_owner(session, settings, *click.carried, click.user_id)
 
-    @app.action(ids.matching(ids.DECLINE))  # per item on the App Home: "request.decline:12"
-    def open_decline(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        with reported(body, client, respond):
-            user_id = body["user"]["id"]
-            if not settings.is_manager(user_id):
-                raise NotAllowed("Only reference managers can decline requests.")
-            found = ids_from(_button(body).get("value"), 1)
-            if found is None:
-                raise NotFound("That button is out of date; use the latest message about this request.")
-            with deps.db.reading() as session:
-                request = rq.load_request(session, found[0])
-                if not RequestStatus(request.status).is_open:
-                    raise DomainError(rq.describe(request, settings))
-                view = decline_modal(request)
-            client.views_open(trigger_id=body["trigger_id"], view=view)
+    @on.opens(ids.matching(ids.DECLINE), reads=one_record)  # per item on the App Home: "request.decline:12"
+    def open_decline(session: Session, click: Click[int]) -> dict[str, Any]:
+        return decline_modal(rq.request_to_decline(session, settings, click.carried, click.user_id))
 
-    @app.view(ids.DECLINE_MODAL)
-    def submit_decline(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        request_id = record_id(metadata(view).get("request_id"))
-        reason = form_values(view).get("reason") or ""
-        try:
-            if request_id is None:
-                raise NotFound("This form no longer matches a request.")
-            with deps.db.transaction() as session:
-                rq.decline(session, settings, request_id, reason, body["user"]["id"])
-        except ValidationFailed as exc:
-            ack(response_action="errors", errors=exc.errors)
-            return
-        except Exception as exc:
-            ack(response_action="errors", errors={"reason": as_plain(user_message(exc))})
-            return
-        ack()
-        deps.outbox.kick()
+    @on.submits(ids.DECLINE_MODAL, errors_at="reason")
+    def submit_decline(session: Session, form: Submission) -> None:
+        request_id = form.record("request_id", FORM_FOR_NO_REQUEST)
+        rq.decline(session, settings, request_id, form.text("reason"), form.user_id)
 
-    @app.action(ids.matching(ids.CANCEL))  # per item on the App Home: "request.cancel:12"
-    def cancel(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        with reported(body, client, respond):
-            found = ids_from(_button(body).get("value"), 1)
-            if found is None:
-                raise NotFound("That button is out of date.")
-            with deps.db.transaction() as session:
-                rq.cancel(session, settings, found[0], body["user"]["id"])
-            deps.outbox.kick()
+    @on.change(ids.matching(ids.CANCEL), reads=one_record, stale=OUT_OF_DATE_PLAIN)  # "request.cancel:12"
+    def cancel(session: Session, click: Click[int]) -> None:
+        rq.cancel(session, settings, click.carried, click.user_id)

@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
-from slack_bolt.context.respond import Respond
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -26,9 +25,9 @@ from bot.deps import Deps
 from bot.outbox import remember_delivery
 from bot.views.requests import request_modal
 from bot.views.shadow import NOT_A_PUBLIC_CHANNEL, ask_reply, unwatched, watching
-from bot.views.text import escape
 from handlers.commands import Invocation, Subcommand
 from handlers.errors import reported
+from handlers.listener import Click, Listen
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -98,6 +97,7 @@ def subcommands() -> list[Subcommand]:
 
 def register(app: App, deps: Deps) -> None:
     settings = deps.settings
+    on = Listen(app, deps)
 
     @app.event("message")
     def spot_reference_ask(
@@ -127,27 +127,11 @@ def register(app: App, deps: Deps) -> None:
                 return
             log.info("answered a reference ask in %s (score %s)", channel, verdict.score)
 
-    @app.action(ids.SHADOW_REQUEST)
-    def turn_into_request(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    @on.click(ids.SHADOW_REQUEST, reads=shadow.Prefill.from_value)
+    def turn_into_request(click: Click[shadow.Prefill]) -> None:
         """Opens the request form pre-filled; the button's value is untrusted and re-validated by `Prefill`."""
-        ack()
-        with reported(body, client, respond):
-            action = (body.get("actions") or [{}])[0] or {}
-            prefill = shadow.Prefill.from_value(action.get("value"))
-            guess = prefill.guess
-            view = request_modal(
-                guess.prospect,
-                industry=guess.industry,
-                region=guess.region,
-                ref_type=guess.ref_type,
-                notes=prefill.notes,
-            )
-            try:
-                client.views_open(trigger_id=body["trigger_id"], view=view)
-            except SlackApiError as exc:
-                respond(
-                    text=":warning: Slack could not open the request form "
-                    f"(`{escape(exc.response.get('error', 'error'))}`). Please click the button again.",
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
+        guess, notes = click.carried.guess, click.carried.notes
+        view = request_modal(
+            guess.prospect, industry=guess.industry, region=guess.region, ref_type=guess.ref_type, notes=notes
+        )
+        click.open(view, "the request form")

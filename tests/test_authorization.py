@@ -25,12 +25,12 @@ from sqlalchemy import select
 from bot import customers as cu
 from bot import ids
 from bot import requests as rq
+from bot.requests import STAGES
 from bot.settings import Settings
 from bot.views.checkins import checkin_modal
 from bot.views.customers import customer_modal
 from bot.views.outcomes import outcome_modal
 from bot.views.requests import decline_modal
-from handlers.outcomes import STAGES
 from models import (
     Base,
     CheckIn,

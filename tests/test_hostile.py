@@ -43,6 +43,7 @@ from bot.views import checkins as checkin_views
 from bot.views import customers as customer_views
 from bot.views import followups as followup_views
 from bot.views import help as help_views
+from bot.views import notices as notice_views
 from bot.views import outcomes as outcome_views
 from bot.views import requests as request_views
 from bot.views.text import ELLIPSIS, escape, md, mention, quote, safe
@@ -1139,6 +1140,11 @@ RENDERERS: list[tuple[str, str, Callable[[World], dict[str, Any]]]] = [
         "help.help_message",
         "message",
         lambda w: help_views.help_message(HELP_LINES, True, unknown=w.texts["unknown"], suggestion="request"),
+    ),
+    (
+        "notices.form_not_opened",
+        "message",
+        lambda w: {"text": notice_views.form_not_opened("the form", w.texts["unknown"], 400)},
     ),
     ("followups.checkin_round", "message", lambda w: followup_views.checkin_round(_round(w), SETTINGS, NOW)),
     (
