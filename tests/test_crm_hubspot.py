@@ -179,6 +179,22 @@ def test_a_full_pass_reads_every_stream_across_pages_with_its_fields(
     assert len(lists) == 3 and all("associations=companies" in p for p in lists) and "after=" in lists[1]
 
 
+def test_owners_are_read_across_their_pages_active_and_archived(
+    hubspot: HubSpotFake, connector: HubSpotConnector
+) -> None:
+    owners = [hubspot.upsert(CrmUser("", f"rep{n}@example.com", f"Rep {n}", n % 30 != 0, IGNORED)) for n in range(650)]
+    users, pages = read_all(connector.users(None))
+    assert sorted(u.crm_id for u in users) == sorted(owners) and len(pages) == 7
+    assert sum(not u.active for u in users) == 22
+    assert [p.watermark for p in pages] == sorted(p.watermark for p in pages)
+    assert pages[-1].watermark == max(u.modified_at for u in users)
+    owner_lists = [path for _, path in hubspot.requests() if path.startswith("/crm/v3/owners/")]
+    assert len(owner_lists) == 3 and any("after=" in path for path in owner_lists)  # 500 a page, then archived
+    hubspot.upsert(CrmUser(owners[5], "renamed@example.com", "Rep Five", True, IGNORED))
+    changed, _ = read_all(connector.users(pages[-1].watermark))
+    assert [(u.crm_id, u.email) for u in changed] == [(owners[5], "renamed@example.com")]
+
+
 def test_a_custom_stage_keeps_its_label_and_a_custom_customer_filter_is_honoured() -> None:
     with HubSpotFake(customer_property="customer_tier", customer_value="gold") as fake:
         gold = fake.upsert(company("Gold Co"))
