@@ -30,7 +30,10 @@ properties, pipelines, notes, private apps, API usage guidelines and error handl
   page at or beyond **10,000 results** is refused with 400 `VALIDATION_ERROR` (HubSpot's cap per query);
   dates compare as epoch milliseconds or ISO 8601. Records tied on the sort key come back in an order
   that is stable but *not* by id, as HubSpot promises no order within ties.
-- Associations v4: `POST /crm/v4/associations/{from}/{to}/batch/read` → `results[].from.id`,
+- Objects batch read (`POST …/{object}/batch/read`, ≤ 100 `inputs`, `properties`). Search index lag
+  (`search_lag_seconds`): records changed more recently are not found by search yet, as on HubSpot.
+- Associations v4: `GET /crm/v4/objects/{type}/{id}/associations/{toType}` (`limit` ≤ 500, `after`) and
+  `POST /crm/v4/associations/{from}/{to}/batch/read` → `results[].from.id`,
   `to[].toObjectId`, `to[].associationTypes[]` (`category`, `typeId`, `label`: contact→company 1 "Primary"
   and 279; deal→company 5 "Primary" and 341; note→deal 214).
 - Owners (`/crm/v3/owners/`): `limit` ≤ 500, `after`, `archived`, `email`; `id`, `email`, `firstName`,
@@ -43,8 +46,8 @@ properties, pipelines, notes, private apps, API usage guidelines and error handl
   `correlationId`, `requestId`); 503 for `server_error`; every error body has `status: "error"`,
   `message`, `correlationId` and `category`.
 
-Not covered: rate limiting on its own (only scripted 429s), search's 4-requests-per-second limit, search
-index lag, custom objects, association labels beyond the ones above, batch object endpoints.
+Not covered: rate limiting on its own (only scripted 429s), search's 4-requests-per-second limit, custom
+objects, association labels beyond the ones above, batch object endpoints.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ import bisect
 import contextlib
 import email.utils
 import fnmatch
+import functools
 import html
 import itertools
 import json
@@ -167,14 +171,19 @@ ALL_SCOPES = frozenset(
     }
 )
 _STREAM_OBJECTS: dict[str, str] = {"accounts": "companies", "contacts": "contacts", "opportunities": "deals"}
+_LINKED = (("contacts", "companies"), ("deals", "companies"), ("notes", "deals"))
+_COMPUTED = frozenset({"hs_object_id", "createdate", "hs_lastmodifieddate", "lastmodifieddate"})
+_ID, _CREATED, _MODIFIED = -2, -3, -4  # property "slots" that are computed from the record itself
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+@functools.lru_cache(maxsize=65536)
 def _iso(ms: int) -> str:
-    """HubSpot's timestamp format: ISO 8601 in UTC with milliseconds and a `Z`."""
+    """HubSpot's timestamp format: ISO 8601 in UTC with milliseconds and a `Z` (cached: records changed
+    together share stamps, and a page formats each stamp several times)."""
     stamp = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
@@ -195,10 +204,13 @@ def _to_ms(value: Any) -> int | None:
     return int(parsed.timestamp() * 1000)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Record:
+    """One CRM record, kept small (600,000 of them for the benchmark): property values in a list ordered by
+    the fake's schema for the object; `hs_object_id`, `createdate` and the last-modified stamp are computed."""
+
     id: int
-    properties: dict[str, str | None]
+    values: list[str | None]
     created_ms: int
     updated_ms: int
     archived_ms: int | None = None
@@ -275,6 +287,9 @@ class HubSpotFake:
         self.customer_property = customer_property
         self.customer_value = customer_value
         self.retry_after_seconds = retry_after_seconds
+        self.search_lag_seconds = 0.0
+        """HubSpot's search index trails writes by a few seconds: records changed more recently than this
+        are not found by search yet (every other endpoint sees them at once)."""
         self._lock = threading.RLock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -283,13 +298,13 @@ class HubSpotFake:
         self._records: dict[str, dict[int, _Record]] = {t: {} for t in OBJECT_TYPES}
         self._live: dict[str, list[int]] = {t: [] for t in OBJECT_TYPES}
         self._archived: dict[str, list[int]] = {t: [] for t in OBJECT_TYPES}
-        self._associations: dict[tuple[str, str], dict[int, dict[int, tuple[int, ...]]]] = {
-            pair: {} for pair in ASSOCIATION_TYPES
-        }
+        # Each record's one association per pair (a contact's or deal's primary company, a note's deal).
+        self._links: dict[tuple[str, str], dict[int, int]] = {pair: {} for pair in _LINKED}
         self._owners: dict[int, _Owner] = {}
         self._properties = {t: set(names) for t, names in _STANDARD_PROPERTIES.items()}
-        if customer_property not in self._properties["companies"]:
-            self._properties["companies"].add(customer_property)
+        self._properties["companies"].add(customer_property)
+        self._slots: dict[str, dict[str, int]] = {t: {} for t in OBJECT_TYPES}
+        self._plans: dict[tuple[str, tuple[str, ...]], list[tuple[str, int]]] = {}
         self._stages: dict[str, tuple[str, bool, str]] = {s: (label, c, p) for s, label, c, p in _DEFAULT_STAGES}
         self._scopes: set[str] = set(ALL_SCOPES)
         self._faults: list[_ScriptedFault] = []
@@ -298,6 +313,8 @@ class HubSpotFake:
         self._instant: int | None = None
         self._version = 0
         self._search_cache: dict[tuple[Any, ...], list[int]] = {}
+        # (last-modified ms, id) of every record, sorted: a search bounded on that stamp reads only its range.
+        self._by_stamp: dict[str, list[tuple[int, int]]] = {t: [] for t in OBJECT_TYPES}
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> HubSpotFake:
@@ -387,6 +404,11 @@ class HubSpotFake:
         with self._lock:
             self._faults.append(_ScriptedFault(fault, times))
 
+    def clear_faults(self) -> None:
+        """Drop every scripted fault not yet answered."""
+        with self._lock:
+            self._faults.clear()
+
     def requests(self) -> list[tuple[str, str]]:
         with self._lock:
             return [(c.method, c.path) for c in self._calls]
@@ -406,16 +428,26 @@ class HubSpotFake:
         """Delete a property from an object's schema (a custom property someone removed)."""
         with self._lock:
             self._properties[object_type].discard(name)
-            for record in self._records[object_type].values():
-                record.properties.pop(name, None)
+            self._plans.clear()
             self._version += 1
+
+    def set_property(self, object_type: str, crm_id: str, name: str, value: str | None) -> None:
+        """Set one property to a raw wire value, as someone editing the record in HubSpot would."""
+        with self._lock:
+            if name not in self._properties[object_type]:
+                raise KeyError(f"{object_type} have no property {name!r}")
+            self._write(object_type, crm_id, {name: value}, deleted=False)
 
     def note(self, crm_id: str) -> dict[str, Any]:
         """A note's stored properties and the deals it is associated with."""
         with self._lock:
             record = self._records["notes"][int(crm_id)]
-            deals = sorted(self._associations[("notes", "deals")].get(record.id, {}))
-            return {"properties": dict(record.properties), "deals": [str(d) for d in deals]}
+            names = self._properties["notes"]
+            deal = self._links[("notes", "deals")].get(record.id)
+            return {
+                "properties": {n: self._get("notes", record, n) for n in sorted(names)},
+                "deals": [] if deal is None else [str(deal)],
+            }
 
     # --- state changes -------------------------------------------------------------------------------------
     def _new_id(self, crm_id: str, existing: dict[int, Any]) -> tuple[int, bool]:
@@ -448,20 +480,45 @@ class HubSpotFake:
         record_id, new = self._new_id(crm_id, records)
         stamp = self._stamp()
         if new:
-            record = _Record(record_id, {"createdate": _iso(stamp)}, stamp, stamp)
+            record = _Record(record_id, [], stamp, stamp)
             records[record_id] = record
-            bisect.insort(self._live[object_type], record_id)
+            self._index_stamp(object_type, record)
+            live = self._live[object_type]
+            if not live or live[-1] < record_id:
+                live.append(record_id)
+            else:
+                bisect.insort(live, record_id)
         record = records[record_id]
         if record.archived_ms is not None and not deleted:
             self._restore(object_type, record)
-        record.properties.update({k: v for k, v in properties.items() if k in self._properties[object_type]})
-        record.properties["hs_object_id"] = str(record_id)
-        record.updated_ms = stamp
-        record.properties[MODIFIED_PROPERTY[object_type]] = _iso(stamp)
+        known = self._properties[object_type]
+        for name, value in properties.items():
+            if name in known and name not in _COMPUTED:
+                self._set(object_type, record, name, value)
+        self._restamp(object_type, record, stamp)
         if deleted and record.archived_ms is None:
             self._archive(object_type, record_id)
         self._version += 1
         return record_id
+
+    def _index_stamp(self, object_type: str, record: _Record) -> None:
+        index = self._by_stamp[object_type]
+        entry = (record.updated_ms, record.id)
+        if not index or index[-1] < entry:
+            index.append(entry)
+        else:
+            bisect.insort(index, entry)
+
+    def _restamp(self, object_type: str, record: _Record, stamp: int) -> None:
+        """Move a record to its new last-modified stamp in the search index."""
+        if record.updated_ms == stamp:
+            return
+        index = self._by_stamp[object_type]
+        position = bisect.bisect_left(index, (record.updated_ms, record.id))
+        if position < len(index) and index[position] == (record.updated_ms, record.id):
+            del index[position]
+        record.updated_ms = stamp
+        self._index_stamp(object_type, record)
 
     def _archive(self, object_type: str, record_id: int) -> None:
         record = self._records[object_type][record_id]
@@ -479,18 +536,44 @@ class HubSpotFake:
         del self._archived[object_type][index]
         bisect.insort(self._live[object_type], record.id)
 
-    def _associate(self, from_type: str, from_id: int, to_type: str, to_id: int | None, primary: bool = True) -> None:
-        """Replace `from_id`'s associations to `to_type` with one (HubSpot's primary company is exclusive)."""
-        forward = self._associations[(from_type, to_type)]
-        backward = self._associations[(to_type, from_type)]
-        for old in forward.pop(from_id, {}):
-            backward.get(old, {}).pop(from_id, None)
+    def _get(self, object_type: str, record: _Record, name: str) -> str | None:
+        """A property's value as HubSpot answers it (a string or null)."""
+        if name == "hs_object_id":
+            return str(record.id)
+        if name == "createdate":
+            return _iso(record.created_ms)
+        if name == MODIFIED_PROPERTY[object_type]:
+            return _iso(record.updated_ms)
+        slot = self._slots[object_type].get(name)
+        if slot is None or slot >= len(record.values):
+            return None
+        return record.values[slot]
+
+    def _set(self, object_type: str, record: _Record, name: str, value: str | None) -> None:
+        slots = self._slots[object_type]
+        slot = slots.get(name)
+        if slot is None:
+            slot = slots[name] = len(slots)
+            self._plans.clear()
+        if slot >= len(record.values):
+            record.values.extend([None] * (slot + 1 - len(record.values)))
+        record.values[slot] = value
+
+    def _associate(self, from_type: str, from_id: int, to_type: str, to_id: int | None) -> None:
+        """Set `from_id`'s one association to `to_type` (a primary company is exclusive), or clear it."""
+        links = self._links[(from_type, to_type)]
         if to_id is None:
-            return
-        forward_types = tuple(t for t, _ in ASSOCIATION_TYPES[(from_type, to_type)])
-        backward_types = tuple(t for t, _ in ASSOCIATION_TYPES[(to_type, from_type)])
-        forward[from_id] = {to_id: forward_types if primary else forward_types[-1:]}
-        backward.setdefault(to_id, {})[from_id] = backward_types if primary else backward_types[-1:]
+            links.pop(from_id, None)
+        else:
+            links[from_id] = to_id
+
+    def _targets(self, from_type: str, to_type: str, from_id: int) -> list[int]:
+        """The `to_type` records associated with `from_id`, either direction of a stored link."""
+        if (from_type, to_type) in self._links:
+            found = self._links[(from_type, to_type)].get(from_id)
+            return [] if found is None else [found]
+        links = self._links.get((to_type, from_type), {})
+        return sorted(source for source, target in links.items() if target == from_id)
 
     def _upsert_company(self, account: CrmAccount) -> str:
         properties = {
@@ -550,17 +633,17 @@ class HubSpotFake:
 
     def _activity(self, note: _Record) -> dict[str, str]:
         """A note as `FakeCrm.activities()` reports it: a bold first paragraph is its subject (refbot's title)."""
-        body = note.properties.get("hs_note_body") or ""
+        body = self._get("notes", note, "hs_note_body") or ""
         subject = ""
         match = re.match(r"\s*<p>\s*<strong>(.*?)</strong>\s*</p>", body, re.S)
         if match:
             subject, body = match.group(1), body[match.end() :]
         text = re.sub(r"</p>\s*<p>|<br\s*/?>", "\n", body)
         text = html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
-        deals = sorted(self._associations[("notes", "deals")].get(note.id, {}))
+        deal = self._links[("notes", "deals")].get(note.id)
         return {
             "crm_id": str(note.id),
-            "opportunity_crm_id": str(deals[0]) if deals else "",
+            "opportunity_crm_id": "" if deal is None else str(deal),
             "subject": html.unescape(re.sub(r"<[^>]+>", "", subject)).strip(),
             "body": text,
         }
@@ -634,10 +717,12 @@ class HubSpotFake:
                 return self._create(object_type, payload)
             if rest == ["search"] and method == "POST":
                 return self._search(object_type, payload)
+            if rest == ["batch", "read"] and method == "POST":
+                return self._batch_read(object_type, payload, query)
             if len(rest) == 1 and rest[0].isdigit():
                 record_id = int(rest[0])
                 if method == "GET":
-                    return self._get(object_type, record_id, query)
+                    return self._read_one(object_type, record_id, query)
                 if method == "PATCH":
                     return self._update(object_type, record_id, payload)
                 if method == "DELETE":
@@ -645,6 +730,10 @@ class HubSpotFake:
                     self._existing(object_type, record_id)
                     self._archive(object_type, record_id)
                     return _Reply(204)
+        v4_record = segments[:3] == ["crm", "v4", "objects"] and len(segments) == 7 and segments[5] == "associations"
+        if v4_record and method == "GET" and segments[4].isdigit():
+            from_type, to_type = _object_type(segments[3]), _object_type(segments[6])
+            return self._record_associations(from_type, int(segments[4]), to_type, query)
         if segments[:3] == ["crm", "v4", "associations"] and segments[5:] == ["batch", "read"] and method == "POST":
             return self._associations_batch_read(_object_type(segments[3]), _object_type(segments[4]), payload)
         if segments[:3] == ["crm", "v3", "owners"] and len(segments) == 3 and method == "GET":
@@ -687,14 +776,23 @@ class HubSpotFake:
     def _serialize(
         self, object_type: str, record: _Record, wanted: list[str], associations: list[str]
     ) -> dict[str, Any]:
-        names = dict.fromkeys(["hs_object_id", "createdate", MODIFIED_PROPERTY[object_type], *wanted])
-        known = self._properties[object_type]
-        props = record.properties
+        created, updated = _iso(record.created_ms), _iso(record.updated_ms)
+        values = record.values
+        properties: dict[str, str | None] = {}
+        for name, slot in self._plan(object_type, tuple(wanted)):
+            if slot == _ID:
+                properties[name] = str(record.id)
+            elif slot == _CREATED:
+                properties[name] = created
+            elif slot == _MODIFIED:
+                properties[name] = updated
+            else:
+                properties[name] = values[slot] if 0 <= slot < len(values) else None
         result: dict[str, Any] = {
             "id": str(record.id),
-            "properties": {name: props.get(name) for name in names if name in known},
-            "createdAt": _iso(record.created_ms),
-            "updatedAt": _iso(record.updated_ms),
+            "properties": properties,
+            "createdAt": created,
+            "updatedAt": updated,
             "archived": record.archived_ms is not None,
         }
         if record.archived_ms is not None:
@@ -702,20 +800,31 @@ class HubSpotFake:
         linked: dict[str, Any] = {}
         for to_type in associations:
             pair = (object_type, to_type)
-            targets = self._associations.get(pair, {}).get(record.id)
+            targets = self._targets(object_type, to_type, record.id) if pair in _V3_ASSOCIATION_NAMES else []
             if not targets:
                 continue
             primary_name, plain_name = _V3_ASSOCIATION_NAMES[pair]
-            primary_id = ASSOCIATION_TYPES[pair][0][0]
             rows = []
-            for to_id, type_ids in targets.items():
-                if primary_id in type_ids and len(type_ids) > 1:
+            for to_id in targets:
+                if primary_name != plain_name:
                     rows.append({"id": str(to_id), "type": primary_name})
                 rows.append({"id": str(to_id), "type": plain_name})
             linked[to_type] = {"results": rows}
         if linked:
             result["associations"] = linked
         return result
+
+    def _plan(self, object_type: str, wanted: tuple[str, ...]) -> list[tuple[str, int]]:
+        """Which properties a response carries and where each value is: the defaults, then what was asked
+        (unknown names dropped, as HubSpot does); computed once per request, not per record."""
+        plan = self._plans.get((object_type, wanted))
+        if plan is None:
+            names = dict.fromkeys(["hs_object_id", "createdate", MODIFIED_PROPERTY[object_type], *wanted])
+            known, slots = self._properties[object_type], self._slots[object_type]
+            computed = {"hs_object_id": _ID, "createdate": _CREATED, MODIFIED_PROPERTY[object_type]: _MODIFIED}
+            plan = [(n, computed.get(n, slots.get(n, -1))) for n in names if n in known]
+            self._plans[(object_type, wanted)] = plan
+        return plan
 
     def _existing(self, object_type: str, record_id: int) -> _Record:
         record = self._records[object_type].get(record_id)
@@ -751,7 +860,7 @@ class HubSpotFake:
             }
         return _Reply(200, body)
 
-    def _get(self, object_type: str, record_id: int, query: dict[str, list[str]]) -> _Reply:
+    def _read_one(self, object_type: str, record_id: int, query: dict[str, list[str]]) -> _Reply:
         self._require(_read_scope(object_type))
         record = self._existing(object_type, record_id)
         associations = [_object_type(a) for a in _multi(query, "associations")]
@@ -849,18 +958,20 @@ class HubSpotFake:
 
     def _matching(self, object_type: str, groups: list[dict[str, Any]], sorts: list[Any], text: str) -> list[int]:
         """The ids a search matches, in its order; cached per query and data version, so paging is cheap."""
-        key = (object_type, json.dumps([groups, sorts, text], sort_keys=True), self._version)
+        key = (object_type, json.dumps([groups, sorts, text], sort_keys=True), self._version, self.search_lag_seconds)
         cached = self._search_cache.get(key)
         if cached is not None:
             return cached
         tests = [[self._filter_test(object_type, f) for f in g.get("filters") or []] for g in groups]
-        records = self._records[object_type]
         needle = text.lower()
+        indexed_until = _now_ms() - int(self.search_lag_seconds * 1000)
         matched = [
-            records[i]
-            for i in self._live[object_type]
-            if (not tests or any(all(t(records[i]) for t in group) for group in tests))
-            and (not needle or any(needle in (v or "").lower() for v in records[i].properties.values()))
+            record
+            for record in self._candidates(object_type, groups)
+            if record.archived_ms is None
+            and (not self.search_lag_seconds or record.updated_ms <= indexed_until)
+            and (not tests or any(all(t(record) for t in group) for group in tests))
+            and (not needle or any(needle in (v or "").lower() for v in record.values))
         ]
         sort_name, descending = _sort_rule(sorts)
         if sort_name is None:
@@ -874,6 +985,27 @@ class HubSpotFake:
         self._search_cache[key] = ids
         return ids
 
+    def _candidates(self, object_type: str, groups: list[dict[str, Any]]) -> list[_Record]:
+        """Records that may match: when every group bounds the last-modified stamp from below, only the
+        index's range from the lowest bound (the filters themselves still decide); else all of them."""
+        records = self._records[object_type]
+        lowest: int | None = None
+        for group in groups:
+            bounds = [
+                _to_ms(f.get("value"))
+                for f in group.get("filters") or []
+                if f.get("propertyName") == MODIFIED_PROPERTY[object_type] and f.get("operator") in ("GT", "GTE", "EQ")
+            ]
+            bound = max((b for b in bounds if b is not None), default=None)
+            if bound is None:
+                return [records[i] for i in self._live[object_type]]
+            lowest = bound if lowest is None else min(lowest, bound)
+        if lowest is None:
+            return [records[i] for i in self._live[object_type]]
+        index = self._by_stamp[object_type]
+        start = bisect.bisect_left(index, (lowest, -1))
+        return [records[i] for _, i in index[start:]]
+
     def _value(self, object_type: str, record: _Record, name: str) -> Any:
         if name in (MODIFIED_PROPERTY[object_type], "hs_lastmodifieddate") and name in self._properties[object_type]:
             return record.updated_ms
@@ -881,7 +1013,7 @@ class HubSpotFake:
             return record.id
         if name == "createdate":
             return record.created_ms
-        raw = record.properties.get(name)
+        raw = self._get(object_type, record, name)
         if raw is None or raw == "":
             return None
         if name in _DATETIME_PROPERTIES:
@@ -928,15 +1060,14 @@ class HubSpotFake:
         if name.startswith("associations."):
             to_type = _object_type(name.split(".", 1)[1])
             pair = (object_type, to_type)
-            if pair not in self._associations or operator not in ("EQ", "IN"):
+            if pair not in ASSOCIATION_TYPES or operator not in ("EQ", "IN"):
                 raise HubSpotError(400, f"Cannot filter {object_type} by {name} with {operator}.", "VALIDATION_ERROR")
             wanted = {
                 int(v)
                 for v in ([spec.get("value")] if operator == "EQ" else spec.get("values") or [])
                 if str(v).isdigit()
             }
-            links = self._associations[pair]
-            return lambda r: bool(wanted & set(links.get(r.id, {})))
+            return lambda r: bool(wanted.intersection(self._targets(object_type, to_type, r.id)))
         self._known_property(object_type, name)
         value = self._coerce(name, spec.get("value"))
         values = [self._coerce(name, v) for v in spec.get("values") or []]
@@ -980,7 +1111,7 @@ class HubSpotFake:
             pattern = str(spec.get("value") or "").lower()
 
             def contains(record: _Record) -> bool:
-                text = re.sub(r"<[^>]+>", " ", record.properties.get(name) or "")
+                text = re.sub(r"<[^>]+>", " ", self._get(object_type, record, name) or "")
                 return any(fnmatch.fnmatchcase(token, pattern) for token in re.findall(r"[a-z0-9]+", text.lower()))
 
             return contains if operator == "CONTAINS_TOKEN" else (lambda r: not contains(r))
@@ -996,13 +1127,12 @@ class HubSpotFake:
         inputs = payload.get("inputs") if isinstance(payload, dict) else None
         if not isinstance(inputs, list) or len(inputs) > 1000:
             raise HubSpotError(400, "inputs must be a list of at most 1000 ids.", "VALIDATION_ERROR")
-        labels = dict(ASSOCIATION_TYPES[pair])
-        links = self._associations[pair]
+        types = ASSOCIATION_TYPES[pair]
         started = _iso(_now_ms())
         results = []
         for item in inputs:
             from_id = str(item.get("id", ""))
-            targets = links.get(int(from_id)) if from_id.isdigit() else None
+            targets = self._targets(from_type, to_type, int(from_id)) if from_id.isdigit() else []
             if not targets:
                 continue
             results.append(
@@ -1012,16 +1142,67 @@ class HubSpotFake:
                         {
                             "toObjectId": to_id,
                             "associationTypes": [
-                                {"category": "HUBSPOT_DEFINED", "typeId": t, "label": labels.get(t)} for t in type_ids
+                                {"category": "HUBSPOT_DEFINED", "typeId": t, "label": label} for t, label in types
                             ],
                         }
-                        for to_id, type_ids in targets.items()
+                        for to_id in targets
                     ],
                 }
             )
         return _Reply(
             200, {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _iso(_now_ms())}
         )
+
+    def _record_associations(self, from_type: str, from_id: int, to_type: str, query: dict[str, list[str]]) -> _Reply:
+        """`GET /crm/v4/objects/{type}/{id}/associations/{toType}`: one record's associations, paged."""
+        self._require(_read_scope(from_type))
+        self._require(_read_scope(to_type))
+        if (from_type, to_type) not in ASSOCIATION_TYPES:
+            raise HubSpotError(400, f"No association type between {from_type} and {to_type}.", "VALIDATION_ERROR")
+        self._existing(from_type, from_id)
+        limit = _int_param(query, "limit", 500)
+        if not 1 <= limit <= 500:
+            raise HubSpotError(400, "limit must be between 1 and 500.", "VALIDATION_ERROR")
+        targets = self._targets(from_type, to_type, from_id)
+        after = _first(query, "after", "")
+        start = bisect.bisect_left(targets, int(after)) if after.isdigit() else 0
+        types = ASSOCIATION_TYPES[(from_type, to_type)]
+        body: dict[str, Any] = {
+            "results": [
+                {
+                    "toObjectId": to_id,
+                    "associationTypes": [
+                        {"category": "HUBSPOT_DEFINED", "typeId": t, "label": label} for t, label in types
+                    ],
+                }
+                for to_id in targets[start : start + limit]
+            ]
+        }
+        if start + limit < len(targets):
+            cursor = str(targets[start + limit])
+            link = f"{self.url}/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}?after={cursor}"
+            body["paging"] = {"next": {"after": cursor, "link": link}}
+        return _Reply(200, body)
+
+    def _batch_read(self, object_type: str, payload: Any, query: dict[str, list[str]]) -> _Reply:
+        """`POST /crm/v3/objects/{type}/batch/read`: up to 100 records by id; unknown ids are left out."""
+        self._require(_read_scope(object_type))
+        request = payload if isinstance(payload, dict) else {}
+        inputs = request.get("inputs")
+        if not isinstance(inputs, list) or len(inputs) > 100:
+            raise HubSpotError(400, "inputs must be a list of at most 100 ids.", "VALIDATION_ERROR")
+        archived = _first(query, "archived", "false").lower() == "true"
+        wanted = list(request.get("properties") or [])
+        records = self._records[object_type]
+        started = _iso(_now_ms())
+        results = []
+        for item in inputs:
+            record_id = str(item.get("id", ""))
+            record = records.get(int(record_id)) if record_id.isdigit() else None
+            if record is not None and (record.archived_ms is not None) == archived:
+                results.append(self._serialize(object_type, record, wanted, []))
+        body = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _iso(_now_ms())}
+        return _Reply(200, body)
 
     def _list_owners(self, query: dict[str, list[str]]) -> _Reply:
         self._require("crm.objects.owners.read")

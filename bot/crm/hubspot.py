@@ -1,9 +1,10 @@
 """HubSpot behind the `Connector` seam, through the official `hubspot-api-client` and a private app's token.
 
-Reads (see `docs/ARCHITECTURE.md`, "CRM"):
+Reads:
 
 - **Full pass** (`since=None`): the CRM v3 objects list endpoints, 100 a page with `after` paging, contacts
-  and deals with `associations=companies`. The list is in id order, not last-modified order, so only the
+  and deals with `associations=companies`, the next page fetched on a helper thread while the caller
+  commits the current one. The list is in id order, not last-modified order, so only the
   last page carries a watermark (`None` before it: a pass cut short starts again from the beginning); it is
   the highest stamp seen, but never later than HubSpot's own clock (`Date`) when the pass began, so a record
   changed during the pass is read again by the next incremental run rather than skipped.
@@ -29,13 +30,16 @@ Write-back: a note (`hs_note_body`, `hs_timestamp`) created with the `associatio
 to deal), so the note and its link land in one call. The idempotency key goes into the note's body as one
 token (`rb` + 24 hex of its SHA-256, in a footer line), found by search with `CONTAINS_TOKEN` within the
 deal's notes (`associations.deal`): no custom property to create and keep in the portal, and the footer is
-readable to anyone wondering where the note came from. Search is indexed a few seconds behind writes,
-which is far shorter than the outbox's retry back-off.
+readable to anyone wondering where the note came from. Search is indexed a few seconds behind writes, so
+when it finds nothing the deal's own notes are read too (associations v4 + batch read, which see a write at
+once): a retry moments after a write that landed finds it either way.
 
 Limits and faults: the client's urllib3 `Retry` retries 429 (honouring `Retry-After`) and 5xx with
-back-off for reads (search is a POST, so POST is allowed there); writes retry only 429 and failed
-connections, never a 5xx or timeout that may have landed (the outbox decides, after `find_activity`). What
-outlasts the retries becomes a `CrmError` with one sentence; the token never appears in one.
+back-off for reads (search is a POST, so POST is allowed there). Write-back (notes, and the search that
+looks for one) retries only a connection that never opened: a 5xx or timeout may have landed (the outbox
+decides, after `find_activity`), and a 429 is handed back at once as `CrmRateLimited` with its
+`Retry-After`, so nothing sleeps inside the outbox's lease. What outlasts the retries becomes a `CrmError`
+with one sentence; the token never appears in one.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import html
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -107,12 +112,6 @@ DEAL_PROPERTIES = (
     "hs_is_closed_won",
 )
 NOTE_PROPERTIES = ("hs_note_body", "hs_timestamp")
-READ_SCOPES = {
-    "companies": "crm.objects.companies.read",
-    "contacts": "crm.objects.contacts.read",
-    "deals": "crm.objects.deals.read",
-}
-OWNERS_SCOPE = "crm.objects.owners.read"
 NOTES_WRITE_SCOPE = "crm.objects.contacts.write"
 """Notes are engagements; HubSpot grants writing them with the contacts write scope."""
 
@@ -137,18 +136,18 @@ def default_read_retry() -> Retry:
 
 
 def default_write_retry() -> Retry:
-    """Writes retry only what certainly did not land: a 429, or a connection that never opened."""
+    """Write-back retries only a connection that never opened: a 5xx or timeout may have landed (the outbox
+    looks for the key first), and a 429 goes back to the outbox with its `Retry-After` rather than being
+    slept on inside the outbox's lease."""
     return Retry(
-        total=4,
+        total=3,
         connect=3,
         read=0,
-        status=4,
+        status=0,
         other=0,
-        backoff_factor=0.5,
-        backoff_max=20,
-        status_forcelist=(429,),
+        backoff_factor=0.2,
         allowed_methods=frozenset({"GET", "POST", "PATCH"}),
-        respect_retry_after_header=True,
+        respect_retry_after_header=False,
         raise_on_status=False,
     )
 
@@ -180,6 +179,9 @@ class HubSpotConnector:
         self._properties = reader.crm.properties.core_api
         self._pipelines = reader.crm.pipelines.pipelines_api
         self._writes = writer.crm.objects.basic_api
+        self._write_search = writer.crm.objects.search_api
+        self._write_batch = writer.crm.objects.batch_api
+        self._write_associations = writer.crm.associations.v4.basic_api
         self._apis = (
             self._objects,
             self._search,
@@ -188,6 +190,9 @@ class HubSpotConnector:
             self._properties,
             self._pipelines,
             self._writes,
+            self._write_search,
+            self._write_batch,
+            self._write_associations,
         )
         self._customer_values = {v.lower() for v in config.customer_values}
 
@@ -196,19 +201,30 @@ class HubSpotConnector:
             api.api_client.rest_client.pool_manager.clear()
 
     # --- the one place a call is made and a refusal is translated ----------------------------------------
-    def _call(self, what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> _Answer:
-        """Make one API call; HubSpot's refusals and unreachability become one-sentence `CrmError`s."""
+    def _call(self, what: str, call: Callable[..., Any], *args: Any, gone: bool = False, **kwargs: Any) -> _Answer:
+        """Make one API call; HubSpot's refusals and unreachability become one-sentence `CrmError`s (a 404 is
+        `CrmRecordGone` when `gone`: the record a write names; otherwise the address is wrong)."""
         try:
             response = call(*args, _preload_content=False, _request_timeout=self._timeout, **kwargs)
         except _API_ERRORS as refusal:
+            log.debug("HubSpot answered %s when refbot tried to %s", refusal.status, what)
+            if refusal.status == 404 and not gone:
+                raise CrmError(f"HubSpot answered 404 when refbot tried to {what}: check HUBSPOT_API_URL.") from None
             raise _translate(what, refusal.status, refusal.body, refusal.headers) from None
         except urllib3.exceptions.HTTPError as failure:
+            log.debug("HubSpot could not be reached to %s: %s", what, type(failure).__name__)
             raise CrmUnavailable(f"HubSpot could not be reached to {what} ({type(failure).__name__}).") from None
         try:
             data = response.data
         finally:
             response.release_conn()
-        return _Answer(json.loads(data) if data else {}, _http_date(response.headers.get("Date")))
+        try:
+            body = json.loads(data) if data else {}
+        except ValueError:
+            raise CrmError(
+                f"HubSpot's answer when refbot tried to {what} was not JSON: check HUBSPOT_API_URL."
+            ) from None
+        return _Answer(body if isinstance(body, dict) else {}, _http_date(response.headers.get("Date")))
 
     # --- reads -------------------------------------------------------------------------------------------
     def users(self, since: datetime | None) -> Iterator[Page[CrmUser]]:
@@ -229,7 +245,9 @@ class HubSpotConnector:
 
     def opportunities(self, since: datetime | None) -> Iterator[Page[CrmOpportunity]]:
         stages = self._stage_labels()
-        return self._read("deals", DEAL_PROPERTIES, lambda obj, company: self._opportunity(obj, company, stages), since)
+        yield from self._read(
+            "deals", DEAL_PROPERTIES, lambda obj, company: self._opportunity(obj, company, stages), since
+        )
 
     def _read(
         self,
@@ -241,18 +259,21 @@ class HubSpotConnector:
         if since is None:
             yield from self._full_pass(object_type, properties, build)
             return
+        archived_until = since
         for chunk in self._archived_since(object_type, properties, since):
-            yield Page([build(obj, None) for obj in chunk], since)
-        yield from self._changed_since(object_type, properties, build, since)
+            records = [build(obj, None) for obj in chunk]
+            archived_until = max(archived_until, *(r.modified_at for r in records))
+            yield Page(records, since)
+        yield from self._changed_since(object_type, properties, build, since, archived_until)
 
     def _full_pass(
         self, object_type: str, properties: Sequence[str], build: Callable[[_Obj, str | None], Record]
     ) -> Iterator[Page[Record]]:
+        """The list endpoint page by page; the next page is fetched (and built) on a helper thread while the
+        caller commits this one, so HubSpot's answer time overlaps the sync's own work."""
         associations = ["companies"] if object_type in PRIMARY_COMPANY else None
-        after: str | None = None
-        started: datetime | None = None
-        highest: datetime | None = None
-        while True:
+
+        def fetch(after: str | None) -> tuple[list[Record], str | None, datetime | None]:
             answer = self._call(
                 f"list HubSpot {object_type}",
                 self._objects.get_page,
@@ -263,15 +284,24 @@ class HubSpotConnector:
                 associations=associations,
                 archived=False,
             )
-            started = started or answer.date
             records = [build(obj, _v3_primary_company(obj)) for obj in answer.body.get("results", [])]
-            for record in records:
-                highest = record.modified_at if highest is None or record.modified_at > highest else highest
-            after = _next_after(answer.body)
-            if after is None:
-                yield Page(records, _cap(highest, started))
-                return
-            yield Page(records, None)
+            return records, _next_after(answer.body), answer.date
+
+        started: datetime | None = None
+        highest: datetime | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hubspot-{object_type}") as prefetch:
+            pending: Future[tuple[list[Record], str | None, datetime | None]] = prefetch.submit(fetch, None)
+            while True:
+                records, after, answered = pending.result()
+                if after is not None:
+                    pending = prefetch.submit(fetch, after)
+                started = started or answered
+                for record in records:
+                    highest = record.modified_at if highest is None or record.modified_at > highest else highest
+                if after is None:
+                    yield Page(records, _cap(highest, started))
+                    return
+                yield Page(records, None)
 
     def _archived_since(self, object_type: str, properties: Sequence[str], since: datetime) -> Iterator[list[_Obj]]:
         """Records archived after `since` (HubSpot keeps them 90 days): the only way to see a deletion."""
@@ -299,8 +329,10 @@ class HubSpotConnector:
         properties: Sequence[str],
         build: Callable[[_Obj, str | None], Record],
         since: datetime,
+        archived_until: datetime,
     ) -> Iterator[Page[Record]]:
-        """Keyset paging over search: each query starts at the last stamp read, ties handled (module docstring)."""
+        """Keyset paging over search: each query starts at the last stamp read, ties handled (module docstring).
+        The last page's watermark also covers the archived records read before, as everything is read then."""
         stamp_property = MODIFIED_PROPERTY[object_type]
         wanted = [*properties, stamp_property]
         cursor = since
@@ -324,9 +356,10 @@ class HubSpotConnector:
                 continue
             stamps = [_modified(obj, stamp_property) for obj in fresh]
             watermark = _safe_watermark(watermark, stamps, complete=complete)
-            yield Page(self._built(object_type, fresh, build), watermark)
             if complete:
+                yield Page(self._built(object_type, fresh, build), max(watermark, archived_until))
                 return
+            yield Page(self._built(object_type, fresh, build), watermark)
             last = stamps[-1]
             if last != cursor:
                 cursor, seen_at_cursor = last, set()
@@ -478,7 +511,7 @@ class HubSpotConnector:
             account_crm_id=company,
             amount=_decimal(p.get("amount")),
             stage=label,
-            close_date=_parse_date(p.get("closedate")),
+            close_date=_close_date(p.get("closedate")),
             is_closed=bool(closed),
             is_won=bool(closed and won),
             owner_crm_id=_text(p.get("hubspot_owner_id")),
@@ -488,6 +521,8 @@ class HubSpotConnector:
 
     # --- write-back --------------------------------------------------------------------------------------
     def find_activity(self, key: str, opportunity_crm_id: str) -> str | None:
+        """Search finds the key's token among the deal's notes; search trails writes by seconds, so when it
+        finds nothing the deal's own notes are read (associations v4 and a batch read see a write at once)."""
         token = activity_token(key)
         request = {
             "filterGroups": [
@@ -502,10 +537,37 @@ class HubSpotConnector:
             "properties": ["hs_note_body"],
             "limit": 10,
         }
-        answer = self._call("search HubSpot notes for an earlier write", self._search.do_search, "notes", request)
-        for note in answer.body.get("results", []):
-            if token in ((note.get("properties") or {}).get("hs_note_body") or ""):
-                return str(note["id"])
+        answer = self._call("search HubSpot notes for an earlier write", self._write_search.do_search, "notes", request)
+        found = _first_with_token(answer.body.get("results", []), token)
+        return found if found is not None else self._find_among_deal_notes(token, opportunity_crm_id)
+
+    def _find_among_deal_notes(self, token: str, opportunity_crm_id: str) -> str | None:
+        note_ids: list[str] = []
+        after: str | None = None
+        while True:
+            try:
+                answer = self._call(
+                    "read the notes of a HubSpot deal",
+                    self._write_associations.get_page,
+                    "deals",
+                    opportunity_crm_id,
+                    "notes",
+                    after=after,
+                    limit=500,
+                    gone=True,
+                )
+            except CrmRecordGone:
+                raise CrmRecordGone(f"The HubSpot deal {opportunity_crm_id} no longer exists.") from None
+            note_ids += [str(row["toObjectId"]) for row in answer.body.get("results", [])]
+            after = _next_after(answer.body)
+            if after is None:
+                break
+        for n in range(0, len(note_ids), 100):
+            request = {"properties": ["hs_note_body"], "inputs": [{"id": i} for i in note_ids[n : n + 100]]}
+            answer = self._call("read HubSpot notes", self._write_batch.read, "notes", request, archived=False)
+            found = _first_with_token(answer.body.get("results", []), token)
+            if found is not None:
+                return found
         return None
 
     def create_activity(self, activity: Activity) -> str:
@@ -529,7 +591,7 @@ class HubSpotConnector:
     def update_activity(self, crm_id: str, activity: Activity) -> None:
         request = {"properties": _note_properties(activity)}
         try:
-            self._call("update a HubSpot note", self._writes.update, "notes", crm_id, request)
+            self._call("update a HubSpot note", self._writes.update, "notes", crm_id, request, gone=True)
         except CrmRecordGone:
             raise CrmRecordGone(f"The HubSpot note {crm_id} no longer exists.") from None
 
@@ -632,9 +694,7 @@ def _translate(what: str, status: int | None, body: bytes | str | None, headers:
     if status == 429:
         policy = str(detail.get("policyName") or "rate").replace("_", " ").lower()
         retry_after = _retry_after(headers, detail)
-        return CrmRateLimited(
-            f"HubSpot's {policy} limit was still reached after retries while trying to {what}.", retry_after
-        )
+        return CrmRateLimited(f"HubSpot's {policy} limit was reached while refbot tried to {what}.", retry_after)
     if status is None or status == 0 or status >= 500:
         return CrmUnavailable(f"HubSpot kept failing ({status or 'no answer'}) while refbot tried to {what}.")
     message = str(detail.get("message") or "no reason given").strip().rstrip(".")
@@ -667,6 +727,12 @@ def _retry_after(headers: Any, detail: _Obj) -> float:
         now = datetime.now(UTC)
         return (datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) - now).total_seconds()
     return 10.0
+
+
+def _first_with_token(notes: list[_Obj], token: str) -> str | None:
+    """The oldest note whose body carries the token (checked here: search matched a token, not the text)."""
+    ids = [int(n["id"]) for n in notes if token in ((n.get("properties") or {}).get("hs_note_body") or "")]
+    return str(min(ids)) if ids else None
 
 
 def activity_token(key: str) -> str:
@@ -741,9 +807,18 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _parse_date(value: Any) -> date | None:
+def _close_date(value: Any) -> date | None:
+    """A deal's close date. HubSpot keeps a picked date as midnight in the portal's time zone (Dec 24 in
+    Berlin is `2026-12-23T23:00:00Z`): a stamp on a whole hour is taken to the nearest midnight, which is
+    that local date for every zone from UTC-12 to UTC+12; any other stamp (HubSpot sets the moment a deal
+    closes) is its UTC date."""
     parsed = _parse_time(value)
-    return parsed.astimezone(UTC).date() if parsed else None
+    if parsed is None:
+        return None
+    parsed = parsed.astimezone(UTC)
+    if (parsed.minute, parsed.second, parsed.microsecond) == (0, 0, 0):
+        return (parsed + timedelta(hours=12)).date()
+    return parsed.date()
 
 
 def _http_date(value: str | None) -> datetime | None:
