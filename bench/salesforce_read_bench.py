@@ -86,8 +86,16 @@ def seed(fake: Any, accounts: int, contacts: int, opportunities: int) -> tuple[f
         "accounts",
         accounts,
         lambda i: CrmAccount(
-            "", f"Company {i} GmbH", f"company{i}.example", INDUSTRIES[i % 6], COUNTRIES[i % 6], 50 + i % 5000,
-            Decimal(1_000_000 + i), users[i % len(users)], i % 10 == 0, now,
+            "",
+            f"Company {i} GmbH",
+            f"company{i}.example",
+            INDUSTRIES[i % 6],
+            COUNTRIES[i % 6],
+            50 + i % 5000,
+            Decimal(1_000_000 + i),
+            users[i % len(users)],
+            i % 10 == 0,
+            now,
         ),  # fmt: skip
     )
     account_ids = ids["accounts"]
@@ -102,8 +110,16 @@ def seed(fake: Any, accounts: int, contacts: int, opportunities: int) -> tuple[f
         "opportunities",
         opportunities,
         lambda i: CrmOpportunity(
-            "", f"Deal {i}", account_ids[i % len(account_ids)], Decimal(5000 + i % 90000), STAGES[i % 5],
-            date(2027, 1 + i % 12, 1 + i % 28), i % 5 >= 3, i % 5 == 3, users[i % len(users)], now,
+            "",
+            f"Deal {i}",
+            account_ids[i % len(account_ids)],
+            Decimal(5000 + i % 90000),
+            STAGES[i % 5],
+            date(2027, 1 + i % 12, 1 + i % 28),
+            i % 5 >= 3,
+            i % 5 == 3,
+            users[i % len(users)],
+            now,
         ),  # fmt: skip
     )
     return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
