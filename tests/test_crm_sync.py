@@ -59,13 +59,15 @@ def test_first_sync_merges_spreadsheet_customers_by_domain_then_name_and_keeps_r
     )
     crm.put("accounts", account("001B", "Brigthwave, LLC", billing_country="Germany", employees=5000))
     crm.put("accounts", account("001C", "Acme Foods"))
+    crm.put("accounts", account("001E", "Umbrella", owner_crm_id="005A", industry="Biotech"))  # new rows differ
     crm.put("accounts", account("001D", "Globex", is_customer=False))
     report = sync(db, crm, Directory({"olivia@example.com": "UOWNER001"}))
     accounts = report.streams["accounts"]
-    assert (accounts.merged, accounts.created, accounts.skipped["not a customer in Salesforce"]) == (2, 1, 1)
+    assert (accounts.merged, accounts.created, accounts.skipped["not a customer in Salesforce"]) == (2, 2, 1)
     with db.reading() as session:
         rows = {c.name: c for c in session.scalars(select(Customer))}
-        assert set(rows) == {"Initech", "Brigthwave, LLC", "Acme Bank", "Acme Foods"}
+        assert set(rows) == {"Initech", "Brigthwave, LLC", "Acme Bank", "Acme Foods", "Umbrella"}
+        assert (rows["Umbrella"].owner_slack_id, rows["Acme Foods"].owner_slack_id) == ("UOWNER001", None)
         initech = rows["Initech"]
         assert (initech.id, initech.crm_id, initech.industry) == (by_domain.id, "001A", "Software")
         assert (initech.owner_slack_id, initech.owner_email, initech.guidance) == (

@@ -455,6 +455,8 @@ class CrmSync:
             session.execute(insert(table), rows)
             return
         columns = list(rows[0])
+        if any(row.keys() != rows[0].keys() for row in rows):
+            raise ValueError(f"rows for {table.name} differ in their columns")  # COPY would misplace values
         as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
         names = ", ".join(f'"{c}"' for c in columns)
         raw = session.connection().connection.dbapi_connection
@@ -717,6 +719,9 @@ class CrmSync:
                     "industry": "",
                     "region": "",
                     "segment": "",
+                    "owner_slack_id": None,
+                    "owner_email": None,
+                    "crm_owner_id": None,
                     "products": [],
                     "topics": [],
                     "referenceable": True,
