@@ -132,7 +132,8 @@ class ExternalSender(Protocol):
         ...
 
     def deliver(self, prepared: Any, uncertain: bool) -> str:
-        """Write it (when `uncertain`, first look for an earlier attempt that landed); the external id."""
+        """Write it (when `uncertain`, first look for an earlier attempt that landed); the external id, which
+        the row keeps (in `slack_ts`, as a Slack row keeps its message's)."""
         ...
 
 
@@ -412,7 +413,7 @@ class OutboxWorker:
 
     def _send_external(self, kwargs: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
         try:
-            kwargs["sender"].deliver(kwargs["prepared"], kwargs["uncertain"])
+            external_id = kwargs["sender"].deliver(kwargs["prepared"], kwargs["uncertain"])
         except ExternalFailure as failure:
             return OutboxStatus.FAILED.value, None, None, failure.reason
         except ExternalRetry as retry:
@@ -421,7 +422,8 @@ class OutboxWorker:
         except Exception as exc:  # anything else mid-write (a dropped connection): it may have landed
             log.warning("external write failed; the next attempt checks whether it landed: %s", _first_line(exc))
             raise _Retry(f"{UNCERTAIN}{type(exc).__name__}: {_first_line(exc)}") from None
-        return OutboxStatus.SENT.value, None, None, ""
+        # The external record's id is kept where a Slack row keeps its message's ts, for later rows to use.
+        return OutboxStatus.SENT.value, None, str(external_id)[:32] if external_id else None, ""
 
     def _plan_post(self, session: Session, row: OutboxMessage) -> list[tuple[str, dict[str, Any]]]:
         rendered = self.renderers[row.kind](session, row)

@@ -258,8 +258,30 @@ def test_write_back_on_approval_and_outcome_exactly_once_across_three_replicas(
         and "Helped" in updated["body"]
     )
     with db.reading() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == ACTIVITY)).all()
+        rows = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == ACTIVITY).order_by(OutboxMessage.id)
+        ).all()
     assert [r.status for r in rows] == [OutboxStatus.SENT, OutboxStatus.SENT]
+    assert rows[0].slack_ts == activity["crm_id"]  # kept, so the update needs no search (HubSpot's lags)
+
+
+def test_an_outcome_recorded_before_the_approval_is_written_makes_one_activity_with_both(
+    crm: FakeCrm, fake: FakeSlack, db: Database, database_url: str
+) -> None:
+    settings = crm_settings(crm, fake, database_url)
+    request_id, reference, _ = linked_request(db, settings, crm)
+    with db.transaction() as session:
+        rq.approve(session, settings, request_id, reference, MANAGER)
+    with db.transaction() as session:
+        rq.record_outcome(session, settings, request_id, Outcome.HURT, REP)
+    app = create_app(settings, db=db)
+    deliver_all(app)
+    import time
+
+    time.sleep(2.1)  # the outcome row waited for the approval's write
+    deliver_all(app)
+    (activity,) = crm.activities()
+    assert "approved in refbot" in activity["body"] and "Hurt" in activity["body"]
 
 
 def test_write_back_after_a_crash_mid_write_asks_the_crm_before_writing_again(

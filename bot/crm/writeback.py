@@ -64,6 +64,7 @@ def record_decision(session: Session, request: ReferenceRequest, phase: Phase) -
 class _Write:
     phase: str
     activity: Activity
+    written: str | None = None  # the CRM id of the activity the approval wrote (its outbox row kept it)
 
 
 def _person(session: Session, slack_id: str | None) -> str:
@@ -122,15 +123,19 @@ class CrmWriter:
         request = session.get(ReferenceRequest, int(row.params["request_id"]))
         if request is None or request.customer_id is None:
             return None
+        written: str | None = None
         if row.params["phase"] == "outcome":
-            approval = session.scalar(
-                select(OutboxMessage.status).where(
-                    OutboxMessage.idempotency_key == f"{activity_key(request.id)}:approved"
+            approval = session.execute(
+                select(OutboxMessage.status, OutboxMessage.slack_ts).where(
+                    OutboxMessage.idempotency_key == f"{activity_key(request.id)}:approved:{row.params['opportunity']}"
                 )
-            )
-            if approval == OutboxStatus.PENDING:  # the activity is not written yet: it will carry the outcome
+            ).first()
+            if approval is not None and approval.status == OutboxStatus.PENDING:
+                # Not written yet: when it is, it will carry the outcome too.
                 raise ExternalRetry("waiting for the approval's activity to be written first", after=2.0, counts=False)
-        return _Write(str(row.params["phase"]), describe(session, request, str(row.params["opportunity"])))
+            written = approval.slack_ts if approval is not None else None
+        activity = describe(session, request, str(row.params["opportunity"]))
+        return _Write(str(row.params["phase"]), activity, written)
 
     def deliver(self, prepared: _Write, uncertain: bool) -> str:
         activity = prepared.activity
@@ -138,6 +143,9 @@ class CrmWriter:
         created = False
         try:
             connector = self._connected()
+            if prepared.written is not None:  # rewrite the approval's activity by its id: no search to lag behind
+                connector.update_activity(prepared.written, activity)
+                return prepared.written
             if prepared.phase == "outcome" or uncertain:
                 found = connector.find_activity(activity.key, activity.opportunity_crm_id)
                 if found is not None:
