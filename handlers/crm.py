@@ -84,9 +84,11 @@ def register(app: App, deps: Deps) -> None:
         """Fill the form from the picked deal; what the rep typed elsewhere stays (same block ids)."""
         ack()
         view = body.get("view") or {}
-        chosen = record_id(((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value"))
+        action = (body.get("actions") or [{}])[0]
+        option = action.get("selected_option") if isinstance(action, dict) else None
+        chosen = record_id(option.get("value") if isinstance(option, dict) else None)
         if chosen is None or not settings.crm_name:
-            return
+            return  # cleared, or not a pick refbot offered: nothing to fill in
         with reported(body, client, respond):
             with deps.db.reading() as session:
                 pick = opportunities.pick(session, body["user"]["id"], chosen)
