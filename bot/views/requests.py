@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -306,6 +307,29 @@ def _candidate_blocks(
     return blocks
 
 
+# Resting good fits named on the card; the rest are counted.
+RESTING_NAMED = 3
+
+
+def _resting_line(resting: Sequence[tuple[Candidate, date | None]], settings: Settings) -> str:
+    """"2 more fit well but are resting: *Northwind* (used 2× in 90 days, free again on 2027-01-04), …"."""
+    named = []
+    # The best fits first and, among equals, the one free soonest.
+    ordered = sorted(resting, key=lambda pair: (-pair[0].score, pair[1] or date.max, pair[0].customer.name))
+    for candidate, free_on in ordered[:RESTING_NAMED]:
+        verdict = candidate.assessment
+        if verdict.customer_tired:
+            why = f"used {verdict.uses_in_window}× in {settings.fatigue_window_days} days"
+        else:
+            why = f"every contact used {settings.contact_fatigue_limit}× in {settings.contact_fatigue_window_days} days"
+        until = f", free again on {free_on.isoformat()}" if free_on else ""
+        named.append(f"*{safe(candidate.customer.name, 200)}* ({why}{until})")
+    more = len(resting) - len(named)
+    tail = f" and {more} more" if more else ""
+    fits = "fits well but is resting" if len(resting) == 1 else "fit well but are resting"
+    return f":zzz: {len(resting)} more {fits}: {', '.join(named)}{tail}."
+
+
 def manager_card(
     request: ReferenceRequest,
     candidates: list[Candidate],
@@ -313,9 +337,13 @@ def manager_card(
     waiting_on: CheckIn | None,
     settings: Settings,
     now: datetime,
+    *,
+    resting: Sequence[tuple[Candidate, date | None]] = (),
 ) -> Message:
     """The manager's DM: the request, ranked candidates with their verdicts, and the decision buttons.
 
+    `resting` are the good fits left off only for fatigue, with the day each is free again: named below
+    the candidates so the manager knows the pool is thin for now, not empty.
     Once decided it becomes a one-line record of the decision, so no stale button stays behind.
     """
     ref_type = RefType(request.ref_type)
@@ -349,6 +377,8 @@ def manager_card(
         blocks.append(section("*Best candidates*"))
         for rank, candidate in enumerate(candidates, start=1):
             blocks += _candidate_blocks(request, rank, candidate, pending.get(candidate.customer.id), settings, now)
+        if resting:
+            blocks.append(context(_resting_line(resting, settings)))
     else:
         blocks.append(
             section(
@@ -406,8 +436,8 @@ def approved_notice(
 ) -> Message:
     text = f"Your reference for {safe(request.prospect, 200)} is approved: {safe(customer.name, 200)}"
     if contact is not None:
-        who = safe(contact.name, 200) + (f", {safe(contact.title, 200)}" if contact.title else "")
-        reach = f" · {safe(contact.email, 320)}" if contact.email else ""
+        who = safe(contact.display_name, 200) + (f", {safe(contact.title, 200)}" if contact.title else "")
+        reach = f" · {safe(contact.email, 320)}" if contact.email and contact.name else ""
         contact_line = f"*Contact:* {who}{reach}"
     else:
         contact_line = f"*Contact:* none on record; ask {mention(customer.owner_slack_id)} for an introduction."
