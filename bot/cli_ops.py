@@ -79,25 +79,74 @@ def cmd_jobs_run(args: argparse.Namespace, settings: Settings, open_db: OpenData
         did.append(f"{'would delete' if args.dry_run else 'deleted'} {sum(result.removed.values())} old row(s)")
     print(f"{args.name} ({result.period}): {', '.join(did)}")
     if not args.dry_run and result.messages:
+        keys = _messages(db, result.queued)
+        already = _standing(db, keys).get(OutboxStatus.SENT, 0)
         _deliver_now(db, settings)
+        print(f"{args.name}: {_where_they_stand(_standing(db, keys), already)}")
     return 0
 
 
+def _messages(db: Database, keys: list[str]) -> list[str]:
+    """The queued keys that are messages to people (not App Home or in-place card refreshes)."""
+    from bot.outbox import REFRESH
+    from bot.requests import HOME
+
+    if not keys:
+        return []
+    with db.reading() as session:
+        found = session.scalars(
+            select(OutboxMessage.idempotency_key).where(
+                OutboxMessage.idempotency_key.in_(keys), OutboxMessage.kind.not_in([REFRESH, HOME])
+            )
+        ).all()
+    return list(found)
+
+
+def _standing(db: Database, keys: list[str]) -> dict[str, int]:
+    """How many of the rows with `keys` are in each outbox status right now."""
+    if not keys:
+        return {}
+    with db.reading() as session:
+        rows = session.execute(
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.idempotency_key.in_(keys))
+            .group_by(OutboxMessage.status)
+        ).all()
+    return {status: count for status, count in rows}
+
+
+def _where_they_stand(standing: dict[str, int], already_sent: int) -> str:
+    """"2 messages queued: 1 already sent by a running refbot, 1 sent now." A server that is running
+    delivers within seconds, often before this command can: so say who sent what, not "delivered 0"."""
+    total = sum(standing.values())
+    sent_now = standing.get(OutboxStatus.SENT, 0) - already_sent
+    parts = []
+    if already_sent:
+        parts.append(f"{already_sent} already sent by a running refbot")
+    if sent_now:
+        parts.append(f"{sent_now} sent now")
+    if standing.get(OutboxStatus.SKIPPED):
+        parts.append(f"{standing[OutboxStatus.SKIPPED]} skipped (nothing left to say)")
+    left = [
+        f"{standing[status]} {words}"
+        for status, words in ((OutboxStatus.PENDING, "waiting in the outbox"), (OutboxStatus.FAILED, "failed"))
+        if standing.get(status)
+    ]
+    if left:
+        parts.append(", ".join(left) + " (see `refbot outbox`)")
+    return f"{total} message{'' if total == 1 else 's'} queued: {', '.join(parts) or 'none left'}."
+
+
 def _deliver_now(db: Database, settings: Settings) -> None:
-    """Send what the run enqueued, from this process, so `jobs run` is useful without a server."""
+    """Send what is due, from this process, so `jobs run` is useful without a server."""
     from bot.app import create_app
 
     if not settings.slack_bot_token:
         print("No SLACK_BOT_TOKEN here: the messages wait in the outbox for a running refbot to send them.")
         return
     outbox = create_app(settings.with_overrides(run_scheduler=False), db=db).deps.outbox
-    sent = 0
-    while True:
-        done = outbox.deliver_due()
-        sent += done
-        if not done:
-            break
-    print(f"delivered {sent} message(s) now; see `refbot outbox` for anything left")
+    while outbox.deliver_due():
+        pass
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings, open_db: OpenDatabase) -> int:

@@ -631,9 +631,27 @@ class CanUse:
         return "not_yet" if self.assessment.needs_checkin else "yes"
 
 
-def parse_can_use(text: str) -> tuple[str, RefType]:
-    """`acme corp case study` → ("acme corp", CASE_STUDY): the type is the last one to three words."""
+def named_exactly(session: Session, text: str) -> Customer | None:
+    """The one customer whose domain or whole name `text` is, without guessing (None when not exactly one)."""
+    text = clean_text(text).strip('"')
+    domain = domain_of(text)
+    if domain:
+        found = session.scalars(select(Customer).where(Customer.domain == domain).limit(2)).all()
+        if len(found) == 1:
+            return found[0]
+    exact = session.scalars(select(Customer).where(Customer.name_key == name_key(text)).limit(2)).all()
+    return exact[0] if len(exact) == 1 else None
+
+
+def parse_can_use(text: str, session: Session | None = None) -> tuple[str, RefType | None]:
+    """`acme corp case study` → ("acme corp", CASE_STUDY): the type is the last one to three words.
+
+    With a `session`, the whole text is tried as a customer first: `Acme Corp` (no type) → ("Acme Corp",
+    None), so the caller asks which kind of use, rather than reading "Corp" as a type it doesn't know.
+    """
     text = clean_text(text)
+    if session is not None and text and named_exactly(session, text) is not None:
+        return text.strip('"'), None
     words = text.split()
     if len(words) < 2:
         raise ValidationFailed(

@@ -13,6 +13,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings
+from bot.views.text import approver_words
 from models import CheckIn, Contact, Customer, ReferenceRequest, ReferenceUse
 from models.enums import TENURE_TYPES, CheckInStatus, Happiness, RefType, RequestStatus
 
@@ -48,6 +49,10 @@ class Assessment:
     contact: Contact | None = None
     # Blockers an owner's fresh answer could lift (a recent "concerns"/"unhappy").
     happiness_blockers: list[str] = field(default_factory=list)
+    # Fatigue, which time alone lifts: the customer as a whole is over its limit, or every contact is.
+    customer_tired: bool = False
+    contacts_tired: bool = False
+    fatigue_blockers: list[str] = field(default_factory=list)
 
     @property
     def eligible(self) -> bool:
@@ -59,6 +64,11 @@ class Assessment:
         """Would asking the owner now help: the customer is usable, or only a past answer stands in the way."""
         return bool(self.customer.owner_slack_id) and all(b in self.happiness_blockers for b in self.blockers)
 
+    @property
+    def resting(self) -> bool:
+        """Blocked by fatigue and nothing else: usable again once enough time has passed."""
+        return bool(self.blockers) and all(b in self.fatigue_blockers for b in self.blockers)
+
 
 @dataclass(frozen=True)
 class Context:
@@ -67,7 +77,7 @@ class Context:
     uses_in_window: dict[int, int]
     last_used: dict[int, datetime]
     on_open_checkin: dict[int, int]  # customer id → request id whose approval waits on its check-in
-    contact_uses: dict[int, int] = field(default_factory=dict)  # contact id → uses in the window
+    contact_uses: dict[int, int] = field(default_factory=dict)  # contact id → uses in the contact window
 
 
 def load_context(
@@ -99,13 +109,15 @@ def load_context(
     if exclude_request is not None:
         waiting = waiting.where(ReferenceRequest.id != exclude_request)
     on_open = {cid: rid for cid, rid in session.execute(waiting) if cid is not None}
+    # A person's fatigue has its own window: a use counts for the contact it went through, and for the customer.
+    contact_since = now - timedelta(days=settings.contact_fatigue_window_days)
     per_contact = (
         select(ReferenceUse.contact_id, func.count())
         .where(
             ReferenceUse.customer_id.in_(customer_ids),
             ReferenceUse.contact_id.is_not(None),
             ReferenceUse.counted.is_(True),
-            ReferenceUse.used_at >= since,
+            ReferenceUse.used_at >= contact_since,
         )
         .group_by(ReferenceUse.contact_id)
     )
@@ -152,8 +164,15 @@ def assess(
         )
     elif not is_happy(last):
         note = f": “{last.note}”" if last.note else ""
-        nps = f", NPS {last.nps}" if last.nps is not None and last.nps <= LOW_NPS else ""
-        reason = f"{Happiness(last.answer).label}{nps} at the last check-in ({_day(last.answered_at, settings)}){note}"
+        day = _day(last.answered_at, settings)
+        if last.answer == Happiness.HAPPY:  # happy in words, a detractor by the score: say which rule says no
+            reason = (
+                f"Happy, but NPS {last.nps} at the last check-in ({day}): "
+                f"an NPS of {LOW_NPS} or less counts as not happy{note}"
+            )
+        else:
+            nps = f", NPS {last.nps}" if last.nps is not None and last.nps <= LOW_NPS else ""
+            reason = f"{Happiness(last.answer).label}{nps} at the last check-in ({day}){note}"
         result.blockers.append(reason)
         result.happiness_blockers.append(reason)
 
@@ -163,15 +182,18 @@ def assess(
     if ref_type in TENURE_TYPES:
         _check_tenure(answered, ref_type, settings, now, result)
 
+    # The customer's limit counts every use of the customer as a whole, whichever contact carried it.
     result.uses_in_window = context.uses_in_window.get(customer.id, 0)
     result.last_used_at = context.last_used.get(customer.id)
-    if result.uses_in_window >= settings.fatigue_limit:
-        result.blockers.append(
+    result.customer_tired = result.uses_in_window >= settings.fatigue_limit
+    if result.customer_tired:
+        _fatigue_blocker(
+            result,
             f"Used {result.uses_in_window}× in the last {settings.fatigue_window_days} days "
-            f"(limit {settings.fatigue_limit})"
+            f"(limit {settings.fatigue_limit})",
         )
 
-    _choose_contact(customer, settings, context, result)
+    _choose_contact(customer, settings, context, result, offer_instead=not result.customer_tired)
 
     waiting_on = context.on_open_checkin.get(customer.id)
     if waiting_on is not None:
@@ -187,25 +209,95 @@ def assess(
     return result
 
 
-def _choose_contact(customer: Customer, settings: Settings, context: Context, result: Assessment) -> None:
-    """Fatigue per person, too: a contact over the limit is spared, and another one is offered instead."""
+def _choose_contact(
+    customer: Customer, settings: Settings, context: Context, result: Assessment, *, offer_instead: bool
+) -> None:
+    """Fatigue per person, with its own limit and window: a tired contact is spared and a rested one offered.
+
+    `offer_instead` is off when the customer as a whole is over its limit: no contact is usable then, and
+    saying one "is offered instead" beside that blocker would contradict it.
+    """
     if not customer.contacts:
         result.warnings.append("No contact on record")
         return
+    limit, window = settings.contact_fatigue_limit, settings.contact_fatigue_window_days
     primary = customer.primary_contact
     ordered = sorted(customer.contacts, key=lambda c: (c is not primary, context.contact_uses.get(c.id, 0), c.id))
-    rested = [c for c in ordered if context.contact_uses.get(c.id, 0) < settings.fatigue_limit]
+    rested = [c for c in ordered if context.contact_uses.get(c.id, 0) < limit]
     if not rested:
-        result.blockers.append(
-            f"Every contact was used {settings.fatigue_limit}× or more in the last {settings.fatigue_window_days} days"
+        result.contacts_tired = True
+        _fatigue_blocker(
+            result, f"Every contact was used {limit}× or more in the last {window} days (limit {limit} per contact)"
         )
         return
     result.contact = rested[0]
-    if primary is not None and rested[0] is not primary:
+    if offer_instead and primary is not None and rested[0] is not primary:
         result.warnings.append(
-            f"{primary.name} was used {context.contact_uses.get(primary.id, 0)}× lately; "
-            f"{rested[0].name} is offered instead"
+            f"{primary.name} was used {context.contact_uses.get(primary.id, 0)}× in the last {window} days "
+            f"(limit {limit}); {rested[0].name} is offered instead"
         )
+
+
+def _fatigue_blocker(result: Assessment, reason: str) -> None:
+    result.blockers.append(reason)
+    result.fatigue_blockers.append(reason)
+
+
+def rested_on(
+    session: Session, settings: Settings, verdicts: list[Assessment], now: datetime
+) -> dict[int, date]:
+    """Customer id → the day each customer that is only resting (`.resting`) may be used again, in
+    REFBOT_TIMEZONE; their uses are read in one query.
+
+    A use stops counting when it is older than its window, so a customer is free once enough of its oldest
+    uses in the window have aged out to bring it under the limit, and one of its contacts has done the same.
+    """
+    resting = [v for v in verdicts if v.resting]
+    if not resting:
+        return {}
+    since = now - timedelta(days=max(settings.fatigue_window_days, settings.contact_fatigue_window_days))
+    uses = session.execute(
+        select(ReferenceUse.customer_id, ReferenceUse.contact_id, ReferenceUse.used_at).where(
+            ReferenceUse.customer_id.in_([v.customer.id for v in resting]),
+            ReferenceUse.counted.is_(True),
+            ReferenceUse.used_at >= since,
+        )
+    ).all()
+    by_customer: dict[int, list[datetime]] = {}
+    by_contact: dict[int, list[datetime]] = {}
+    for customer_id, contact_id, used_at in uses:
+        by_customer.setdefault(customer_id, []).append(_aware(used_at))
+        if contact_id is not None:
+            by_contact.setdefault(contact_id, []).append(_aware(used_at))
+    days = {}
+    for verdict in resting:
+        free_at = now
+        if verdict.customer_tired:
+            window = settings.fatigue_window_days
+            times = _within(by_customer.get(verdict.customer.id, []), now, window)
+            free_at = max(free_at, _free_at(times, settings.fatigue_limit, window))
+        if verdict.contacts_tired:
+            limit, window = settings.contact_fatigue_limit, settings.contact_fatigue_window_days
+            first = min(
+                _free_at(_within(by_contact.get(c.id, []), now, window), limit, window)
+                for c in verdict.customer.contacts
+            )
+            free_at = max(free_at, first)
+        days[verdict.customer.id] = free_at.astimezone(settings.tz).date()
+    return days
+
+
+def _within(times: list[datetime], now: datetime, window_days: int) -> list[datetime]:
+    since = now - timedelta(days=window_days)
+    return sorted(t for t in times if t >= since)
+
+
+def _free_at(times: list[datetime], limit: int, window_days: int) -> datetime:
+    """When uses at `times` (oldest first, all inside the window) leave fewer than `limit` counting."""
+    excess = len(times) - limit + 1
+    if excess <= 0:
+        return datetime.min.replace(tzinfo=UTC)
+    return times[excess - 1] + timedelta(days=window_days)
 
 
 _SEVERITY = {"low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -218,7 +310,7 @@ def _check_consent(customer: Customer, ref_type: RefType, today: date, result: A
         result.blockers.append(f"No {label} consent on record")
         return
     if consent.expires_on is not None and consent.expires_on < today:
-        who = f" by {consent.approved_by}" if consent.approved_by else ""
+        who = f" by {approver_words(consent.approved_by)}" if consent.approved_by else ""
         on = f" on {consent.approved_on.isoformat()}" if consent.approved_on else ""
         result.blockers.append(f"{ref_type.label} consent expired {consent.expires_on.isoformat()} (approved{who}{on})")
 

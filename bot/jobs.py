@@ -28,8 +28,9 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from bot import digest
 from bot import requests as rq
-from bot.outbox import REFRESH, enqueue
+from bot.outbox import ENQUEUED_KEYS, REFRESH, enqueue
 from bot.settings import Settings
+from bot.views.text import plural
 from models import CheckIn, Consent, Customer, InboundDelivery, JobRun, OutboxMessage, ReferenceRequest
 from models.db import Database
 from models.enums import CheckInPurpose, CheckInStatus, OutboxStatus, RequestStatus
@@ -64,6 +65,8 @@ class JobResult:
     # batch limit goes on: `run_job` calls the job again, in a transaction of its own, until this is empty.
     removed: dict[str, int] = field(default_factory=dict)
     resume: str = ""
+    # The outbox keys the run queued (not in a dry run): where each stands is what `refbot jobs run` reports.
+    queued: list[str] = field(default_factory=list)
 
     def note(self, line: str, messages: int = 1) -> None:
         self.lines.append(line)
@@ -155,7 +158,8 @@ def run_checkins(session: Session, settings: Settings, now: datetime, dry_run: b
         week = f"{year}-W{number:02d}"  # reported once a week until they get an owner, not every run
         names = ", ".join(name for _, name in ownerless[:10]) + (" …" if len(ownerless) > 10 else "")
         for manager in settings.managers:
-            result.note(f"DM to {manager}: {len(ownerless)} stale customers have no account owner ({names})")
+            stale = f"{plural(len(ownerless), 'stale customer')} {'has' if len(ownerless) == 1 else 'have'}"
+            result.note(f"DM to {manager}: {stale} no account owner ({names})")
             if not dry_run:
                 enqueue(
                     session,
@@ -205,7 +209,7 @@ def _remind_owners(session: Session, settings: Settings, now: datetime, dry_run:
     for checkin in due:
         by_message[(checkin.asked_of, _asked_in(checkin))].append(checkin)
     for (owner, subject), checkins in by_message.items():
-        result.note(f"Reminder to {owner}: {len(checkins)} check-in(s) unanswered")
+        result.note(f"Reminder to {owner}: {plural(len(checkins), 'check-in')} unanswered")
         if dry_run:
             continue
         for checkin in checkins:
@@ -542,6 +546,7 @@ def run_job(
             return result
         job.run(session, settings, now, False, result)
         _record(session, name, result)
+        result.queued += session.info.get(ENQUEUED_KEYS, [])
     while result.resume:  # stopped at a batch limit: go on, each batch in a short transaction of its own
         with db.transaction() as session:
             job.run(session, settings, now, False, result)

@@ -27,6 +27,9 @@ SIMILAR = 85.0
 # Light rows scored per request, and how many of the best are judged in full.
 POOL_LIMIT = 1500
 SHORTLIST = 60
+# A good fit matches at least half of what the rep asked for, by weight. When one is left off a full card
+# only because it is resting (fatigue), the card says so: the pool is thin for now, not empty.
+GOOD_FIT = 50.0
 
 
 @dataclass
@@ -39,6 +42,15 @@ class Candidate:
     @property
     def customer(self) -> Customer:
         return self.assessment.customer
+
+
+class Ranking(list[Candidate]):
+    """The candidates to show, best first (a plain list to every caller), plus `resting`: the good fits
+    (fit ≥ GOOD_FIT) judged but left off only because fatigue rests them, best first."""
+
+    def __init__(self, shown: list[Candidate], resting: list[Candidate]) -> None:
+        super().__init__(shown)
+        self.resting = resting
 
 
 def _norm(value: str) -> str:
@@ -131,7 +143,7 @@ def _pool(session: Session, request: ReferenceRequest) -> list[Row[Any]]:
 
 def rank_candidates(
     session: Session, settings: Settings, request: ReferenceRequest, now: datetime, limit: int | None = None
-) -> list[Candidate]:
+) -> Ranking:
     """The best customers for `request`, eligible ones first; each with its fit reasons and verdict.
 
     Two stages keep this fast on a large list: fit is scored on light rows for the whole pool, and only
@@ -181,4 +193,6 @@ def rank_candidates(
         )
 
     candidates.sort(key=order)
-    return candidates[: limit or settings.candidates_shown]
+    shown = limit or settings.candidates_shown
+    resting = [c for c in candidates[shown:] if c.score >= GOOD_FIT and c.assessment.resting]
+    return Ranking(candidates[:shown], resting)

@@ -6,14 +6,16 @@ after another manager approved shows the approval, not buttons.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import digest, jobs
 from bot import home as home_data
 from bot import requests as rq
-from bot.eligibility import assess, load_context
-from bot.matching import rank_candidates
+from bot.eligibility import assess, load_context, rested_on
+from bot.matching import Candidate, rank_candidates
 from bot.outbox import RENDER_CACHE, Rendered, Renderer
 from bot.settings import Settings
 from bot.views import checkins as checkin_views
@@ -57,11 +59,15 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
 
     def _manager_card(session: Session, request: ReferenceRequest) -> Rendered:
         now = utcnow()
-        candidates = []
+        candidates: list[Candidate] = []
+        resting: list[tuple[Candidate, date | None]] = []
         pending: dict[int, CheckIn] = {}
         waiting_on = None
         if request.status == RequestStatus.SUBMITTED:
-            candidates = rank_candidates(session, settings, request, now)
+            ranking = rank_candidates(session, settings, request, now)
+            candidates = ranking
+            free_on = rested_on(session, settings, [c.assessment for c in ranking.resting], now)
+            resting = [(c, free_on.get(c.customer.id)) for c in ranking.resting]
             home_data.remember_ranking(session, request, candidates)  # the Home's Approve button reuses it
             asked = session.scalars(
                 select(CheckIn).where(
@@ -76,7 +82,9 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
                 .where(CheckIn.request_id == request.id, CheckIn.status == CheckInStatus.PENDING)
                 .order_by(CheckIn.id.desc())
             ).first()
-        return Rendered(**request_views.manager_card(request, candidates, pending, waiting_on, settings, now))
+        return Rendered(
+            **request_views.manager_card(request, candidates, pending, waiting_on, settings, now, resting=resting)
+        )
 
     def receipt(session: Session, row: OutboxMessage) -> Rendered | None:
         request = _request(session, row)

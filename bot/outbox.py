@@ -71,6 +71,9 @@ UNCERTAIN = "uncertain: "
 METADATA_EVENT = "refbot_outbox"
 # Key of a dict in `session.info` while the worker renders a group of rows in one reading (see `_deliver`).
 RENDER_CACHE = "refbot_render_cache"
+# `session.info` key: the idempotency keys `enqueue` was given in this session, in order, so a caller
+# (`refbot jobs run`) can say afterwards where exactly the messages it queued stand.
+ENQUEUED_KEYS = "refbot_enqueued_keys"
 # A worker whose passes keep failing (the database unreachable) waits up to this long between tries.
 MAX_IDLE_BACKOFF = 15.0
 
@@ -129,6 +132,7 @@ def enqueue(
     }
     connection = session.connection()
     connection.execute(_ENQUEUE[connection.dialect.name], values)
+    session.info.setdefault(ENQUEUED_KEYS, []).append(key)
 
 
 def enqueue_refresh(session: Session, subject: str, kinds: tuple[str, ...], version: object) -> None:

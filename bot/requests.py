@@ -671,6 +671,16 @@ def outcome_to_report(
     return request
 
 
+def _check_held_on(held_on: date, request: ReferenceRequest, settings: Settings, now: datetime) -> None:
+    """The day a reference was held dates its use, which fatigue counts for a window from then: so it can be
+    neither in the future (the customer would stay "used" for months too long) nor before the request."""
+    if held_on > now.astimezone(settings.tz).date():
+        raise ValidationFailed({"held_on": "That date hasn't happened yet."})
+    made_on = request.created_at.astimezone(settings.tz).date()
+    if held_on < made_on:
+        raise ValidationFailed({"held_on": f"That is before the request was made ({made_on.isoformat()})."})
+
+
 def record_outcome(
     session: Session,
     settings: Settings,
@@ -697,6 +707,8 @@ def record_outcome(
         )
     if details.amount_influenced is not None and not (0 <= details.amount_influenced <= MAX_AMOUNT):
         raise ValidationFailed({"amount_influenced": "The amount must be a positive number."})
+    if details.held_on is not None:
+        _check_held_on(details.held_on, request, settings, now)
     _move(request, RequestStatus.COMPLETED, settings)
     request.outcome = outcome.value
     request.outcome_by = actor

@@ -43,6 +43,11 @@ class Settings:
     min_happy_days_public: int = 90
     fatigue_limit: int = 2
     fatigue_window_days: int = 90
+    # Fatigue per person, apart from the customer's: at most this many uses of one contact per window.
+    # A person remembers longer than a quarter, so the default window is longer than the customer's: a
+    # contact used twice in half a year rests, and the customer's next use goes through another contact.
+    contact_fatigue_limit: int = 2
+    contact_fatigue_window_days: int = 180
     candidates_shown: int = 5
     checkin_remind_days: int = 3
     approval_sla_hours: int = 48
@@ -225,6 +230,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         min_happy_days_public=_int(env, "REFBOT_MIN_HAPPY_DAYS_PUBLIC", 90),
         fatigue_limit=_int(env, "REFBOT_FATIGUE_LIMIT", 2, minimum=1),
         fatigue_window_days=_int(env, "REFBOT_FATIGUE_WINDOW_DAYS", 90, minimum=1),
+        contact_fatigue_limit=_int(env, "REFBOT_CONTACT_FATIGUE_LIMIT", 2, minimum=1),
+        contact_fatigue_window_days=_int(env, "REFBOT_CONTACT_FATIGUE_WINDOW_DAYS", 180, minimum=1),
         candidates_shown=_int(env, "REFBOT_CANDIDATES_SHOWN", 5, minimum=1),
         checkin_remind_days=_int(env, "REFBOT_CHECKIN_REMIND_DAYS", 3, minimum=1),
         approval_sla_hours=_int(env, "REFBOT_APPROVAL_SLA_HOURS", 48, minimum=1),

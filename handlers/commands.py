@@ -6,7 +6,6 @@ dispatches on the first word, answers help, and suggests the closest match for a
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from bot.deps import Deps
 from bot.errors import NotAllowed
 from bot.views.help import help_message
 from handlers.errors import reported
+from handlers.suggestions import closest_subcommand
 
 
 def unescape(text: str) -> str:
@@ -66,8 +66,8 @@ def register(app: App, deps: Deps, subcommands: list[Subcommand]) -> None:
         visible = [(f"{s.usage}", s.summary) for s in subcommands if is_manager or not s.managers_only]
         suggestion = None
         if unknown is not None:
-            guess = difflib.get_close_matches(unknown, list(table), n=1, cutoff=0.5)
-            suggestion = table[guess[0]].usage.split()[0] if guess else None
+            guess = closest_subcommand(unknown, list(table))
+            suggestion = table[guess].usage.split()[0] if guess else None
         return help_message(visible, is_manager, unknown=unknown, suggestion=suggestion)
 
     @app.command("/reference")

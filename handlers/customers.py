@@ -19,6 +19,7 @@ from bot.errors import NotFound
 from bot.views.customers import (
     can_use_choices,
     can_use_message,
+    can_use_which_type,
     customer_modal,
     did_you_mean,
     find_results,
@@ -66,12 +67,14 @@ def subcommands() -> list[Subcommand]:
         call.reply(**message)
 
     def can_use(call: Invocation) -> None:
-        typed, ref_type = cu.parse_can_use(call.rest)
         settings, now = call.deps.settings, utcnow()
         with call.deps.db.reading() as session:
+            typed, ref_type = cu.parse_can_use(call.rest, session)
             found = cu.lookup(session, typed)
             if found.customer is None:
                 message = can_use_choices(typed, found.choices, ref_type)
+            elif ref_type is None:
+                message = can_use_which_type(typed, found.customer)
             else:
                 message = can_use_message(
                     cu.can_use(session, settings, found.customer.id, ref_type, now), settings, now

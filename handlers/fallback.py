@@ -29,7 +29,9 @@ ANY = re.compile(r"^")  # matches every id, including an empty one
 STALE_BUTTON = (
     "This button is no longer in use, so nothing was changed. Use the latest message from refbot, or `/reference help`."
 )
-STALE_SHORTCUT = "This shortcut is no longer in use, so nothing was done. Try `/reference help`."
+# A shortcut (global or on a message) that no listener claims: refbot never had it, or the app's manifest
+# offers one this version does not handle. Either way the honest sentence is that refbot has no such shortcut.
+NO_SUCH_SHORTCUT = "refbot has no such shortcut, so nothing was done. `/reference help` lists what refbot can do."
 
 
 def stale_form() -> dict[str, Any]:
@@ -95,7 +97,7 @@ def register(app: App, deps: Deps) -> None:
     def unknown_shortcut(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         log.warning("no listener for shortcut %r: acknowledged", str(body.get("callback_id") or "")[:100])
-        tell_user(body, client, respond, STALE_SHORTCUT)
+        tell_user(body, client, respond, NO_SUCH_SHORTCUT)
 
     @app.command(ANY)
     def unknown_command(ack: Ack, command: dict[str, Any]) -> None:

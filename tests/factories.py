@@ -68,6 +68,14 @@ def customer(
     return record
 
 
+def backup_contact(session: Session, record: Customer, name: str = "Bob Backup") -> Contact:
+    """A second, non-primary contact at `record`."""
+    item = Contact(name=name, title="Head of Payments", email="bob@example.com", is_primary=False)
+    record.contacts.append(item)
+    session.flush()
+    return item
+
+
 def checkin(session: Session, record: Customer, answer: Happiness, *, days_ago: int, nps: int | None = None) -> CheckIn:
     at = now() - timedelta(days=days_ago)
     item = CheckIn(
@@ -87,8 +95,16 @@ def checkin(session: Session, record: Customer, answer: Happiness, *, days_ago: 
     return item
 
 
-def use(session: Session, record: Customer, *, days_ago: int, ref_type: str = "call") -> ReferenceUse:
-    item = ReferenceUse(customer_id=record.id, ref_type=ref_type, used_at=now() - timedelta(days=days_ago))
+def use(
+    session: Session, record: Customer, *, days_ago: int, ref_type: str = "call", contact: Contact | None = None
+) -> ReferenceUse:
+    """A counted use of `record`, through `contact` when given (as an approval through that person records it)."""
+    item = ReferenceUse(
+        customer_id=record.id,
+        contact_id=contact.id if contact else None,
+        ref_type=ref_type,
+        used_at=now() - timedelta(days=days_ago),
+    )
     session.add(item)
     session.flush()
     return item

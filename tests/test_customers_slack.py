@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot import audit
 from models import AuditEntry, CheckIn, Consent, Contact, Customer, Incident, ReferenceRequest, ReferenceUse
 from models.db import Database
 from models.enums import Happiness
@@ -425,12 +426,57 @@ def test_manager_edits_with_old_and_new_audited(slack: SignedClient, fake: FakeS
     shown = run(slack, fake, MANAGER, "show acme", "Recent changes")
     text = blob(shown["blocks"])
     assert "*no*: Renewal &lt;under&gt; negotiation" in text
-    assert f"<@{MANAGER}> added an incident: " in text and "severity: medium" in text
+    assert f"Incident added by <@{MANAGER}>: medium, “Billing bug” (2026-11-01)" in text
     assert "_…and 1 more_" in text  # six changes, the latest five shown
 
     # The form is stale now (the customer changed since it was opened): saving again is refused.
     stale = slack.view_submission(MANAGER, form, {"industry": "Energy"}).json()
     assert stale["response_action"] == "errors" and "Someone changed this customer" in stale["errors"]["name"]
+    assert fake.violations == []
+
+
+def test_recent_changes_read_as_sentences(slack: SignedClient, fake: FakeSlack, db: Database) -> None:
+    """Issue 10 item 10: *Recent changes* prints sentences, never Python dictionaries or lists."""
+
+    def recent_changes() -> list[str]:
+        shown = run(slack, fake, MANAGER, "show globex", "Recent changes")
+        texts = [b["text"]["text"] for b in shown["blocks"] if b["type"] == "section" and "text" in b]
+        text = next(t for t in texts if t.startswith("*Recent changes*"))
+        lines = [line.split(" · ", 1)[1] for line in text.splitlines()[1:] if " · " in line]  # after the time
+        assert not any(mark in line for line in lines for mark in ("{", "}", "[", "]", "': ", "fields:")), lines
+        return lines
+
+    form = _open_add(slack, fake)
+    assert slack.view_submission(MANAGER, form, NEW_CUSTOMER).json()["response_action"] == "update"
+    added = recent_changes()
+    assert added[:2] == [
+        f"Case study consent recorded by <@{MANAGER}>: approved by Lisa Simpson (CMO) on 2024-09-30, until 2030-09-30",
+        f"Contacts changed by <@{MANAGER}>: added Hank Scorpio and Marge",
+    ]
+    assert added[2].startswith(
+        f"Added by <@{MANAGER}>: industry Energy, region EMEA, segment Enterprise, domain globex.com, "
+        f"products Payments and Ledger, topics migration and SSO, owner <@{OWNER}>"
+    )
+
+    with db.transaction() as session:
+        globex_id = session.scalars(select(Customer.id).where(Customer.name == "Globex")).one()
+        conflict = {"field": "industry", "old": "Energy", "new": "Utilities", "line": 4}
+        audit.record(
+            session, "import", "customer.updated_by_import", "customer", globex_id, file="crm.csv", conflicts=[conflict]
+        )
+        changes = {
+            "industry": ["Utilities", "Payments"],
+            "owner_slack_id": [OWNER, None],
+            "referenceable": [True, False],
+        }
+        audit.record(session, MANAGER, "customer.updated", "customer", globex_id, changes=changes)
+        incident = {"incident_id": 1, "occurred_on": "2026-11-02", "severity": "high", "summary": "Outage <EU>"}
+        audit.record(session, MANAGER, "customer.incident_added", "customer", globex_id, **incident)
+    assert recent_changes()[:3] == [
+        f"Incident added by <@{MANAGER}>: high, “Outage &lt;EU&gt;” (2026-11-02)",
+        f"Industry: Utilities → Payments; owner: <@{OWNER}> → nobody; referenceable: yes → no (by <@{MANAGER}>)",
+        "Industry: Energy → Utilities (import of crm.csv, line 4)",
+    ]
     assert fake.violations == []
 
 

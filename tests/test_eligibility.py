@@ -286,6 +286,55 @@ def test_fatigue_rolling_window_moves_with_time(db: Database, settings: Settings
     assert rested.blockers == [] and rested.eligible
 
 
+def test_contact_fatigue_has_its_own_limit_and_window(db: Database, settings: Settings) -> None:
+    """Issue 10 item 7: per-contact fatigue is configured apart from the customer's, and judged on its own."""
+    assert (settings.contact_fatigue_limit, settings.contact_fatigue_window_days) == (2, 180)
+    settings = settings.with_overrides(contact_fatigue_limit=1, contact_fatigue_window_days=30, fatigue_limit=3)
+    with freeze_time(NOON) as clock:
+        with db.transaction() as session:
+            record = factories.customer(session, "Acme Corp")
+            jane = record.primary_contact
+            bob_id = factories.backup_contact(session, record).id
+            factories.use(session, record, days_ago=60, contact=jane)  # outside the contact's 30 days
+            factories.use(session, record, days_ago=10, contact=jane)
+            customer_id = record.id
+        tired = judge(db, settings, customer_id, RefType.CALL)
+        assert tired.uses_in_window == 2 and tired.blockers == []
+        assert tired.contact is not None and tired.contact.id == bob_id
+        assert "Jane Doe was used 1× in the last 30 days (limit 1); Bob Backup is offered instead" in tired.warnings
+        clock.tick(timedelta(days=21))  # the 10-day-old use leaves the contact window: Jane is rested again
+        rested = judge(db, settings, customer_id, RefType.CALL)
+    assert rested.contact is not None and rested.contact.name == "Jane Doe"
+    assert not any("offered instead" in w for w in rested.warnings)
+
+
+def test_every_contact_tired_blocks_with_the_contact_limit(db: Database, settings: Settings) -> None:
+    with freeze_time(NOON):
+        with db.transaction() as session:
+            record = factories.customer(session, "Acme Corp")
+            factories.use(session, record, days_ago=120, contact=record.primary_contact)
+            factories.use(session, record, days_ago=10, contact=record.primary_contact)
+            customer_id = record.id
+        verdict = judge(db, settings, customer_id, RefType.CALL)
+    assert verdict.uses_in_window == 1  # the customer as a whole is rested; its only person is not
+    assert verdict.blockers == ["Every contact was used 2× or more in the last 180 days (limit 2 per contact)"]
+
+
+def test_the_customer_limit_counts_uses_through_every_contact(db: Database, settings: Settings) -> None:
+    with freeze_time(NOON):
+        with db.transaction() as session:
+            record = factories.customer(session, "Acme Corp")
+            bob = factories.backup_contact(session, record)
+            factories.customer(session, "Spare")  # another customer's uses never count here
+            factories.use(session, record, days_ago=30, contact=record.primary_contact)
+            factories.use(session, record, days_ago=5, contact=bob)
+            customer_id = record.id
+        verdict = judge(db, settings.with_overrides(contact_fatigue_limit=5), customer_id, RefType.CALL)
+    assert verdict.uses_in_window == 2
+    assert verdict.blockers == ["Used 2× in the last 90 days (limit 2)"]
+    assert not any("offered instead" in w for w in verdict.warnings)
+
+
 def test_uses_not_counted_do_not_count(db: Database, settings: Settings) -> None:
     with freeze_time(NOON):
         customer_id = make(db)

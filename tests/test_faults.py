@@ -807,7 +807,7 @@ def approved_notices(fake: FakeSlack, request_id: int) -> list[Any]:
 def test_dropped_connections_fail_one_request_cleanly_and_the_next_works(
     cluster: Cluster, cluster_db: str, fake: FakeSlack
 ) -> None:
-    settings = app_settings(fake, cluster.url(cluster_db, "refbot-app"), fatigue_limit=100)
+    settings = app_settings(fake, cluster.url(cluster_db, "refbot-app"), fatigue_limit=100, contact_fatigue_limit=100)
     bot = create_app(settings, db=Database(settings.database_url))
     server = HttpServer(bot, host="127.0.0.1", port=0, threads=4).start_background()
     slack = SignedClient(f"{server.url}/slack/events", SIGNING_SECRET, fake=fake)
@@ -938,7 +938,8 @@ def test_two_replicas_approving_the_same_request_at_once_approve_it_exactly_once
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     names = (f"refbot-a-{tag}", f"refbot-b-{tag}")
-    settings = [app_settings(fake, with_application_name(database_url, name), fatigue_limit=100) for name in names]
+    unlimited = {"fatigue_limit": 100, "contact_fatigue_limit": 100}  # the same customer, approved round after round
+    settings = [app_settings(fake, with_application_name(database_url, name), **unlimited) for name in names]
     servers = [HttpServer(create_app(s, db=Database(s.database_url)), port=0, threads=4) for s in settings]
     clients = [
         SignedClient(f"{server.start_background().url}/slack/events", SIGNING_SECRET, fake=fake) for server in servers

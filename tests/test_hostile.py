@@ -39,6 +39,7 @@ from bot.eligibility import Assessment
 from bot.matching import Candidate
 from bot.server import MAX_BODY, HttpServer, RefbotWSGI
 from bot.settings import Settings
+from bot.views import audit as audit_views
 from bot.views import checkins as checkin_views
 from bot.views import customers as customer_views
 from bot.views import followups as followup_views
@@ -1017,7 +1018,19 @@ def hostile_world(draw: Callable[[Any], Any], longest: str | None = None) -> Wor
             id=draw(small),
             at=NOW - timedelta(hours=1),
             actor=user(),
-            action=draw(st.sampled_from(["customer.updated", "customer.consent_recorded", text()])),
+            action=draw(
+                st.sampled_from(
+                    [
+                        "customer.updated",
+                        "customer.consent_recorded",
+                        "customer.created",
+                        "customer.updated_by_import",
+                        "customer.contacts_changed",
+                        "customer.incident_added",
+                        text(),
+                    ]
+                )
+            ),
             entity="customer",
             entity_id=str(acme.id),
             details=draw(
@@ -1026,6 +1039,9 @@ def hostile_world(draw: Callable[[Any], Any], longest: str | None = None) -> Wor
                         {"changes": {"name": [text(), text()], "products": [[text()], [text(), text()]]}},
                         {"ref_type": "case_study", "approved_by": text(), "approved_on": "2030-01-01"},
                         {"summary": text(), "severity": text()},
+                        {"fields": {"name": text(), text(): text(), "products": [text()], "owner_slack_id": user()}},
+                        {"file": text(), "conflicts": [{"field": text(), "old": text(), "new": text(), "line": 3}]},
+                        {"added": [text(), text()], "removed": [text()], "primary": text(), text(): [{text(): text()}]},
                         {},
                     ]
                 )
@@ -1102,6 +1118,27 @@ RENDERERS: list[tuple[str, str, Callable[[World], dict[str, Any]]]] = [
         lambda w: request_views.manager_card(
             _with_status(w.request, "awaiting_checkin"), [], {}, w.checkin, SETTINGS, NOW
         ),
+    ),
+    (
+        "requests.manager_card(resting)",
+        "message",
+        lambda w: request_views.manager_card(
+            _with_status(w.request, "submitted"),
+            w.candidates,
+            {},
+            None,
+            SETTINGS,
+            NOW,
+            resting=[(c, NOW.date()) for c in w.candidates * 3],
+        ),
+    ),
+    (
+        "audit.change_sentence",
+        "message",
+        lambda w: {
+            "text": "Recent changes",
+            "blocks": [{"type": "section", "text": md("\n".join(audit_views.change_sentence(e) for e in w.audit))}],
+        },
     ),
     ("requests.receipt", "message", lambda w: request_views.receipt(w.request, SETTINGS)),
     (

@@ -24,6 +24,7 @@ from bot import cli
 from bot import requests as rq
 from bot.app import Refbot
 from bot.eligibility import assess, load_context
+from bot.errors import ValidationFailed
 from bot.jobs import (
     CHECKIN_ESCALATION,
     CHECKIN_REMINDER,
@@ -268,7 +269,7 @@ def test_ownerless_stale_customers_are_reported_to_each_manager_once(
     deliver(worker)
     for manager in (MANAGER, MANAGER_2):
         (told,) = fake.messages(manager)
-        assert "2 customer(s) need a check-in but have no account owner" in told.text
+        assert "2 customers need a check-in but have no account owner" in told.text
         assert "Orphan One" in text_of(told) and "Orphan Two" in text_of(told)
         assert "Owned" not in text_of(told)
 
@@ -402,7 +403,7 @@ def test_unanswered_checkins_remind_each_owner_once_then_escalate_once(
     deliver(worker)
     for manager in (MANAGER, MANAGER_2):
         (told,) = fake.messages(manager)
-        assert told.text == "2 account owner(s) have not answered check-ins for 6+ days"
+        assert told.text == "2 account owners have not answered check-ins for 6+ days"
         text = text_of(told)
         assert f"<@{OWNER}>: Acme Corp, Umbrella Bank" in text and f"<@{OWNER_B}>: Globex, Hooli" in text
         assert "Initech" not in text
@@ -944,6 +945,8 @@ def test_details_modal_stores_everything_and_rejects_a_bad_amount(
     slack: SignedClient, fake: FakeSlack, db: Database, settings: Settings, refbot: Refbot
 ) -> None:
     request_id, _, ask = _outcome_ask(db, settings, refbot, fake)
+    with db.transaction() as session:  # made in October, so a November date is after it and in the past
+        session.get(ReferenceRequest, request_id).created_at = utc(2026, 10, 20, 9, 0)
     slack.click(REP, ask, "outcome.details")
     form = fake.wait_for(lambda f: f.views(REP) and f.views(REP)[-1])
     assert json.loads(form["private_metadata"]) == {"request_id": request_id}
@@ -985,6 +988,36 @@ def test_details_modal_stores_everything_and_rejects_a_bad_amount(
     slack.click(REP, ask, "outcome.details")  # the stale button: the form does not open again
     fake.wait_for(lambda f: [e for e in f.ephemerals(REP) if "Already recorded" in blob(e)])
     assert len(fake.views(REP)) == 1
+
+
+def test_details_modal_refuses_a_held_date_in_the_future_or_before_the_request(
+    slack: SignedClient, fake: FakeSlack, db: Database, settings: Settings, refbot: Refbot
+) -> None:
+    """Issue 10 item 8: a reference cannot be held in the future, nor before anyone asked for it."""
+    request_id, _, ask = _outcome_ask(db, settings, refbot, fake)
+    made_on = _request(db, request_id).created_at.astimezone(settings.tz).date()
+    today = datetime.now(UTC).astimezone(settings.tz).date()
+    slack.click(REP, ask, "outcome.details")
+    form = fake.wait_for(lambda f: f.views(REP) and f.views(REP)[-1])
+    for held_on, error in (
+        (today + timedelta(days=10), "That date hasn't happened yet."),
+        (today + timedelta(days=1), "That date hasn't happened yet."),
+        (made_on - timedelta(days=1), f"That is before the request was made ({made_on.isoformat()})."),
+    ):
+        body = slack.view_submission(REP, form, {"outcome": "helped", "held_on": held_on}).json()
+        assert body == {"response_action": "errors", "errors": {"held_on": error}}
+        assert _request(db, request_id).status == RequestStatus.APPROVED
+    use_before = _use(db, request_id).used_at
+    with db.transaction() as session, pytest.raises(ValidationFailed) as refused:  # the rule is the domain's
+        details = rq.OutcomeDetails(held_on=today + timedelta(days=10))
+        rq.record_outcome(session, settings, request_id, Outcome.HELPED, REP, details)
+    assert refused.value.errors == {"held_on": "That date hasn't happened yet."}
+    assert _use(db, request_id).used_at == use_before
+
+    response = slack.view_submission(REP, form, {"outcome": "helped", "held_on": today})
+    assert response.status == 200 and not response.body.strip(), response.body
+    wait_message(fake, REP, ":memo: Recorded: *Helped*")
+    assert _request(db, request_id).held_on == today
 
 
 def test_hurt_feedback_is_routed_to_every_manager_and_the_account_owner(
@@ -1079,7 +1112,7 @@ def test_cli_jobs_run_dry_run_prints_and_writes_nothing(
 
     out = capsys.readouterr().out
     assert f"  DM to {OWNER}: is Acme Corp, Initech still happy?" in out
-    assert f"  DM to {MANAGER}: 1 stale customers have no account owner (Orphan Inc)" in out
+    assert f"  DM to {MANAGER}: 1 stale customer has no account owner (Orphan Inc)" in out
     assert "would send 3 message(s)" in out
     assert (count(db, JobRun), count(db, OutboxMessage)) == (0, 0)
     with db.reading() as session:

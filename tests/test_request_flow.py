@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.settings import Settings
 from models import AuditEntry, CheckIn, OutboxMessage, ReferenceRequest, ReferenceUse
 from models.db import Database
 from models.enums import Happiness, RequestStatus
@@ -303,6 +304,84 @@ def test_over_fatigue_limit_blocks(slack: SignedClient, fake: FakeSlack, db: Dat
     refusal = fake.wait_for(lambda f: [e for e in f.ephemerals(MANAGER) if "can't be used" in blob(e)])
     assert "Used 2× in the last 90 days" in blob(refusal)
     assert status_of(db, request_id) == RequestStatus.SUBMITTED
+
+
+def test_tired_primary_contact_gives_way_to_a_rested_one(slack: SignedClient, fake: FakeSlack, db: Database) -> None:
+    """Issue 10 item 7: the per-contact limit takes effect on its own, and the rested contact is approvable."""
+    ids = seed(db)
+    with db.transaction() as session:
+        acme = session.get(factories.Customer, ids["acme"])
+        jane = acme.primary_contact
+        bob = factories.backup_contact(session, acme)
+        factories.use(session, acme, days_ago=120, contact=jane)  # outside the customer's 90 days
+        factories.use(session, acme, days_ago=10, contact=jane)
+        bob_id = bob.id
+    request_id = request_submitted(slack, fake)
+    card = wait_card(fake, MANAGER, "Bob Backup")
+    acme_block = next(b for b in card.blocks if b["type"] == "section" and "Acme Corp" in blob(b) and "1." in blob(b))
+    assert "Jane Doe was used 2× in the last 180 days (limit 2); Bob Backup is offered instead" in blob(acme_block)
+    assert ":no_entry:" not in blob(acme_block)
+    assert "used 1× in 90 days (limit 2)" in blob(card.blocks)
+    slack.click(MANAGER, card, f"request.approve:{ids['acme']}", value=f"{request_id}:{ids['acme']}")
+    approved = wait_card(fake, REP, "is approved", index=1)
+    assert "*Contact:* Bob Backup" in blob(approved.blocks)
+    assert status_of(db, request_id) == RequestStatus.APPROVED
+    with db.reading() as session:
+        use = session.scalars(select(ReferenceUse).where(ReferenceUse.request_id == request_id)).one()
+        assert use.contact_id == bob_id
+
+
+def test_customer_over_its_own_limit_offers_no_contact_instead(
+    slack: SignedClient, fake: FakeSlack, db: Database
+) -> None:
+    """The customer limit counts every use of the customer, whoever the contact was: no contradictory card."""
+    ids = seed(db)
+    with db.transaction() as session:
+        acme = session.get(factories.Customer, ids["acme"])
+        factories.backup_contact(session, acme)
+        factories.use(session, acme, days_ago=10, contact=acme.primary_contact)
+        factories.use(session, acme, days_ago=20, contact=acme.primary_contact)
+    request_submitted(slack, fake)
+    card = wait_card(fake, MANAGER, "limit 2")
+    text = blob(card.blocks)
+    assert "Used 2× in the last 90 days (limit 2)" in text
+    assert "offered instead" not in text
+    assert f"request.approve:{ids['acme']}" not in text
+
+
+def test_card_says_which_good_fits_are_left_out_resting(
+    slack: SignedClient, fake: FakeSlack, db: Database, settings: Settings
+) -> None:
+    """Issue 10 item 9: a full card says how many good fits (fit ≥ 50%) it left out for fatigue, and until when."""
+    with db.transaction() as session:
+        northwind = factories.customer(session, "Northwind Payments")
+        factories.use(session, northwind, days_ago=10)
+        factories.use(session, northwind, days_ago=60)
+        contoso = factories.customer(session, "Contoso")  # the customer is rested, its only person is not
+        factories.use(session, contoso, days_ago=100, contact=contoso.primary_contact)
+        factories.use(session, contoso, days_ago=120, contact=contoso.primary_contact)
+        sleepy = factories.customer(session, "Sleepy Retail", industry="Retail", products=("Ledger",))
+        factories.use(session, sleepy, days_ago=5)
+        factories.use(session, sleepy, days_ago=6)  # resting, but a poor fit: not worth a word
+        factories.customer(session, "Disputed Fintech", referenceable=False)  # a good fit, but not resting
+        for n in range(settings.candidates_shown):
+            factories.customer(session, f"Retailer {n}", industry="Retail", products=("Ledger",))
+    request_submitted(slack, fake)
+    card = wait_card(fake, MANAGER, "Retailer 0")
+    text = blob(card.blocks)
+    assert "Northwind Payments" not in text.split("resting")[0], "the resting fits are not among the candidates"
+    now = datetime.now(UTC)
+
+    def free_on(days_ago: int, window: int) -> str:
+        return (now - timedelta(days=days_ago) + timedelta(days=window)).astimezone(settings.tz).date().isoformat()
+
+    assert (
+        ":zzz: 2 more fit well but are resting: "
+        f"*Northwind Payments* (used 2× in 90 days, free again on {free_on(60, 90)}), "
+        f"*Contoso* (every contact used 2× in 180 days, free again on {free_on(120, 180)})"
+    ) in text
+    assert "Sleepy Retail" not in text and "Disputed Fintech" not in text
+    assert fake.violations == []
 
 
 def test_decline_with_reason(slack: SignedClient, fake: FakeSlack, db: Database) -> None:

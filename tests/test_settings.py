@@ -18,6 +18,7 @@ def test_defaults_match_the_spec() -> None:
     assert settings.slack_api_url == "https://slack.com/api/"
     assert (settings.checkin_max_age_days, settings.min_happy_days_public) == (30, 90)
     assert (settings.fatigue_limit, settings.fatigue_window_days) == (2, 90)
+    assert (settings.contact_fatigue_limit, settings.contact_fatigue_window_days) == (2, 180)
     assert settings.timezone == "UTC"
     settings.require_slack_http()
 
@@ -25,8 +26,11 @@ def test_defaults_match_the_spec() -> None:
 def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("REFBOT_FATIGUE_LIMIT=5\nREFBOT_TIMEZONE=Europe/Berlin\nSLACK_API_URL=http://127.0.0.1:9/api\n")
-    settings = load_settings({**BASE, "REFBOT_FATIGUE_LIMIT": "3"}, dotenv_path=env_file)
+    settings = load_settings(
+        {**BASE, "REFBOT_FATIGUE_LIMIT": "3", "REFBOT_CONTACT_FATIGUE_LIMIT": "1"}, dotenv_path=env_file
+    )
     assert settings.fatigue_limit == 3
+    assert settings.contact_fatigue_limit == 1
     assert settings.timezone == "Europe/Berlin"
     assert settings.slack_api_url == "http://127.0.0.1:9/api/"
 
@@ -37,6 +41,8 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path) -> None:
         ({"REFBOT_MANAGERS": "morgan"}, "REFBOT_MANAGERS must list Slack user IDs"),
         ({"REFBOT_TIMEZONE": "Mars/Olympus"}, "REFBOT_TIMEZONE must be an IANA time zone"),
         ({"REFBOT_FATIGUE_LIMIT": "two"}, "REFBOT_FATIGUE_LIMIT must be a whole number"),
+        ({"REFBOT_CONTACT_FATIGUE_LIMIT": "0"}, "REFBOT_CONTACT_FATIGUE_LIMIT must be at least 1"),
+        ({"REFBOT_CONTACT_FATIGUE_WINDOW_DAYS": "a week"}, "REFBOT_CONTACT_FATIGUE_WINDOW_DAYS must be a whole number"),
         ({"REFBOT_CHECKIN_MAX_AGE_DAYS": "0"}, "at least 1"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be an http(s) URL"),
         ({"REFBOT_CANDIDATES_SHOWN": "30"}, "10 or less"),

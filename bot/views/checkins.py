@@ -122,6 +122,12 @@ def checkin_modal(checkin: CheckIn, customer: Customer) -> dict[str, Any]:
     }
 
 
+def owner_says(owner: str | None, customer_name: str, answer: Happiness) -> str:
+    """"@olivia says *Soylent Pay* is *happy*" / "… has *some concerns*" / "… is *unhappy*" (name unescaped)."""
+    verb = "has" if answer == Happiness.CONCERNS else "is"
+    return f"{mention(owner)} says *{safe(customer_name, 200)}* {verb} *{answer.label.lower()}*"
+
+
 def checkin_result(
     checkin: CheckIn, customer: Customer, request: ReferenceRequest | None, blockers: list[str], settings: Settings
 ) -> Message:
@@ -129,10 +135,7 @@ def checkin_result(
     answer = Happiness(checkin.answer)
     nps = f" (NPS {checkin.nps})" if checkin.nps is not None else ""
     text = f"{customer.name}: {answer.label}"
-    line = (
-        f"{_ANSWER_EMOJI[answer]} {mention(checkin.answered_by)} says *{safe(customer.name, 200)}* is "
-        f"*{answer.label.lower()}*{nps}."
-    )
+    line = f"{_ANSWER_EMOJI[answer]} {owner_says(checkin.answered_by, customer.name, answer)}{nps}."
     if checkin.note:
         line += "\n" + quote(checkin.note)
     blocks = [section(line)]

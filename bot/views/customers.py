@@ -31,8 +31,10 @@ from bot.customers import (
     open_incidents,
 )
 from bot.settings import Settings
+from bot.views.audit import change_sentence
 from bot.views.text import (
     actions,
+    approver_words,
     button,
     clip,
     context,
@@ -42,6 +44,7 @@ from bot.views.text import (
     md,
     mention,
     plain,
+    plural,
     quote,
     safe,
     section,
@@ -178,7 +181,7 @@ def _result_blocks(rank: int, result: SearchResult, page: SearchPage, settings: 
         if verdict.blockers:
             lines.append(f":no_entry: Not for a {ref_type.label.lower()}: {safe(verdict.blockers[0], 300)}")
             if len(verdict.blockers) > 1:
-                lines.append(f"_…and {len(verdict.blockers) - 1} more reason(s)_")
+                lines.append(f"_…and {plural(len(verdict.blockers) - 1, 'more reason')}_")
         elif verdict.needs_checkin:
             lines.append(f":hourglass: {ref_type.label}: possible once the owner confirms they're happy")
         else:
@@ -292,54 +295,8 @@ def _use_line(item: Any, settings: Settings) -> str:
     return line
 
 
-_ACTIONS = {
-    "customer.created": "added the customer",
-    "customer.updated": "changed",
-    "customer.contacts_changed": "changed contacts",
-    "customer.consent_recorded": "recorded consent",
-    "customer.consent_changed": "changed consent",
-    "customer.consent_withdrawn": "withdrew consent",
-    "customer.incident_added": "added an incident",
-    "customer.incident_resolved": "resolved an incident",
-    "customer.imported": "imported the customer",
-    "customer.updated_by_import": "updated it by import",
-}
-
-
-def _details(entry: AuditEntry) -> str:
-    details = entry.details or {}
-    if isinstance(details.get("changes"), dict):
-        parts = []
-        for key, pair in details["changes"].items():
-            old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
-            parts.append(f"{key}: {_short(old)} → {_short(new)}")
-        return "; ".join(parts)
-    if details.get("ref_type"):
-        text = _type_label(str(details["ref_type"]))
-        if details.get("approved_by"):
-            text += f", approved by {details['approved_by']}"
-        if details.get("approved_on"):
-            text += f" on {details['approved_on']}"
-        if details.get("expires_on"):
-            text += f", until {details['expires_on']}"
-        return text
-    return "; ".join(f"{k}: {_short(v)}" for k, v in details.items() if v not in (None, "", [], {}))
-
-
-def _short(value: Any) -> str:
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, list):
-        value = ", ".join(str(v) for v in value)
-    return clip(str(value), 60)
-
-
 def _change_line(entry: AuditEntry, settings: Settings) -> str:
-    action = _ACTIONS.get(entry.action, entry.action)
-    details = _details(entry)
-    return f"{when(entry.at, settings.tz)} · {mention(entry.actor)} {escape(action)}" + (
-        f": {safe(details, 400)}" if details else ""
-    )
+    return f"{when(entry.at, settings.tz)} · {change_sentence(entry)}"
 
 
 def profile(p: Profile, settings: Settings, now: datetime, *, is_manager: bool) -> Message:
@@ -389,7 +346,7 @@ def profile(p: Profile, settings: Settings, now: datetime, *, is_manager: bool) 
     for consent in customer.consents:
         expired = consent.expires_on is not None and consent.expires_on < today
         mark = ":warning: " if expired else ":white_check_mark: "
-        line = f"{mark}*{_type_label(consent.ref_type)}*: approved by {safe(consent.approved_by or '—', 200)}"
+        line = f"{mark}*{_type_label(consent.ref_type)}*: approved by {safe(approver_words(consent.approved_by), 200)}"
         if consent.approved_on:
             line += f" on {consent.approved_on.isoformat()}"
         line += f" · {'*' + _consent_state(consent, today) + '*' if expired else _consent_state(consent, today)}"
@@ -500,7 +457,7 @@ def can_use_message(result: CanUse, settings: Settings, now: datetime) -> Messag
             lines.append(f"• Happy at the check-in {_ago(last.answered_at, now)} ({mention(last.answered_by)})")
     consent = result.consent
     if consent is not None and (result.answer != "no" or any("consent" in b for b in verdict.blockers)):
-        source = f"Consent on record: approved by {safe(consent.approved_by or '—', 200)}"
+        source = f"Consent on record: approved by {safe(approver_words(consent.approved_by), 200)}"
         if consent.approved_on:
             source += f" on {consent.approved_on.isoformat()}"
         source += f", {_consent_state(consent, now.astimezone(settings.tz).date())}"
@@ -515,16 +472,29 @@ def can_use_message(result: CanUse, settings: Settings, now: datetime) -> Messag
     return {"text": text, "blocks": blocks}
 
 
-def can_use_choices(typed: str, choices: Sequence[Customer], ref_type: RefType) -> Message:
+def can_use_choices(typed: str, choices: Sequence[Customer], ref_type: RefType | None) -> Message:
     names = [f"*{safe(c.name, 100)}*" + (f" (`{safe(c.domain, 60)}`)" if c.domain else "") for c in choices]
     listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
     example = next((c.domain for c in choices if c.domain), None)
-    hint = (
-        f" Be exact with the domain, e.g. `/reference can-use {safe(example, 80)} {ref_type.value}`." if example else ""
-    )
+    kind = ref_type.value if ref_type else RefType.CASE_STUDY.value
+    hint = f" Be exact with the domain, e.g. `/reference can-use {safe(example, 80)} {kind}`." if example else ""
     return {
         "text": "Which customer did you mean?",
         "blocks": [section(f":thinking_face: “{safe(typed, 200)}” could be {listed}.{hint}")],
+    }
+
+
+def can_use_which_type(typed: str, customer: Customer) -> Message:
+    """`/reference can-use Acme Corp` names a customer and no kind of use: ask which, with the kinds to pick."""
+    kinds = ", ".join(f"`{t.value}`" for t in RefType)
+    return {
+        "text": f"Which kind of use of {escape(clip(customer.name, 100))}?",
+        "blocks": [
+            section(
+                f":thinking_face: Which kind of use of *{safe(customer.name, 200)}* do you mean? Name a customer "
+                f"and a kind of use, e.g. `/reference can-use {safe(typed, 100)} case_study`. The kinds: {kinds}."
+            )
+        ],
     }
 
 
@@ -667,7 +637,7 @@ def customer_modal(customer: Customer | None, *, name: str = "", fingerprint: st
             ),
             _datepicker(
                 consent_block(ref_type, "until"),
-                f"{ref_type.label}: expires on (optional)",
+                f"{ref_type.label}: expires on",
                 consent and consent.expires_on,
             ),
         ]

@@ -7,7 +7,20 @@ from typing import Any
 
 from bot import ids
 from bot.settings import Settings
-from bot.views.text import actions, button, context, header, mention, quote, safe, section, when
+from bot.views.checkins import owner_says
+from bot.views.text import (
+    actions,
+    approver_words,
+    button,
+    context,
+    header,
+    mention,
+    plural,
+    quote,
+    safe,
+    section,
+    when,
+)
 from models import CheckIn, Consent, Customer, ReferenceRequest
 from models.enums import CheckInStatus, Happiness, Outcome, RefType
 
@@ -33,7 +46,8 @@ def checkin_round(checkins: list[CheckIn], settings: Settings, now: datetime, *,
     waiting = [c for c in checkins if c.status == CheckInStatus.PENDING]
     count = len(checkins)
     if reminder:
-        title = f"Reminder: {len(waiting)} customer{'s' if len(waiting) != 1 else ''} still wait for your check-in"
+        still = "customer still waits" if len(waiting) == 1 else "customers still wait"
+        title = f"Reminder: {len(waiting)} {still} for your check-in"
     else:
         title = (
             f"Check-in: are these {count} customers still happy?"
@@ -88,7 +102,8 @@ def escalation(by_owner: dict[str, list[CheckIn]], settings: Settings) -> Messag
         for owner, checkins in sorted(by_owner.items())
     ]
     days = 2 * settings.checkin_remind_days
-    text = f"{len(by_owner)} account owner(s) have not answered check-ins for {days}+ days"
+    have = "has" if len(by_owner) == 1 else "have"
+    text = f"{plural(len(by_owner), 'account owner')} {have} not answered check-ins for {days}+ days"
     return {
         "text": text,
         "blocks": [
@@ -103,7 +118,8 @@ def ownerless(customers: list[Customer]) -> Message:
     names = ", ".join(safe(c.name, 100) for c in customers[:30]) + (
         f" and {len(customers) - 30} more" if len(customers) > 30 else ""
     )
-    text = f"{len(customers)} customer(s) need a check-in but have no account owner"
+    need, have = ("needs", "has") if len(customers) == 1 else ("need", "have")
+    text = f"{plural(len(customers), 'customer')} {need} a check-in but {have} no account owner"
     return {
         "text": text,
         "blocks": [
@@ -118,8 +134,7 @@ def checkin_alert(checkin: CheckIn, settings: Settings) -> Message:
     nps = f" (NPS {checkin.nps})" if checkin.nps is not None else ""
     customer = checkin.customer
     text = f"{customer.name}: {answer.label}{nps}"
-    name = safe(customer.name, 200)
-    line = f"{_DOT[answer]} {mention(checkin.answered_by)} says *{name}* is *{answer.label.lower()}*{nps}."
+    line = f"{_DOT[answer]} {owner_says(checkin.answered_by, customer.name, answer)}{nps}."
     blocks = [section(line)]
     if checkin.note:
         blocks.append(section(quote(checkin.note)))
@@ -201,7 +216,7 @@ def consent_expiring(consent: Consent, today: date) -> Message:
     customer = consent.customer
     days = (consent.expires_on - today).days if consent.expires_on else 0
     label = RefType(consent.ref_type).label.lower()
-    who = f" by {safe(consent.approved_by, 200)}" if consent.approved_by else ""
+    who = f" by {safe(approver_words(consent.approved_by), 200)}" if consent.approved_by else ""
     on = f" on {consent.approved_on.isoformat()}" if consent.approved_on else ""
     text = f"{safe(customer.name, 200)}'s {label} consent expires in {days} days"
     return {

@@ -35,7 +35,21 @@ from bot.home import (
     Shown,
 )
 from bot.settings import Settings
-from bot.views.text import actions, button, clip, context, divider, header, md, mention, plain, safe, section, when
+from bot.views.text import (
+    actions,
+    approver_words,
+    button,
+    clip,
+    context,
+    divider,
+    header,
+    md,
+    mention,
+    plain,
+    safe,
+    section,
+    when,
+)
 from models import CheckIn
 from models.enums import Happiness, Outcome, RefType, RequestStatus
 
@@ -281,7 +295,7 @@ def _consents(consents: Shown[ExpiringConsent], now: datetime, settings: Setting
     for consent in consents.items:
         days = (consent.expires_on - today).days
         left = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
-        who = f" · approved by {safe(consent.approved_by, 100)}" if consent.approved_by else ""
+        who = f" · approved by {safe(approver_words(consent.approved_by), 100)}" if consent.approved_by else ""
         lines.append(
             f"• *{safe(consent.name, 150)}* · {RefType(consent.ref_type).label} consent expires "
             f"{consent.expires_on.isoformat()} ({left}){who}"

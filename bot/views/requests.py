@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -258,6 +259,29 @@ def _candidate_blocks(
     return blocks
 
 
+# Resting good fits named on the card; the rest are counted.
+RESTING_NAMED = 3
+
+
+def _resting_line(resting: Sequence[tuple[Candidate, date | None]], settings: Settings) -> str:
+    """"2 more fit well but are resting: *Northwind* (used 2× in 90 days, free again on 2027-01-04), …"."""
+    named = []
+    # The best fits first and, among equals, the one free soonest.
+    ordered = sorted(resting, key=lambda pair: (-pair[0].score, pair[1] or date.max, pair[0].customer.name))
+    for candidate, free_on in ordered[:RESTING_NAMED]:
+        verdict = candidate.assessment
+        if verdict.customer_tired:
+            why = f"used {verdict.uses_in_window}× in {settings.fatigue_window_days} days"
+        else:
+            why = f"every contact used {settings.contact_fatigue_limit}× in {settings.contact_fatigue_window_days} days"
+        until = f", free again on {free_on.isoformat()}" if free_on else ""
+        named.append(f"*{safe(candidate.customer.name, 200)}* ({why}{until})")
+    more = len(resting) - len(named)
+    tail = f" and {more} more" if more else ""
+    fits = "fits well but is resting" if len(resting) == 1 else "fit well but are resting"
+    return f":zzz: {len(resting)} more {fits}: {', '.join(named)}{tail}."
+
+
 def manager_card(
     request: ReferenceRequest,
     candidates: list[Candidate],
@@ -265,9 +289,13 @@ def manager_card(
     waiting_on: CheckIn | None,
     settings: Settings,
     now: datetime,
+    *,
+    resting: Sequence[tuple[Candidate, date | None]] = (),
 ) -> Message:
     """The manager's DM: the request, ranked candidates with their verdicts, and the decision buttons.
 
+    `resting` are the good fits left off only for fatigue, with the day each is free again: named below
+    the candidates so the manager knows the pool is thin for now, not empty.
     Once decided it becomes a one-line record of the decision, so no stale button stays behind.
     """
     ref_type = RefType(request.ref_type)
@@ -301,6 +329,8 @@ def manager_card(
         blocks.append(section("*Best candidates*"))
         for rank, candidate in enumerate(candidates, start=1):
             blocks += _candidate_blocks(request, rank, candidate, pending.get(candidate.customer.id), settings, now)
+        if resting:
+            blocks.append(context(_resting_line(resting, settings)))
     else:
         blocks.append(
             section(

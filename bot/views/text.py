@@ -75,6 +75,21 @@ def when(moment: datetime, tz: ZoneInfo) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """"1 customer", "2 customers" ("1 reply", "2 replies" with `nouns`): a count that agrees with its noun."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def approver_words(approved_by: str | None) -> str:
+    """Who approved a consent, in words (not escaped): an import that found "yes" with nobody named stores a
+    placeholder, which reads as "someone not named in the imported list", never "approved by on record…"."""
+    from bot.importing.rows import PLACEHOLDER_APPROVER  # the importer owns the placeholder it writes
+
+    if not approved_by:
+        return "—"
+    return "someone not named in the imported list" if approved_by == PLACEHOLDER_APPROVER else approved_by
+
+
 def plain(text: str, limit: int = 3000) -> dict[str, Any]:
     return {"type": "plain_text", "text": safe(text, limit) or " ", "emoji": True}
 
