@@ -370,7 +370,7 @@ class SalesforceConnector:
             "Subject": f"{subject} {marker}",
             "Description": activity.body,
             "Status": "Completed",
-            "ActivityDate": activity.when.astimezone(UTC).date().isoformat(),
+            "ActivityDate": _utc(activity.when).date().isoformat(),
         }
 
     # ---- check ---------------------------------------------------------------------------------------
@@ -457,11 +457,14 @@ class _ServerError(Exception):
     """A 5xx from the token endpoint (simple-salesforce reports it as an authentication failure)."""
 
 
+def _utc(moment: datetime) -> datetime:
+    """Aware UTC; a naive time is taken as UTC already (as refbot stores times), never as local time."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def soql_datetime(moment: datetime) -> str:
     """A SOQL date-time literal in UTC with milliseconds (SystemModstamp's precision), never quoted."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    moment = _utc(moment)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
