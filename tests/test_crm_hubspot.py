@@ -518,6 +518,16 @@ def test_a_429_that_persists_raises_rate_limited_with_the_retry_after(hubspot: H
     connector.close()
 
 
+def test_a_429_for_the_daily_limit_is_not_retried(hubspot: HubSpotFake, connector: HubSpotConnector) -> None:
+    hubspot.rate_limit_policy = "DAILY"
+    hubspot.fail_next("rate_limit", times=10)
+    with pytest.raises(CrmRateLimited) as raised:
+        list(connector.contacts(None))
+    assert raised.value.message == "HubSpot's daily limit was reached while refbot tried to list HubSpot contacts."
+    assert 0 < raised.value.retry_after <= 24 * 3600
+    assert [c.status for c in hubspot.calls()] == [429]  # one call, not six more against the daily quota
+
+
 @pytest.mark.parametrize(
     ("fault", "sentence"),
     [
