@@ -42,9 +42,9 @@ properties, pipelines, notes, private apps, API usage guidelines and error handl
   (`drop_property`). Pipelines (`/crm/v3/pipelines/deals`): the default pipeline's stages with
   `metadata.isClosed` / `probability`, plus a stage for every label seeded.
 - Limits and faults (`fail_next`): 429 with `Retry-After`, `X-HubSpot-RateLimit-*` headers and the
-  documented body (`status`, `message`, `errorType: RATE_LIMIT`, `policyName: TEN_SECONDLY_ROLLING`,
-  `correlationId`, `requestId`); 503 for `server_error`; every error body has `status: "error"`,
-  `message`, `correlationId` and `category`.
+  documented body (`status`, `message`, `errorType: RATE_LIMIT`, `policyName: TEN_SECONDLY_ROLLING`, or
+  `DAILY` with the daily headers, `correlationId`, `requestId`); 503 for `server_error`; every error
+  body has `status: "error"`, `message`, `correlationId` and `category`.
 
 Not covered: rate limiting on its own (only scripted 429s), search's 4-requests-per-second limit, custom
 objects, association labels beyond the ones above, batch object endpoints.
@@ -287,6 +287,8 @@ class HubSpotFake:
         self.customer_property = customer_property
         self.customer_value = customer_value
         self.retry_after_seconds = retry_after_seconds
+        self.rate_limit_policy = "TEN_SECONDLY_ROLLING"
+        """The policy a scripted 429 names; `DAILY` is answered without `Retry-After` (it lasts until midnight)."""
         self.search_lag_seconds = 0.0
         """HubSpot's search index trails writes by a few seconds: records changed more recently than this
         are not found by search yet (every other endpoint sees them at once)."""
@@ -664,20 +666,24 @@ class HubSpotFake:
 
     def _fault_reply(self, fault: Fault) -> _Reply:
         if fault == "rate_limit":
+            policy = self.rate_limit_policy
             body = {
                 "status": "error",
-                "message": "You have reached your ten_secondly_rolling limit.",
+                "message": f"You have reached your {policy.lower()} limit.",
                 "errorType": "RATE_LIMIT",
                 "correlationId": str(uuid.uuid4()),
-                "policyName": "TEN_SECONDLY_ROLLING",
+                "policyName": policy,
                 "requestId": str(uuid.uuid4()),
             }
-            headers = {
-                "Retry-After": str(self.retry_after_seconds),
-                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
-                "X-HubSpot-RateLimit-Max": "100",
-                "X-HubSpot-RateLimit-Remaining": "0",
-            }
+            if policy == "DAILY":
+                headers = {"X-HubSpot-RateLimit-Daily": "250000", "X-HubSpot-RateLimit-Daily-Remaining": "0"}
+            else:
+                headers = {
+                    "Retry-After": str(self.retry_after_seconds),
+                    "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+                    "X-HubSpot-RateLimit-Max": "100",
+                    "X-HubSpot-RateLimit-Remaining": "0",
+                }
             return _Reply(429, body, headers)
         if fault == "server_error":
             return HubSpotError(503, "Service temporarily unavailable.", "SERVICE_UNAVAILABLE").reply()

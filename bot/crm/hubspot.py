@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
+from types import TracebackType
 from typing import Any, TypeVar
 
 import urllib3
@@ -63,6 +64,9 @@ from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
 from hubspot.crm.owners.exceptions import ApiException as OwnersApiException
 from hubspot.crm.pipelines.exceptions import ApiException as PipelinesApiException
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from bot.crm.connector import (
@@ -119,9 +123,27 @@ Record = TypeVar("Record", CrmUser, CrmAccount, CrmContact, CrmOpportunity)
 _Obj = dict[str, Any]
 
 
+class HubSpotRetry(Retry):
+    """urllib3's `Retry`, except that a 429 for HubSpot's *daily* limit (its body's `policyName: DAILY`) is
+    not retried: that limit lasts until the portal's midnight, and every retry would count against it."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Retry:
+        if response is not None and response.status == 429 and _policy(response.data) == "DAILY":
+            raise MaxRetryError(_pool, url or "", ResponseError("HubSpot's daily limit is reached"))  # type: ignore[arg-type]
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
 def default_read_retry() -> Retry:
     """Reads (GET, and search's POST) retry 429 and 5xx, sleeping `Retry-After` when HubSpot sends one."""
-    return Retry(
+    return HubSpotRetry(
         total=6,
         connect=3,
         read=2,
@@ -699,6 +721,11 @@ def _translate(what: str, status: int | None, body: bytes | str | None, headers:
         return CrmUnavailable(f"HubSpot kept failing ({status or 'no answer'}) while refbot tried to {what}.")
     message = str(detail.get("message") or "no reason given").strip().rstrip(".")
     return _HubSpotRefusal(f"HubSpot refused to {what}: {message[:200]}.", status)
+
+
+def _policy(body: bytes | str | None) -> str:
+    """The rate-limit policy a 429's body names (`TEN_SECONDLY_ROLLING`, `DAILY`, …), or ""."""
+    return str(_error_body(body).get("policyName") or "").upper()
 
 
 def _error_body(body: bytes | str | None) -> _Obj:
