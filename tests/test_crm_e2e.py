@@ -424,8 +424,16 @@ def test_a_manager_links_a_request_later_and_won_lost_reaches_the_digest(
         assert (request.opportunity.is_won, request.opportunity.amount) == (True, Decimal("95000.00"))
         closed = session.scalars(select(AuditEntry).where(AuditEntry.action == "request.crm_closed")).one()
         assert closed.entity_id == str(request_id) and "closed won at 95,000.00" in closed.details["sentence"]
-    # Linked after the approval: the write-back goes now, once.
-    deliver_all(create_app(settings, db=db))
+    # Linked after the approval: the write-back goes now, once (the serving app's own worker may be the one
+    # that writes it, so wait for the CRM to have it, delivering from here too).
+    import time
+
+    helper = create_app(settings, db=db)
+    deadline = time.monotonic() + 20
+    while not crm.activities() and time.monotonic() < deadline:
+        deliver_all(helper, settle=0)
+        time.sleep(0.2)
+    time.sleep(0.5)  # and nothing more arrives
     assert [a["opportunity_crm_id"] for a in crm.activities()] == [deal]
     # The digest and /reference stats give the CRM's figures, marked as the CRM's, beside the reps'.
     label = "Salesforce" if crm.name == "salesforce" else "HubSpot"
