@@ -38,6 +38,8 @@ from sqlalchemy.orm import Session
 
 from bot.crm.influence import CrmInfluence, crm_influence
 from bot.outbox import Rendered, enqueue
+from bot.program import Program
+from bot.program import program as program_facts
 from bot.settings import Settings
 from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest, ReferenceUse
 from models.enums import CheckInStatus, Happiness, Outcome, RequestStatus
@@ -324,6 +326,7 @@ class Digest:
     # From the CRM (bot.crm.influence), beside what reps reported; None when no CRM is connected.
     crm: CrmInfluence | None = None
     crm_quarter: CrmInfluence | None = None
+    program: Program | None = None  # content, recruiting and thanks (bot.program)
 
     @property
     def to_date(self) -> bool:
@@ -690,6 +693,7 @@ def compute(session: Session, settings: Settings, period: Period, now: datetime,
     waiting, waiting_total = waiting_requests(session, settings, now)
     thanked_customers, thanked_total, thanked_owners = thanks(session, period)
     return Digest(
+        program=program_facts(session, settings, period, now),
         period=period,
         before=before,
         as_of=now,

@@ -9,6 +9,7 @@ from slack_bolt import App
 
 from bot.deps import Deps
 from handlers import (
+    assets,
     checkins,
     commands,
     crm,
@@ -17,10 +18,12 @@ from handlers import (
     fallback,
     home,
     middleware,
+    nominations,
     outcomes,
     requests,
     stats,
     suggestions,
+    thanks,
     watch,
 )
 
@@ -30,11 +33,15 @@ def register_all(app: App, deps: Deps) -> None:
     errors.register(app, deps)
     subcommands = requests.subcommands() + customers.subcommands() + stats.subcommands() + watch.subcommands()
     subcommands += crm.subcommands()
+    subcommands += assets.subcommands() + nominations.subcommands()
     commands.register(app, deps, subcommands)
     requests.register(app, deps)
     checkins.register(app, deps)
     outcomes.register(app, deps)
     customers.register(app, deps)
+    assets.register(app, deps)
+    nominations.register(app, deps)
+    thanks.register(app, deps)
     suggestions.register(app, deps)
     home.register(app, deps)
     watch.register(app, deps)

@@ -12,10 +12,11 @@ from typing import Any
 from slack_bolt import App
 from sqlalchemy.orm import Session
 
+from bot import assets, ids
 from bot import customers as cu
-from bot import ids
 from bot.deps import Deps
 from bot.errors import NotFound
+from bot.views.assets import profile_with_library
 from bot.views.customers import (
     can_use_choices,
     can_use_message,
@@ -23,7 +24,6 @@ from bot.views.customers import (
     customer_modal,
     did_you_mean,
     find_results,
-    profile,
     read_page_value,
     saved_view,
 )
@@ -62,8 +62,8 @@ def subcommands() -> list[Subcommand]:
             if found.customer is None:
                 message = did_you_mean(call.rest, found.choices)
             else:
-                record = cu.load_profile(session, settings, found.customer.id, now)
-                message = profile(record, settings, now, is_manager=call.is_manager)
+                record = assets.load_profile(session, settings, found.customer.id, now)
+                message = profile_with_library(record, settings, now, is_manager=call.is_manager)
         call.reply(**message)
 
     def can_use(call: Invocation) -> None:
@@ -110,8 +110,8 @@ def register(app: App, deps: Deps) -> None:
     @on.shows(ids.matching(ids.CUSTOMER_PROFILE), reads=one_record, stale=OUT_OF_DATE_PROFILE)
     def show_profile(session: Session, click: Click[int]) -> dict[str, Any]:
         now = utcnow()
-        record = cu.load_profile(session, settings, click.carried, now)
-        return profile(record, settings, now, is_manager=settings.is_manager(click.user_id))
+        record = assets.load_profile(session, settings, click.carried, now)
+        return profile_with_library(record, settings, now, is_manager=settings.is_manager(click.user_id))
 
     @on.opens(ids.CUSTOMER_EDIT, reads=one_record, stale=OUT_OF_DATE_PROFILE)
     def open_edit(session: Session, click: Click[int]) -> dict[str, Any]:
