@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from bot import cli_ops
+from bot import cli_crm, cli_ops
 from bot.settings import Settings, SettingsError, load_settings
 from models.db import Database, DatabaseUnavailable
 
@@ -32,7 +32,7 @@ def _configure_logging(settings: Settings) -> None:
     """JSON lines for log collectors; readable lines when a person watches a terminal. No secrets."""
     from bot.observability import configure_logging
 
-    secrets = (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token)
+    secrets = (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token, *settings.crm_secrets)
     configure_logging(settings.log_level, secrets, json_lines=not sys.stderr.isatty())
 
 
@@ -411,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.set_defaults(func=cmd_export)
 
     cli_ops.add_parsers(sub, lambda settings: open_database(settings, auto_upgrade=True))
+    cli_crm.add_parsers(sub, lambda settings: open_database(settings, auto_upgrade=True))
 
     demo = sub.add_parser("demo", help="play a whole request on this machine against a local Slack fake")
     demo.add_argument("--pause", type=float, default=0.0, help="seconds to wait between steps")

@@ -25,7 +25,7 @@ def add_parsers(sub: argparse._SubParsersAction, open_db: OpenDatabase) -> None:
         func=lambda a, s: cmd_jobs_list(a, s)
     )
     run = jobs_sub.add_parser("run", help="run a job now (once per period across replicas, unless --force)")
-    run.add_argument("name", help="checkins, reminders, consents, digest or cleanup")
+    run.add_argument("name", help="checkins, reminders, consents, digest, cleanup or crm")
     run.add_argument("--dry-run", action="store_true", help="print what it would send or delete; change nothing")
     run.add_argument("--force", action="store_true", help="run even if this period already ran")
     run.set_defaults(func=lambda a, s: cmd_jobs_run(a, s, open_db))

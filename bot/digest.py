@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from bot import consents, kinds
 from bot.consents import ExpiringConsent
+from bot.crm.influence import CrmInfluence, crm_influence
 from bot.outbox import enqueue
 from bot.program import Program
 from bot.program import program as program_facts
@@ -311,6 +312,9 @@ class Digest:
     thanks_total: int
     thanks_owners: list[tuple[str, int]]
     series: Series | None = None
+    # From the CRM (bot.crm.influence), beside what reps reported; None when no CRM is connected.
+    crm: CrmInfluence | None = None
+    crm_quarter: CrmInfluence | None = None
     program: Program | None = None  # content, recruiting and thanks (bot.program)
 
     @property
@@ -700,6 +704,10 @@ def compute(session: Session, settings: Settings, period: Period, now: datetime,
         thanks_total=thanked_total,
         thanks_owners=thanked_owners,
         series=series,
+        crm=crm_influence(session, settings.crm_name, period.start, period.end, tz),
+        crm_quarter=(
+            crm_influence(session, settings.crm_name, quarter_period.start, period.end, tz) if quarter_period else None
+        ),
     )
 
 

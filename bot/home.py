@@ -387,11 +387,7 @@ def _judged(session: Session, settings: Settings, customer_ids: Iterable[int], n
     ids = sorted(set(customer_ids))
     if not ids:
         return {}
-    customers = session.scalars(
-        select(Customer)
-        .where(Customer.id.in_(ids))
-        .options(*ASSESS_LOADS)
-    ).all()
+    customers = session.scalars(select(Customer).where(Customer.id.in_(ids)).options(*ASSESS_LOADS)).all()
     # exclude_request only hides a request's own wait for a check-in; queued (submitted) ones have none.
     context = load_context(session, settings, ids, now, exclude_request=None)
     return {c.id: (c, context) for c in customers}

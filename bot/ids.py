@@ -7,6 +7,9 @@ import re
 # Request intake modal
 REQUEST_MODAL = "request.submit"
 SPECIFIC_CUSTOMER = "request.specific_customer"  # external_select: type-ahead over the customer list
+OPPORTUNITY = "request.opportunity"  # external_select: the rep's open CRM opportunities; picking one fills the form
+LINK_OPPORTUNITY = "request.link_opportunity"  # external_select in the manager's link form: any open opportunity
+LINK_MODAL = "request.link_submit"  # `/reference link 12`; private_metadata: {"request_id"}
 
 # Manager card
 APPROVE = "request.approve"

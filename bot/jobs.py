@@ -64,15 +64,18 @@ class JobResult:
 
 
 JobFunction = Callable[[Session, Settings, datetime, bool, JobResult], None]
+# A job that works in many transactions of its own (the CRM sync: one per page) after its claim commits.
+LongJobFunction = Callable[[Database, Settings, datetime, bool, JobResult, str], None]
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
     summary: str
-    run: JobFunction
+    run: JobFunction | None
     schedule: Callable[[Settings], str]
     period: Callable[[Settings, datetime], str]
+    long_run: LongJobFunction | None = None
 
 
 def _local(now: datetime, settings: Settings) -> datetime:
@@ -85,6 +88,11 @@ def _day_period(settings: Settings, now: datetime) -> str:
 
 def _hour_period(settings: Settings, now: datetime) -> str:
     return _local(now, settings).strftime("%Y-%m-%dT%H")
+
+
+def _quarter_hour_period(settings: Settings, now: datetime) -> str:
+    local = _local(now, settings)
+    return local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M")
 
 
 def _digest_period(settings: Settings, now: datetime) -> str:
@@ -472,6 +480,29 @@ def run_cleanup(session: Session, settings: Settings, now: datetime, dry_run: bo
         result.skipped = "nothing old enough to delete"
 
 
+# -- 5. the CRM sync ----------------------------------------------------------------------------------------
+
+
+def run_crm(db: Database, settings: Settings, now: datetime, dry_run: bool, result: JobResult, worker: str) -> None:
+    """Bring the CRM's changes in (a full pass when REFBOT_SCHEDULE_CRM_FULL has fired since the last one).
+
+    It claims its period like every job, then syncs a page per transaction (bot.crm.sync), under the sync's
+    own lease, so a sync running long is never run twice at once by the next period on another replica.
+    """
+    from bot.crm.runner import full_pass_due, sync_now
+
+    if not settings.crm_name:
+        result.skipped = "no CRM is connected (README: 'Connect your CRM')"
+        return
+    report = sync_now(db, settings, full=full_pass_due(db, settings, now), dry_run=dry_run, worker=worker)
+    result.lines.extend(report.lines())
+    result.messages += report.told
+    if report.busy:
+        result.skipped = report.busy
+    elif report.error:
+        result.skipped = f"stopped: {report.error}"
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -510,6 +541,14 @@ JOBS: dict[str, Job] = {
             lambda s: s.schedule_cleanup,
             _day_period,
         ),
+        Job(
+            "crm",
+            "bring customers, owners, contacts and opportunities in from the CRM (a full pass nightly)",
+            None,
+            lambda s: s.schedule_crm,
+            _quarter_hour_period,
+            long_run=run_crm,
+        ),
     )
 }
 
@@ -542,19 +581,22 @@ def run_job(
     job = JOBS[name]
     now = now or utcnow()
     result = JobResult(job=name, period=period or job.period(settings, now))
-    if dry_run:
+    if dry_run and job.run is not None:
         with db.reading() as session:
             job.run(session, settings, now, True, result)
         return result
-    if force:
+    if force and not dry_run:
         # A forced run is a period of its own, for its claim *and* its messages' keys: reusing the period's
         # keys would make its DMs no-ops (the earlier run's rows hold them) while its check-ins are recorded.
         # Kept short: the period ends up in outbox subjects (60 characters).
         result.period = f"{result.period}#{now:%H%M%S%f}"
+    if job.long_run is not None:
+        return _run_long(db, settings, job, result, now, dry_run, worker)
     with db.transaction() as session:
         if not _claim(session, name, result.period, worker, now):
             result.skipped = f"already run for {result.period} (by another replica or an earlier run)"
             return result
+        assert job.run is not None
         job.run(session, settings, now, False, result)
         _record(session, name, result)
         result.queued += session.info.get(ENQUEUED_KEYS, [])
@@ -568,6 +610,33 @@ def run_job(
         result.period,
         result.messages,
         f", {sum(result.removed.values())} row(s) deleted" if result.removed else "",
+        f" ({result.skipped})" if result.skipped else "",
+    )
+    return result
+
+
+def _run_long(
+    db: Database, settings: Settings, job: Job, result: JobResult, now: datetime, dry_run: bool, worker: str
+) -> JobResult:
+    """Claim the period in a short transaction of its own, then let the job work in its own transactions."""
+    assert job.long_run is not None
+    if dry_run:
+        job.long_run(db, settings, now, True, result, worker)
+        return result
+    with db.transaction() as session:
+        if not _claim(session, job.name, result.period, worker, now):
+            result.skipped = f"already run for {result.period} (by another replica or an earlier run)"
+            return result
+    try:
+        job.long_run(db, settings, now, False, result, worker)
+    finally:
+        with db.transaction() as session:
+            _record(session, job.name, result)
+    log.info(
+        "job %s for %s: %s%s",
+        job.name,
+        result.period,
+        f"{result.messages} message(s)",
         f" ({result.skipped})" if result.skipped else "",
     )
     return result

@@ -158,11 +158,7 @@ def rank_candidates(
     pinned_id = request.specific_customer_id
     if pinned_id is not None and pinned_id not in shortlist:
         shortlist.insert(0, pinned_id)
-    customers = session.scalars(
-        select(Customer)
-        .where(Customer.id.in_(shortlist))
-        .options(*ASSESS_LOADS)
-    ).all()
+    customers = session.scalars(select(Customer).where(Customer.id.in_(shortlist)).options(*ASSESS_LOADS)).all()
     context = load_context(session, settings, [c.id for c in customers], now, exclude_request=request.id)
     ref_type = RefType(request.ref_type)
     candidates = []

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from bot import chart, digest, home_record, kinds, nominations
 from bot import home as home_data
 from bot.assets import content_for_request
+from bot.crm.mapping import crm_label
+from bot.crm.sync import CRM_ERROR
 from bot.digest import Digest, Period
 from bot.eligibility import assess, load_context, rested_on
 from bot.matching import Candidate, rank_candidates
@@ -22,6 +24,7 @@ from bot.outbox import RENDER_CACHE, Rendered, Renderer
 from bot.program import assets_depending_on
 from bot.settings import Settings
 from bot.views import checkins as checkin_views
+from bot.views import crm as crm_views
 from bot.views import followups as followup_views
 from bot.views import home as home_views
 from bot.views import nominations as nomination_views
@@ -216,6 +219,10 @@ def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str
         period = digest.parse_week(str(row.params.get("week", "")), settings.tz)
         return render_digest(session, settings, period, utcnow())[1]
 
+    def crm_error(session: Session, row: OutboxMessage) -> Rendered | None:
+        params = row.params
+        return Rendered(**crm_views.sync_error(crm_label(params["crm"]), params["stream"], params["error"]))
+
     def home(session: Session, row: OutboxMessage) -> Rendered | None:
         if home_record.superseded(session, row):
             return None  # a newer refresh for the same person is waiting: it publishes the latest state
@@ -245,6 +252,7 @@ def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str
         return Rendered(**thanks_views.thanks_ask(found)) if found is not None else None
 
     return {
+        CRM_ERROR: crm_error,
         kinds.THANKS_ASK: thanks_ask,
         kinds.NOMINATION_CARD: nomination,
         kinds.NOMINATION_DECIDED: nomination,

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.client import HTTPException
-from typing import Any
+from typing import Any, Protocol
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -108,6 +108,39 @@ class Rendered:
 Renderer = Callable[[Session, OutboxMessage], "Rendered | None"]
 
 
+class ExternalRetry(Exception):
+    """An external write (a CRM activity) that may succeed later: retried with backoff, or after `after` s.
+
+    `uncertain`: the write may have landed (a timeout after sending), so the next attempt asks first.
+    """
+
+    def __init__(self, reason: str, after: float | None = None, *, uncertain: bool = False, counts: bool = True):
+        super().__init__(reason)
+        self.reason, self.after, self.uncertain, self.counts = reason, after, uncertain, counts
+
+
+class ExternalFailure(Exception):
+    """An external write no retry will fix (bad credentials, the record deleted): recorded as failed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ExternalSender(Protocol):
+    """Delivers outbox rows that go somewhere other than Slack (the CRM write-back, `bot.crm.writeback`),
+    with the outbox's own claim, lease, backoff and uncertain-write rules."""
+
+    def prepare(self, session: Session, row: OutboxMessage) -> Any:
+        """What to write, read from the database as it is now; None: nothing to write (skipped)."""
+        ...
+
+    def deliver(self, prepared: Any, uncertain: bool) -> str:
+        """Write it (when `uncertain`, first look for an earlier attempt that landed); the external id, which
+        the row keeps (in `slack_ts`, as a Slack row keeps its message's)."""
+        ...
+
+
 def enqueue(
     session: Session,
     *,
@@ -182,10 +215,12 @@ class OutboxWorker:
         on_permanent_failure: Callable[[OutboxMessage], None] | None = None,
         pacer: Pacer | None = None,
         lease: timedelta = LEASE,
+        senders: dict[str, ExternalSender] | None = None,
         notifier: Notifier | None = None,
         listener: Listener | None = None,
     ) -> None:
         self.db = db
+        self.senders = senders or {}
         self.client = client
         self.renderers = renderers
         self.poll_seconds = poll_seconds
@@ -338,6 +373,8 @@ class OutboxWorker:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 return None
+            if row.kind in self.senders:
+                return self._plan_external(session, row)
             if row.kind != REFRESH and row.last_error.startswith(UNCERTAIN):
                 found = self._find_posted(row)
                 if found is not None:
@@ -379,6 +416,31 @@ class OutboxWorker:
             ):
                 return channel, str(message["ts"])
         return None
+
+    def _plan_external(self, session: Session, row: OutboxMessage) -> list[tuple[str, dict[str, Any]]]:
+        sender = self.senders[row.kind]
+        try:
+            prepared = sender.prepare(session, row)
+        except ExternalRetry as retry:
+            raise _Retry(retry.reason, after=retry.after, counts=retry.counts) from None
+        if prepared is None:
+            return []
+        uncertain = row.last_error.startswith(UNCERTAIN)
+        return [("_external", {"sender": sender, "prepared": prepared, "uncertain": uncertain})]
+
+    def _send_external(self, kwargs: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
+        try:
+            external_id = kwargs["sender"].deliver(kwargs["prepared"], kwargs["uncertain"])
+        except ExternalFailure as failure:
+            return OutboxStatus.FAILED.value, None, None, failure.reason
+        except ExternalRetry as retry:
+            reason = f"{UNCERTAIN}{retry.reason}" if retry.uncertain else retry.reason
+            raise _Retry(reason, after=retry.after, counts=retry.counts) from None
+        except Exception as exc:  # anything else mid-write (a dropped connection): it may have landed
+            log.warning("external write failed; the next attempt checks whether it landed: %s", _first_line(exc))
+            raise _Retry(f"{UNCERTAIN}{type(exc).__name__}: {_first_line(exc)}") from None
+        # The external record's id is kept where a Slack row keeps its message's ts, for later rows to use.
+        return OutboxStatus.SENT.value, None, str(external_id)[:32] if external_id else None, ""
 
     def _plan_post(self, session: Session, row: OutboxMessage) -> list[tuple[str, dict[str, Any]]]:
         rendered = self.renderers[row.kind](session, row)
@@ -434,6 +496,8 @@ class OutboxWorker:
         """Call Slack; returns (status, channel, ts, error) for the row."""
         channel = ts = None
         for method, kwargs in plan:
+            if method == "_external":
+                return self._send_external(kwargs)
             if method in ("chat_postMessage", "_post_with_files"):  # ~1 message/s per channel: a posting limit
                 self.pacer.acquire(str(kwargs.get("channel") or ""))
             try:

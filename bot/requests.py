@@ -23,6 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import audit, home_record, kinds
+from bot.crm import writeback
+from bot.crm.opportunities import checked_for_form
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, Assessment, assess, load_context
 from bot.errors import (
     CannotUse,
@@ -89,6 +91,7 @@ class RequestDraft:
     needed_by: date | None = None
     opportunity_amount: Decimal | None = None
     notes: str = ""
+    opportunity_id: int | None = None  # a CRM opportunity picked in the form (bot.crm.opportunities)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -145,6 +148,13 @@ def parse_draft(raw: dict[str, str | None], today: date) -> RequestDraft:
         except ValueError:
             errors["specific_customer"] = "Pick a customer from the list."
 
+    opportunity: int | None = None
+    if raw.get("opportunity"):
+        try:
+            opportunity = int(str(raw["opportunity"]))
+        except ValueError:
+            errors["opportunity"] = "Pick one of your opportunities from the list."
+
     if errors or ref_type is None:
         raise ValidationFailed(errors)
     return RequestDraft(
@@ -159,6 +169,7 @@ def parse_draft(raw: dict[str, str | None], today: date) -> RequestDraft:
         needed_by=needed_by,
         opportunity_amount=amount,
         notes=text["notes"],
+        opportunity_id=opportunity,
     )
 
 
@@ -180,11 +191,7 @@ def load_request(session: Session, request_id: int, *, for_update: bool = False)
 
 
 def load_customer(session: Session, customer_id: int) -> Customer:
-    customer = session.scalars(
-        select(Customer)
-        .where(Customer.id == customer_id)
-        .options(*ASSESS_LOADS)
-    ).one_or_none()
+    customer = session.scalars(select(Customer).where(Customer.id == customer_id).options(*ASSESS_LOADS)).one_or_none()
     if customer is None:
         raise NotFound(f"Customer {customer_id} is no longer in the customer list.")
     return customer
@@ -244,6 +251,9 @@ def submit(session: Session, settings: Settings, requester: str, draft: RequestD
     """File a new request; the rep gets a receipt and every manager a card with ranked candidates."""
     if draft.specific_customer_id is not None and session.get(Customer, draft.specific_customer_id) is None:
         raise ValidationFailed({"specific_customer": "That customer is no longer in the list; pick another."})
+    opportunity_id = None
+    if draft.opportunity_id is not None:
+        opportunity_id = checked_for_form(session, requester, draft.opportunity_id)
     request = ReferenceRequest(
         requester_id=requester,
         prospect=draft.prospect,
@@ -258,6 +268,7 @@ def submit(session: Session, settings: Settings, requester: str, draft: RequestD
         opportunity_amount=draft.opportunity_amount,
         notes=draft.notes,
         status=RequestStatus.SUBMITTED.value,
+        opportunity_id=opportunity_id,
     )
     session.add(request)
     session.flush()
@@ -322,6 +333,7 @@ def _grant(
         )
     )
     audit.record(session, actor, "request.approved", "request", request.id, customer_id=customer.id)
+    writeback.record_decision(session, request, "approved")
     subject = _subject(request.id)
     enqueue(
         session, key=f"{subject}:approved", kind=kinds.APPROVED_NOTICE, recipient=request.requester_id, subject=subject,
@@ -664,6 +676,7 @@ def record_outcome(
         if details.held_on is not None:
             use.used_at = datetime.combine(details.held_on, datetime.min.time(), tzinfo=settings.tz).astimezone(UTC)
     audit.record(session, actor, "request.completed", "request", request.id, outcome=outcome.value)
+    writeback.record_decision(session, request, "outcome")
     subject = _subject(request.id)
     session.flush()
     enqueue_refresh(session, subject, kinds.OUTCOME_CARDS + kinds.REQUEST_CARDS, uuid.uuid4().hex)

@@ -17,10 +17,41 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from dotenv import dotenv_values
 
+from bot.crm.connector import HubSpotConfig, SalesforceConfig
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///refbot.db"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+DEFAULT_SALESFORCE_LOGIN_URL = "https://login.salesforce.com"
+DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
+# A CRM account's billing country → refbot's region (REFBOT_CRM_REGIONS adds to or overrides it). Keys are
+# matched case-insensitively, as ISO codes or English names.
+DEFAULT_CRM_REGIONS: dict[str, str] = {
+    **dict.fromkeys(["us", "usa", "united states", "united states of america", "ca", "canada"], "North America"),
+    **dict.fromkeys(
+        ["mx", "mexico", "br", "brazil", "ar", "argentina", "cl", "chile", "co", "colombia", "pe", "peru"], "LATAM"
+    ),
+    **dict.fromkeys(
+        [
+            *("gb", "uk", "united kingdom", "ie", "ireland", "de", "germany", "fr", "france", "es", "spain"),
+            *("it", "italy", "nl", "netherlands", "be", "belgium", "ch", "switzerland", "at", "austria"),
+            *("se", "sweden", "no", "norway", "dk", "denmark", "fi", "finland", "pl", "poland", "pt", "portugal"),
+            *("ae", "united arab emirates", "sa", "saudi arabia", "il", "israel", "za", "south africa"),
+        ],
+        "EMEA",
+    ),
+    **dict.fromkeys(
+        [
+            *("au", "australia", "nz", "new zealand", "jp", "japan", "cn", "china", "in", "india"),
+            *("sg", "singapore", "kr", "south korea", "hk", "hong kong"),
+        ],
+        "APAC",
+    ),
+}
+# Segment by employee count: (lowest count, segment), ascending (REFBOT_CRM_SEGMENTS="0=SMB,200=Mid-Market,…").
+DEFAULT_CRM_SEGMENTS: tuple[tuple[int, str], ...] = ((0, "SMB"), (200, "Mid-Market"), (1000, "Enterprise"))
 
 
 class SettingsError(Exception):
@@ -72,6 +103,22 @@ class Settings:
     # `serve`/`socket` wait this long for an unreachable database at start-up, retrying with backoff.
     db_startup_wait: int = 60
     log_level: str = "INFO"
+    # The CRM (README "Connect your CRM"): Salesforce through a connected app (client credentials), or HubSpot
+    # through a private app's token. Which one is connected follows from which credentials are set.
+    salesforce_login_url: str = DEFAULT_SALESFORCE_LOGIN_URL
+    salesforce_client_id: str = field(default="", repr=False)
+    salesforce_client_secret: str = field(default="", repr=False)
+    salesforce_customer_field: str = "Type"
+    salesforce_customer_values: tuple[str, ...] = ("Customer",)
+    hubspot_access_token: str = field(default="", repr=False)
+    hubspot_api_url: str = DEFAULT_HUBSPOT_API_URL
+    hubspot_customer_property: str = "lifecyclestage"
+    hubspot_customer_values: tuple[str, ...] = ("customer",)
+    crm_regions: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CRM_REGIONS))
+    crm_segments: tuple[tuple[int, str], ...] = DEFAULT_CRM_SEGMENTS
+    # Incremental sync every 15 minutes; a full pass (which also finds accounts deleted for good) nightly.
+    schedule_crm: str = "*/15 * * * *"
+    schedule_crm_full: str = "0 2 * * *"
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -84,6 +131,37 @@ class Settings:
 
     def is_manager(self, user_id: str) -> bool:
         return user_id in self.managers
+
+    @property
+    def crm_name(self) -> str | None:
+        """The connected CRM ("salesforce" or "hubspot"), or None when neither has credentials."""
+        if self.salesforce_client_id:
+            return "salesforce"
+        if self.hubspot_access_token:
+            return "hubspot"
+        return None
+
+    @property
+    def crm_secrets(self) -> tuple[str, ...]:
+        """Values no log line, error or status may show."""
+        return tuple(v for v in (self.salesforce_client_secret, self.hubspot_access_token) if v)
+
+    def salesforce_config(self) -> SalesforceConfig:
+        return SalesforceConfig(
+            login_url=self.salesforce_login_url,
+            client_id=self.salesforce_client_id,
+            client_secret=self.salesforce_client_secret,
+            customer_field=self.salesforce_customer_field,
+            customer_values=self.salesforce_customer_values,
+        )
+
+    def hubspot_config(self) -> HubSpotConfig:
+        return HubSpotConfig(
+            api_url=self.hubspot_api_url,
+            access_token=self.hubspot_access_token,
+            customer_property=self.hubspot_customer_property,
+            customer_values=self.hubspot_customer_values,
+        )
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (tests and the demo use this; production reads the env)."""
@@ -196,6 +274,46 @@ def _managers(raw: str) -> tuple[str, ...]:
     return ids
 
 
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if not raw.startswith(("http://", "https://")):
+        raise SettingsError(f"{name} must be an http(s) URL, not {raw!r}.")
+    return raw.rstrip("/")
+
+
+def _values(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    return tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+
+
+def _regions(raw: str) -> dict[str, str]:
+    """REFBOT_CRM_REGIONS="DE=DACH,AT=DACH,Germany=DACH": added to (and overriding) the default map."""
+    regions = dict(DEFAULT_CRM_REGIONS)
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        country, sep, region = part.partition("=")
+        if not sep or not country.strip() or not region.strip():
+            raise SettingsError(f"REFBOT_CRM_REGIONS must be Country=Region pairs like DE=EMEA, not {part!r}.")
+        regions[country.strip().casefold()] = region.strip()
+    return regions
+
+
+def _segments(raw: str) -> tuple[tuple[int, str], ...]:
+    """REFBOT_CRM_SEGMENTS="0=SMB,200=Mid-Market,1000=Enterprise": the lowest employee count of each band."""
+    if not raw.strip():
+        return DEFAULT_CRM_SEGMENTS
+    bands: list[tuple[int, str]] = []
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        low, sep, segment = part.partition("=")
+        if not sep or not low.strip().isdigit() or not segment.strip():
+            raise SettingsError(
+                f"REFBOT_CRM_SEGMENTS must be Employees=Segment pairs like 200=Mid-Market, not {part!r}."
+            )
+        bands.append((int(low), segment.strip()))
+    return tuple(sorted(bands))
+
+
 def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env") -> Settings:
     """Read settings from `environ` (default: the process environment) over an optional `.env` file."""
     env: dict[str, str] = {}
@@ -251,8 +369,29 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         slack_timeout_seconds=_int(env, "REFBOT_SLACK_TIMEOUT_SECONDS", 10, minimum=1),
         db_startup_wait=_int(env, "REFBOT_DB_STARTUP_WAIT", 60),
         log_level=(env.get("REFBOT_LOG_LEVEL", "").strip() or "INFO").upper(),
+        salesforce_login_url=_url(env, "SALESFORCE_LOGIN_URL", DEFAULT_SALESFORCE_LOGIN_URL),
+        salesforce_client_id=env.get("SALESFORCE_CLIENT_ID", "").strip(),
+        salesforce_client_secret=env.get("SALESFORCE_CLIENT_SECRET", "").strip(),
+        salesforce_customer_field=env.get("SALESFORCE_CUSTOMER_FIELD", "").strip() or "Type",
+        salesforce_customer_values=_values(env, "SALESFORCE_CUSTOMER_VALUES", ("Customer",)),
+        hubspot_access_token=env.get("HUBSPOT_ACCESS_TOKEN", "").strip(),
+        hubspot_api_url=_url(env, "HUBSPOT_API_URL", DEFAULT_HUBSPOT_API_URL),
+        hubspot_customer_property=env.get("HUBSPOT_CUSTOMER_PROPERTY", "").strip() or "lifecyclestage",
+        hubspot_customer_values=_values(env, "HUBSPOT_CUSTOMER_VALUES", ("customer",)),
+        crm_regions=_regions(env.get("REFBOT_CRM_REGIONS", "")),
+        crm_segments=_segments(env.get("REFBOT_CRM_SEGMENTS", "")),
+        schedule_crm=_cron(env, "REFBOT_SCHEDULE_CRM", "*/15 * * * *", timezone),
+        schedule_crm_full=_cron(env, "REFBOT_SCHEDULE_CRM_FULL", "0 2 * * *", timezone),
         extra=env,
     )
+    if settings.salesforce_client_id and not settings.salesforce_client_secret:
+        raise SettingsError(
+            "SALESFORCE_CLIENT_SECRET is not set: the connected app's consumer secret goes with SALESFORCE_CLIENT_ID."
+        )
+    if settings.salesforce_client_id and settings.hubspot_access_token:
+        raise SettingsError(
+            "Both SALESFORCE_CLIENT_ID and HUBSPOT_ACCESS_TOKEN are set: refbot connects one CRM; unset the other."
+        )
     if settings.candidates_shown > 10:
         raise SettingsError("REFBOT_CANDIDATES_SHOWN must be 10 or less (a Slack message holds 50 blocks).")
     return settings

@@ -12,6 +12,7 @@ from handlers import (
     assets,
     checkins,
     commands,
+    crm,
     customers,
     errors,
     fallback,
@@ -31,6 +32,7 @@ def register_all(app: App, deps: Deps) -> None:
     middleware.register(app, deps)
     errors.register(app, deps)
     subcommands = requests.subcommands() + customers.subcommands() + stats.subcommands() + watch.subcommands()
+    subcommands += crm.subcommands()
     subcommands += assets.subcommands() + nominations.subcommands()
     commands.register(app, deps, subcommands)
     requests.register(app, deps)
@@ -43,4 +45,5 @@ def register_all(app: App, deps: Deps) -> None:
     suggestions.register(app, deps)
     home.register(app, deps)
     watch.register(app, deps)
+    crm.register(app, deps)
     fallback.register(app, deps)  # last: answers whatever no listener above claimed

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot import ids
 from bot import requests as rq
+from bot.crm.mapping import crm_label
 from bot.deps import Deps
 from bot.jobs import outcome_due_at
 from bot.views.notices import FORM_FOR_NO_REQUEST, OUT_OF_DATE_PLAIN
@@ -24,8 +25,13 @@ from models.types import utcnow
 log = logging.getLogger(__name__)
 
 
+def _crm(deps: Deps) -> str | None:
+    """The connected CRM's name, for the form's opportunity type-ahead (None: no CRM, no type-ahead)."""
+    return crm_label(deps.settings.crm_name) if deps.settings.crm_name else None
+
+
 def _open_request_form(call: Invocation) -> None:
-    view = request_modal(prospect=call.rest)
+    view = request_modal(prospect=call.rest, crm=_crm(call.deps))
     open_view(call.client, call.command.get("trigger_id"), view, call.reply, "the request form")
 
 
@@ -66,7 +72,7 @@ def register(app: App, deps: Deps) -> None:
     @on.click(ids.NEW_REQUEST, reads=nothing)
     def new_request(click: Click[tuple[()]]) -> None:
         """The App Home's "New reference request": the intake form, while the trigger_id is fresh."""
-        click.open(request_modal(), "the request form")
+        click.open(request_modal(crm=_crm(deps)), "the request form")
 
     @on.submits(ids.REQUEST_MODAL, errors_at="prospect")
     def submit_request(session: Session, form: Submission) -> None:

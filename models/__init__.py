@@ -3,6 +3,7 @@
 from models.asset import Asset, AssetUse
 from models.audit import AuditEntry
 from models.base import Base
+from models.crm import CrmAccount, CrmSyncState, CrmUser, Opportunity
 from models.customer import CheckIn, Consent, Contact, Customer, Incident, ReferenceUse
 from models.jobs import JobRun, WatchedChannel
 from models.nomination import Nomination
@@ -17,12 +18,16 @@ __all__ = [
     "Base",
     "CheckIn",
     "Consent",
+    "CrmAccount",
+    "CrmSyncState",
+    "CrmUser",
     "Contact",
     "Customer",
     "InboundDelivery",
     "Incident",
     "JobRun",
     "Nomination",
+    "Opportunity",
     "OutboxMessage",
     "ReferenceRequest",
     "ReferenceUse",

@@ -27,6 +27,7 @@ class Customer(Base):
     """A customer who may be asked to be a reference."""
 
     __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("crm", "crm_id", name="uq_customers_crm_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -49,6 +50,11 @@ class Customer(Base):
     # ranking 100,000 customers can sort by freshness without aggregating the check-in history.
     last_checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     last_checkin_answer: Mapped[Happiness | None] = mapped_column(EnumText(Happiness, 20))
+    # The CRM account this customer is (None: known only from spreadsheets); see bot/crm/sync.py for
+    # which fields the CRM owns. `crm_owner_id` is the account owner's CRM user id, mapped to Slack by e-mail.
+    crm: Mapped[str | None] = mapped_column(String(20))
+    crm_id: Mapped[str | None] = mapped_column(String(64))
+    crm_owner_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -92,6 +98,8 @@ class Contact(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(320), default="")
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The CRM contact this person is (their customer's CRM); None for contacts known only to refbot.
+    crm_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
 

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base
+from models.crm import Opportunity
 from models.customer import Contact, Customer
 from models.enums import RequestStatus
 from models.types import EnumText, UTCDateTime, utcnow
@@ -45,6 +46,9 @@ class ReferenceRequest(Base):
     deal_won: Mapped[bool | None] = mapped_column(Boolean)
     amount_influenced: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     feedback: Mapped[str] = mapped_column(Text, default="")
+    # The CRM opportunity this reference is for (picked in the form, or linked later by a manager): its
+    # stage, won/lost and amount come from the CRM, beside what the rep reports above.
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id", ondelete="SET NULL"), index=True)
     # Indexed: the digest and stats count requests by the week they arrived and were decided.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -54,6 +58,7 @@ class ReferenceRequest(Base):
     customer: Mapped[Customer | None] = relationship(foreign_keys=[customer_id])
     contact: Mapped[Contact | None] = relationship()
     specific_customer: Mapped[Customer | None] = relationship(foreign_keys=[specific_customer_id])
+    opportunity: Mapped[Opportunity | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
 

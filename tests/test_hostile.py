@@ -42,6 +42,7 @@ from bot.server import MAX_BODY, HttpServer, RefbotWSGI
 from bot.settings import Settings
 from bot.views import audit as audit_views
 from bot.views import checkins as checkin_views
+from bot.views import crm as crm_views
 from bot.views import customers as customer_views
 from bot.views import followups as followup_views
 from bot.views import forms as form_views
@@ -1100,6 +1101,15 @@ def _can_use(world: World, answer: str) -> CanUse:
 RENDERERS: list[tuple[str, str, Callable[[World], dict[str, Any]]]] = [
     ("requests.request_modal", "view", lambda w: request_views.request_modal(w.texts["name"], w.customer)),
     ("requests.request_modal(empty)", "view", lambda w: request_views.request_modal()),
+    (
+        "requests.request_modal(crm)",
+        "view",
+        lambda w: request_views.request_modal(
+            w.texts["name"], crm="Salesforce", opportunity=(7, w.texts["name"]), amount=Decimal("120000.5")
+        ),
+    ),
+    ("requests.link_modal", "view", lambda w: request_views.link_modal(w.request, "HubSpot")),
+    ("crm.sync_error", "message", lambda w: crm_views.sync_error("Salesforce", "accounts", w.texts["name"])),
     ("requests.decline_modal", "view", lambda w: request_views.decline_modal(w.request)),
     (
         "requests.manager_card",

@@ -718,7 +718,7 @@ def test_scheduler_uses_the_scheduled_fire_time_as_the_period(
     with db.reading() as session:
         periods = sorted(session.scalars(select(JobRun.period).where(JobRun.job == "consents")))
     assert periods == ["2026-12-02T08:00:00+01:00"]
-    assert set(replicas[0].next_runs()) == {"checkins", "reminders", "consents", "digest", "cleanup"}
+    assert set(replicas[0].next_runs()) == {"checkins", "reminders", "consents", "digest", "cleanup", "crm"}
 
 
 def test_day_period_is_the_local_date(
@@ -1075,7 +1075,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, database_url: str) -
     monkeypatch.chdir(tmp_path)
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "REFBOT_SCHEDULER"):
         monkeypatch.delenv(name, raising=False)
-    schedules = ("CHECKINS", "REMINDERS", "CONSENTS", "DIGEST", "CLEANUP")
+    schedules = ("CHECKINS", "REMINDERS", "CONSENTS", "DIGEST", "CLEANUP", "CRM")
     for name in (f"REFBOT_SCHEDULE_{job}" for job in schedules):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", database_url)
@@ -1088,7 +1088,8 @@ def test_cli_jobs_list(cli_env: None, capsys: pytest.CaptureFixture[str]) -> Non
         assert cli.main(["jobs", "list"]) == 0
     out = capsys.readouterr().out
     lines = {line.split()[0]: line for line in out.splitlines()[1:] if line.strip()}
-    assert set(lines) == {"checkins", "reminders", "consents", "digest", "cleanup"}
+    assert set(lines) == {"checkins", "reminders", "consents", "digest", "cleanup", "crm"}
+    assert "*/15 * * * *" in lines["crm"] and "2026-01-16 13:00:00 CET" in lines["crm"]  # at 13:00 itself
     assert "0 9 * * mon-fri" in lines["checkins"] and "2026-01-19 09:00:00 CET" in lines["checkins"]
     assert "15 * * * *" in lines["reminders"] and "2026-01-16 13:15:00 CET" in lines["reminders"]
     assert "0 8 * * *" in lines["consents"] and "2026-01-17 08:00:00 CET" in lines["consents"]

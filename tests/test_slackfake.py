@@ -71,9 +71,7 @@ def option(label: str, value: str) -> dict[str, Any]:
     return {"text": plain(label), "value": value}
 
 
-def modal(
-    *blocks: dict[str, Any], title: str = "Request", submit: str | None = "Send", **extra: Any
-) -> dict[str, Any]:
+def modal(*blocks: dict[str, Any], title: str = "Request", submit: str | None = "Send", **extra: Any) -> dict[str, Any]:
     view: dict[str, Any] = {"type": "modal", "title": plain(title), "blocks": list(blocks), **extra}
     if submit is not None:
         view["submit"] = plain(submit)
@@ -92,9 +90,7 @@ def text_input(action_id: str, label: str = "Why", **element: Any) -> dict[str, 
 @pytest.fixture
 def fake() -> Iterator[FakeSlack]:
     with FakeSlack(token=TOKEN) as instance:
-        instance.add_user(
-            "U0ALICE", "alice", real_name="Alice Smith", email="alice@acme.test", tz="Europe/Paris"
-        )
+        instance.add_user("U0ALICE", "alice", real_name="Alice Smith", email="alice@acme.test", tz="Europe/Paris")
         instance.add_user("U0BOB", "bob", real_name="Bob Jones", email="Bob@Acme.test")
         yield instance
 
@@ -245,9 +241,7 @@ def test_valid_message_and_views_have_no_violations() -> None:
                 "blocks": [
                     {
                         "type": "actions",
-                        "elements": [
-                            {"type": "static_select", "action_id": "s", "options": [option("o" * 76, "v")]}
-                        ],
+                        "elements": [{"type": "static_select", "action_id": "s", "options": [option("o" * 76, "v")]}],
                     }
                 ]
             },
@@ -373,9 +367,7 @@ def test_message_violations(payload: dict[str, Any], fragment: str) -> None:
             "'button' is not allowed in an input block",
         ),
         (
-            modal(
-                {"type": "input", "label": plain("l"), "element": {"type": "number_input", "action_id": "n"}}
-            ),
+            modal({"type": "input", "label": plain("l"), "element": {"type": "number_input", "action_id": "n"}}),
             "is_decimal_allowed: is required",
         ),
         (
@@ -455,16 +447,10 @@ def test_post_update_delete_message(fake: FakeSlack, client: WebClient) -> None:
     assert posted["ts"].count(".") == 1 and len(posted["ts"].split(".")[1]) == 6
 
     [message] = fake.messages("U0ALICE")
-    assert (
-        isinstance(message, Message)
-        and message.channel == dm
-        and message.blocks[1]["elements"][0]["value"] == "r1"
-    )
+    assert isinstance(message, Message) and message.channel == dm and message.blocks[1]["elements"][0]["value"] == "r1"
     assert fake.messages(dm) == fake.messages("U0ALICE")
 
-    updated = client.chat_update(
-        channel=dm, ts=posted["ts"], text="Approved", blocks=[section("Approved ✅")]
-    )
+    updated = client.chat_update(channel=dm, ts=posted["ts"], text="Approved", blocks=[section("Approved ✅")])
     assert updated["ts"] == posted["ts"] and updated["text"] == "Approved"
     assert fake.last_message("U0ALICE").text == "Approved"
     assert fake.last_message("U0ALICE").blocks[0]["text"]["text"] == "Approved ✅"
@@ -495,9 +481,7 @@ def test_post_message_required_arguments(client: WebClient) -> None:
 
 def test_form_encoded_bodies_and_query_strings_are_decoded(fake: FakeSlack, client: WebClient) -> None:
     blocks = [section("form")]
-    client.api_call(
-        "chat.postMessage", params={"channel": "C0GENERAL", "text": "f", "blocks": json.dumps(blocks)}
-    )
+    client.api_call("chat.postMessage", params={"channel": "C0GENERAL", "text": "f", "blocks": json.dumps(blocks)})
     call = fake.calls("chat.postMessage")[-1]
     assert call.args["blocks"] == blocks and call.token == TOKEN
     client.api_call("users.info", http_verb="GET", params={"user": "U0BOB"})
@@ -551,9 +535,7 @@ def test_ephemerals_and_conversations_open(fake: FakeSlack, client: WebClient) -
     assert opened["channel"]["id"] == fake.dm_channel("U0BOB")
     assert client.conversations_open(users=["U0BOB"])["already_open"] is True
     group = client.conversations_open(users="U0BOB,U0ALICE")["channel"]["id"]
-    assert (
-        group.startswith("G") and group == client.conversations_open(users="U0ALICE,U0BOB")["channel"]["id"]
-    )
+    assert group.startswith("G") and group == client.conversations_open(users="U0ALICE,U0BOB")["channel"]["id"]
     with pytest.raises(SlackApiError, match="users_list_not_supplied"):
         client.api_call("conversations.open", params={})
 
@@ -586,18 +568,14 @@ def test_views_open_update_push_and_publish(fake: FakeSlack, client: WebClient) 
 
     with pytest.raises(SlackApiError, match="hash_conflict"):
         client.views_update(view_id=opened["id"], hash="stale", view=modal(section("x")))
-    updated = client.views_update(view_id=opened["id"], hash=opened["hash"], view=modal(section("Thanks")))[
-        "view"
-    ]
+    updated = client.views_update(view_id=opened["id"], hash=opened["hash"], view=modal(section("Thanks")))["view"]
     assert updated["id"] == opened["id"] and updated["hash"] != opened["hash"]
     by_external = client.views_update(external_id="req-1", view=modal(section("Again"), external_id="req-1"))
     assert by_external["view"]["id"] == opened["id"]
     with pytest.raises(SlackApiError, match="not_found"):
         client.views_update(view_id="V0NOPE", view=modal(section("x")))
 
-    pushed = client.views_push(trigger_id=fake.issue_trigger("U0ALICE"), view=modal(section("Step 2")))[
-        "view"
-    ]
+    pushed = client.views_push(trigger_id=fake.issue_trigger("U0ALICE"), view=modal(section("Step 2")))["view"]
     assert pushed["previous_view_id"] == opened["id"] and pushed["root_view_id"] == opened["id"]
     assert [v["id"] for v in fake.views("U0ALICE")] == [opened["id"], pushed["id"]]
     assert fake.views("U0ALICE")[0]["blocks"][0]["text"]["text"] == "Again"
@@ -642,14 +620,10 @@ def test_push_limit(fake: FakeSlack, client: WebClient) -> None:
 
 
 def test_file_upload_v2(fake: FakeSlack, client: WebClient) -> None:
-    result = client.files_upload_v2(
-        channel="U0ALICE", content="a,b\n1,2\n", filename="refs.csv", title="Refs"
-    )
+    result = client.files_upload_v2(channel="U0ALICE", content="a,b\n1,2\n", filename="refs.csv", title="Refs")
     assert result["file"]["title"] == "Refs"
     [upload] = fake.uploads()
-    assert (
-        upload.data == b"a,b\n1,2\n" and upload.completed and upload.channel_id == fake.dm_channel("U0ALICE")
-    )
+    assert upload.data == b"a,b\n1,2\n" and upload.completed and upload.channel_id == fake.dm_channel("U0ALICE")
     assert [c.method for c in fake.calls()] == [
         "files.getUploadURLExternal",
         "upload",
@@ -662,9 +636,7 @@ def test_file_upload_v2(fake: FakeSlack, client: WebClient) -> None:
 def test_rate_limit_is_retried_by_slack_sdk(fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
     monkeypatch.setattr(builtin_handlers, "time", types.SimpleNamespace(sleep=slept.append))
-    client = WebClient(
-        base_url=fake.url, token=TOKEN, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)]
-    )
+    client = WebClient(base_url=fake.url, token=TOKEN, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
     fake.fail("chat.postMessage", status=429, retry_after=7)
     assert client.chat_postMessage(channel="C0GENERAL", text="eventually")["ok"]
     calls = fake.calls("chat.postMessage")
@@ -780,9 +752,7 @@ class _Echo:
                 self.wfile.write(payload)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack/events"
 
@@ -847,8 +817,7 @@ def test_command_body_matches_slack(echo: _Echo, signed: SignedClient, fake: Fak
     signed.command("U0ALICE", "new Acme Corp", channel_id="C0SALES")
     form = echo.last_form()
     assert {
-        k: form[k]
-        for k in ("team_id", "team_domain", "channel_id", "user_id", "user_name", "command", "text")
+        k: form[k] for k in ("team_id", "team_domain", "channel_id", "user_id", "user_name", "command", "text")
     } == {
         "team_id": "T0FAKE",
         "team_domain": "acme",
@@ -1178,9 +1147,7 @@ def test_tokenless_fake_and_frozen_time() -> None:
                 open_fake.wait_for(lambda f: f.messages("C0NOWHERE"), timeout=0.1)
 
 
-def test_clicking_an_ephemeral_message(
-    echo: _Echo, signed: SignedClient, fake: FakeSlack, client: WebClient
-) -> None:
+def test_clicking_an_ephemeral_message(echo: _Echo, signed: SignedClient, fake: FakeSlack, client: WebClient) -> None:
     client.chat_postEphemeral(
         channel="C0GENERAL",
         user="U0ALICE",

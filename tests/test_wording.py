@@ -48,7 +48,7 @@ def _answered(session: Any, customer: Customer, answer: Happiness, nps: int | No
 def test_an_owners_answer_reads_as_a_sentence(
     db: Database, settings: Settings, answer: Happiness, nps: int | None, said: str
 ) -> None:
-    """"@olivia says *Soylent Pay* is *some concerns*" was not English: each answer gets its own verb."""
+    """ "@olivia says *Soylent Pay* is *some concerns*" was not English: each answer gets its own verb."""
     with db.transaction() as session:
         customer = factories.customer(session, "Soylent Pay")
         checkin = _answered(session, customer, answer, nps)

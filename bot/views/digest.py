@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from bot.crm.influence import CrmInfluence
 from bot.digest import LISTED, PERIOD_HELP, Counts, Digest, Timing
 from bot.settings import Settings
 from bot.views.program import program_sections
@@ -122,7 +123,24 @@ def _outcomes(digest: Digest) -> str:
             f"{number(q.helped)} helped · {number(q.hurt)} hurt · {number(q.deals_won)} deals won · "
             f"{money(q.amount_influenced)} influenced_"
         )
+    if digest.crm is not None:
+        lines.append(_crm_line(digest.crm, f"in {digest.period.label}"))
+        if digest.quarter is not None and digest.crm_quarter is not None:
+            window = f"in {digest.quarter.short} {digest.quarter.first_day.year} to date"
+            lines.append(f"_{_crm_line(digest.crm_quarter, window)}_")
     return "\n".join(lines)
+
+
+def _crm_line(figures: CrmInfluence, window: str) -> str:
+    """The CRM's own figures, marked as such, beside what reps reported."""
+    if not figures.closed:
+        return f":bar_chart: From {figures.crm}: no deal with a reference closed {window}."
+    rate = f"{figures.win_rate:.0%}" if figures.win_rate is not None else "–"
+    return (
+        f":bar_chart: From {figures.crm}: {number(figures.closed)} deal{'s' if figures.closed != 1 else ''} with a "
+        f"reference closed {window}, {number(figures.won)} won (*{rate}* win rate) · "
+        f"*{money(figures.revenue_won)}* won revenue influenced"
+    )
 
 
 def _type(ref_type: str) -> str:
@@ -272,9 +290,11 @@ def _body(digest: Digest, settings: Settings, title: str, chart: str | None) -> 
 
 def _summary(digest: Digest) -> str:
     c = digest.counts
+    crm = digest.crm
+    from_crm = f" ({money(crm.revenue_won)} won per {crm.crm})" if crm is not None and crm.closed else ""
     return (
         f"{number(c.received)} requests, {number(c.approved)} approved, {number(c.completed)} completed, "
-        f"{money(c.amount_influenced)} influenced; {number(digest.waiting_total)} waiting past the target"
+        f"{money(c.amount_influenced)} influenced{from_crm}; {number(digest.waiting_total)} waiting past the target"
     )
 
 

@@ -45,9 +45,14 @@ def request_modal(
     region: str = "",
     ref_type: RefType | None = None,
     notes: str = "",
+    crm: str | None = None,
+    opportunity: tuple[int, str] | None = None,
+    amount: Decimal | None = None,
 ) -> dict[str, Any]:
     """The intake form; `prospect` comes pre-filled from `/reference request Globex`, the other fields from an
-    ask spotted in a watched channel (bot/shadow.py): all of them editable before sending."""
+    ask spotted in a watched channel (bot/shadow.py): all of them editable before sending. With a CRM
+    connected (`crm`: its name as people say it) the form starts with a type-ahead over the rep's own open
+    opportunities; picking one (`opportunity`: id and label) fills the prospect, amount, industry and region."""
     chosen = ref_type or RefType.CALL
     type_groups = [
         {"label": plain("Sales (private)", 75), "options": [_option(t.value, t.label) for t in SALES_TYPES]},
@@ -65,6 +70,7 @@ def request_modal(
     if specific is not None:
         customer_select["initial_option"] = _option(str(specific.id), specific.name)
     blocks = [
+        *([opportunity_input(crm, opportunity)] if crm else []),
         _text_input("prospect", "Prospect company", initial=prospect, optional=False),
         {
             "type": "input",
@@ -108,6 +114,7 @@ def request_modal(
                 "action_id": "opportunity_amount",
                 "is_decimal_allowed": True,
                 "min_value": "0",
+                **({"initial_value": f"{amount:f}"} if amount is not None else {}),
             },
         },
         _text_input("notes", "Notes for the reference team", initial=notes, multiline=True),
@@ -115,11 +122,50 @@ def request_modal(
     return modal(ids.REQUEST_MODAL, "Request a reference", "Send request", blocks, close="Cancel")
 
 
+def opportunity_input(crm: str, chosen: tuple[int, str] | None, *, anyone: bool = False) -> dict[str, Any]:
+    """The type-ahead over open CRM opportunities: the rep's own in the form, any for a manager linking later."""
+    select_menu: dict[str, Any] = {
+        "type": "external_select",
+        "action_id": ids.LINK_OPPORTUNITY if anyone else ids.OPPORTUNITY,
+        "min_query_length": 0,
+        "placeholder": plain("Type a deal or account name", 150),
+    }
+    if chosen is not None:
+        select_menu["initial_option"] = _option(str(chosen[0]), chosen[1])
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": "opportunity",
+        "optional": not anyone,
+        "label": plain(f"{'The' if anyone else 'Your'} {crm} opportunity", 2000),
+        "element": select_menu,
+    }
+    if not anyone:
+        block["dispatch_action"] = True
+        block["hint"] = plain(
+            "Picking one fills in the prospect, amount, industry and region, and links the request to it.", 2000
+        )
+    return block
+
+
+def link_modal(request: ReferenceRequest, crm: str) -> dict[str, Any]:
+    """A manager links a request made without an opportunity (so won/lost and the write-back follow it)."""
+    return modal(
+        ids.LINK_MODAL,
+        "Link an opportunity",
+        "Link",
+        close="Cancel",
+        request_id=request.id,
+        blocks=[
+            section(f"Request #{request.id} for *{safe(request.prospect, 200)}*: which {crm} opportunity is it for?"),
+            opportunity_input(crm, None, anyone=True),
+        ],
+    )
+
+
 def decline_modal(request: ReferenceRequest) -> dict[str, Any]:
     blocks = [
         section(
-            f"Declining request #{request.id} for *{safe(request.prospect, 200)}* "
-            f"from {mention(request.requester_id)}."
+            f"Declining request #{request.id} for *{safe(request.prospect, 200)}* from {mention(request.requester_id)}."
         ),
         {
             "type": "input",
@@ -235,7 +281,7 @@ RESTING_NAMED = 3
 
 
 def _resting_line(resting: Sequence[tuple[Candidate, date | None]], settings: Settings) -> str:
-    """"2 more fit well but are resting: *Northwind* (used 2× in 90 days, free again on 2027-01-04), …"."""
+    """ "2 more fit well but are resting: *Northwind* (used 2× in 90 days, free again on 2027-01-04), …"."""
     named = []
     # The best fits first and, among equals, the one free soonest.
     ordered = sorted(resting, key=lambda pair: (-pair[0].score, pair[1] or date.max, pair[0].customer.name))
@@ -429,9 +475,7 @@ def mine_message(
             )
         )
         if status == RequestStatus.APPROVED:
-            blocks.append(
-                actions(f"mine:outcome:{request.id}", *outcome_buttons(request.id, in_list=True))
-            )
+            blocks.append(actions(f"mine:outcome:{request.id}", *outcome_buttons(request.id, in_list=True)))
         elif status.is_open:
             cancel = cancel_button(request, ids.for_item(ids.CANCEL, request.id))
             blocks.append(actions(f"mine:cancel:{request.id}", cancel))
