@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 import handlers
+from bot import kinds
 from bot.crm import writeback
 from bot.deps import Deps
 from bot.home import HomeMemory
@@ -158,7 +159,7 @@ def create_app(
         poll_seconds=settings.outbox_poll_seconds,
         pacer=Pacer(per_channel=settings.rate_per_channel, total=settings.rate_global),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
-        senders={writeback.ACTIVITY: writeback.CrmWriter(settings)},
+        senders={kinds.CRM_ACTIVITY: writeback.CrmWriter(settings)},
         notifier=notifier_for(db, settings.database_url) if role == "web" else None,
         listener=listener_for(settings.database_url) if role == "worker" else None,
     )

@@ -36,6 +36,10 @@ NOMINATION_OFFER = "nomination.offer"
 NOMINATION_DECIDED = "nomination.decided"
 THANKS_ASK = "thanks.ask"  # the owner's DM, updated in place once answered
 
+# The CRM (bot.crm): a sync error told once to each manager, and a reference written onto an opportunity
+CRM_ERROR = "crm.error"
+CRM_ACTIVITY = "crm.activity"  # not a Slack message: delivered by bot.crm.writeback.CrmWriter
+
 # The outbox's own: re-render the messages already sent for a subject (chat.update), see bot.outbox
 REFRESH = "refresh"
 

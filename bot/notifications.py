@@ -16,7 +16,6 @@ from bot import chart, digest, home_record, kinds, nominations
 from bot import home as home_data
 from bot.assets import content_for_request
 from bot.crm.mapping import crm_label
-from bot.crm.sync import CRM_ERROR
 from bot.digest import Digest, Period
 from bot.eligibility import assess, load_context, rested_on
 from bot.matching import Candidate, rank_candidates
@@ -252,7 +251,7 @@ def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str
         return Rendered(**thanks_views.thanks_ask(found)) if found is not None else None
 
     return {
-        CRM_ERROR: crm_error,
+        kinds.CRM_ERROR: crm_error,
         kinds.THANKS_ASK: thanks_ask,
         kinds.NOMINATION_CARD: nomination,
         kinds.NOMINATION_DECIDED: nomination,

@@ -16,8 +16,8 @@ from bot import requests as rq
 from bot.app import Refbot, create_app
 from bot.crm.connector import CrmAccount, CrmContact, CrmOpportunity, CrmUser
 from bot.crm.runner import sync_now
-from bot.crm.sync import CRM_ERROR
-from bot.crm.writeback import ACTIVITY
+from bot.kinds import CRM_ACTIVITY as ACTIVITY
+from bot.kinds import CRM_ERROR
 from bot.settings import Settings, load_settings
 from crmfake import FakeCrm
 from crmfake.hubspot import HubSpotFake
@@ -442,10 +442,11 @@ def test_a_manager_links_a_request_later_and_won_lost_reaches_the_digest(
     assert f"From {label}: 1 deal with a reference closed" in str(answer)
     assert "1 won (*100%* win rate) · *95,000* won revenue influenced" in str(answer)
     from bot import digest
+    from bot.notifications import render_digest
 
     with db.reading() as session:
         period = digest.week_of(digest.local_today(now(), settings.tz), settings.tz)
-        _, rendered = digest.render_digest(session, settings, period, now())
+        _, rendered = render_digest(session, settings, period, now())
     assert f"From {label}: 1 deal with a reference closed" in str(rendered.blocks)
     assert f"(95,000 won per {label})" in rendered.text
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.crm.connector import CrmAuthError, CrmUnavailable
-from bot.crm.sync import CRM_ERROR, CrmSync
+from bot.crm.sync import CrmSync
+from bot.kinds import CRM_ERROR
 from bot.settings import Settings
 from models import AuditEntry, Contact, Customer, OutboxMessage
 from models import CrmSyncState as StateRow

@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot import requests as rq
+from bot import home_record, kinds
 from bot.crm.connector import (
     STREAMS,
     Connector,
@@ -64,7 +64,6 @@ from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-CRM_ERROR = "crm.error"  # outbox kind: a sync error, told once to each manager (bot.notifications)
 # Pages are committed together until they hold this many records (a Salesforce page is 2,000 already).
 BATCH_RECORDS = 2000
 LEASE = timedelta(minutes=5)  # renewed after every page; a replica that dies mid-sync frees it this long after
@@ -459,7 +458,7 @@ class CrmSync:
                     enqueue(
                         session,
                         key=f"crm-error:{self.crm}:{stream}:{state.error_since.isoformat()}:{manager}",
-                        kind=CRM_ERROR,
+                        kind=kinds.CRM_ERROR,
                         recipient=manager,
                         subject=f"crm-error:{self.crm}",
                         params={"crm": self.crm, "stream": stream, "error": message},
@@ -616,7 +615,7 @@ class CrmSync:
                 sentence = f"{self.label} account {row.crm_id} ({row.name}): {_describe(diff)}"
                 changes.append(_Change(row.id, want, sentence, "customer.updated_by_crm"))
         self._write(session, _CUSTOMERS, "customer", changes)
-        rq.refresh_homes(session, people)
+        home_record.refresh_homes(session, people)
 
     # -- accounts ------------------------------------------------------------------------------------------
 
@@ -775,7 +774,7 @@ class CrmSync:
                 continue
             people |= {have.get("owner_slack_id"), want.get("owner_slack_id", have.get("owner_slack_id"))}
         self._write_customers(session, changes)
-        rq.refresh_homes(session, people)
+        home_record.refresh_homes(session, people)
 
     def _write_customers(self, session: Session, changes: list[_Change]) -> None:
         now = utcnow()
@@ -1019,7 +1018,7 @@ class CrmSync:
             for row in linked
         ]
         self._audit(session, "request", entries)
-        rq.refresh_homes(session, [row.requester_id for row in linked])
+        home_record.refresh_homes(session, [row.requester_id for row in linked])
 
     # -- a full pass: what disappeared for good --------------------------------------------------------------
 
@@ -1042,7 +1041,7 @@ class CrmSync:
                 changes.append(change)
         self._write_customers(session, changes)
         report.streams["accounts"].removed += len(changes)
-        rq.refresh_homes(session, [row["owner_slack_id"] for row in gone_customers])
+        home_record.refresh_homes(session, [row["owner_slack_id"] for row in gone_customers])
         seen_contacts = self._seen["contacts"]
         columns = (_CONTACTS.c.id, _CONTACTS.c.name, _CONTACTS.c.crm_id)
         for row in session.execute(

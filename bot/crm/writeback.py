@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import kinds
 from bot.crm.connect import NOT_CONNECTED, NotConnected, connect
 from bot.crm.connector import (
     Activity,
@@ -34,7 +35,6 @@ from models import CrmUser, Opportunity, OutboxMessage, ReferenceRequest
 from models.enums import OutboxStatus, Outcome, RefType
 from models.types import utcnow
 
-ACTIVITY = "crm.activity"  # outbox kind
 Phase = Literal["approved", "outcome"]
 
 
@@ -53,7 +53,7 @@ def record_decision(session: Session, request: ReferenceRequest, phase: Phase) -
     enqueue(
         session,
         key=f"{activity_key(request.id)}:{phase}:{opportunity.crm_id}",  # a re-linked request writes to the new deal
-        kind=ACTIVITY,
+        kind=kinds.CRM_ACTIVITY,
         recipient=opportunity.crm,
         subject=activity_key(request.id),
         params={"phase": phase, "opportunity": opportunity.crm_id, "request_id": request.id},
