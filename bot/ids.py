@@ -17,6 +17,7 @@ DECLINE_MODAL = "request.decline_submit"
 # Requester
 CANCEL = "request.cancel"
 NEW_REQUEST = "request.new"  # opens the intake form (the App Home's button)
+REQUEST_FROM_MESSAGE = "request.from_message"  # the message shortcut "Request a reference" (manifest.yml)
 
 # Account owner check-in
 CHECKIN_ANSWER = "checkin.answer"  # value: "<checkin id>:<happy|concerns|unhappy>"

@@ -92,6 +92,7 @@ class RequestDraft:
     needed_by: date | None = None
     opportunity_amount: Decimal | None = None
     notes: str = ""
+    source_permalink: str = ""  # the Slack message it was started from (bot.message_requests.source_link)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -310,6 +311,7 @@ def submit(session: Session, settings: Settings, requester: str, draft: RequestD
         needed_by=draft.needed_by,
         opportunity_amount=draft.opportunity_amount,
         notes=draft.notes,
+        source_permalink=draft.source_permalink,
         status=RequestStatus.SUBMITTED.value,
     )
     session.add(request)

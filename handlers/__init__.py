@@ -18,6 +18,7 @@ from handlers import (
     middleware,
     outcomes,
     requests,
+    shortcuts,
     stats,
     suggestions,
     watch,
@@ -30,6 +31,7 @@ def register_all(app: App, deps: Deps) -> None:
     subcommands = requests.subcommands() + customers.subcommands() + stats.subcommands() + watch.subcommands()
     commands.register(app, deps, subcommands)
     requests.register(app, deps)
+    shortcuts.register(app, deps)
     checkins.register(app, deps)
     outcomes.register(app, deps)
     customers.register(app, deps)

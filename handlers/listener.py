@@ -96,6 +96,34 @@ class Submission:
         return found
 
 
+@dataclass(frozen=True)
+class Shortcut:
+    """One shortcut as a listener sees it (a message shortcut carries the `message` it was used on)."""
+
+    body: dict[str, Any]
+    client: WebClient
+    respond: Respond
+
+    @property
+    def user_id(self) -> str:
+        return str(self.body["user"]["id"])
+
+    @property
+    def message(self) -> dict[str, Any]:
+        found = self.body.get("message")
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def channel_id(self) -> str:
+        return str((self.body.get("channel") or {}).get("id") or "")
+
+    def tell(self, text: str) -> None:
+        tell_user(self.body, self.client, self.respond, text)
+
+    def open(self, view: dict[str, Any], what: str = "the form") -> None:
+        open_view(self.client, self.body.get("trigger_id"), view, self.tell, what)
+
+
 def open_view(
     client: WebClient, trigger_id: object, view: dict[str, Any], tell: Callable[[str], None], what: str = "the form"
 ) -> None:
@@ -185,6 +213,21 @@ class Listen:
                 deliver(click, built)  # after the reading: no connection held while Slack answers
 
             self._button(action_id, reads, stale, run)
+            return fn
+
+        return register
+
+    def shortcut(self, callback_id: Any) -> Callable[[Callable[[Shortcut], None]], Callable[[Shortcut], None]]:
+        """A global or message shortcut: acked at once, then `fn` (which opens a form while the trigger_id is
+        fresh, or tells the person why not); a failure is told, never a traceback."""
+
+        def register(fn: Callable[[Shortcut], None]) -> Callable[[Shortcut], None]:
+            def listener(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+                ack()
+                with reported(body, client, respond):
+                    fn(Shortcut(body, client, respond))
+
+            self.app.shortcut(callback_id)(listener)
             return fn
 
         return register

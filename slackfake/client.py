@@ -244,6 +244,36 @@ class SignedClient:
         kwargs: dict[str, Any] = {"view": target} if is_view else {"message": target}
         return self.block_action(user_id, action_id, value=element.get("value"), block_id=block_id, **kwargs, **opts)
 
+    def message_shortcut(
+        self, user_id: str, callback_id: str, message: Any, **opts: Unpack[SendOptions]
+    ) -> Response:
+        """A ``message_action`` payload, as when ``user_id`` picks a message shortcut on ``message``.
+
+        Slack sends the message as it stands (type, user, ts, text, …), the channel it is in, a trigger_id and
+        a response_url for answering in that channel.
+        """
+        team_id = opts.get("team_id") or self.team_id
+        msg = _as_message(message)
+        channel_id = str(msg.get("channel") or "C0GENERAL")
+        inner = {k: v for k, v in msg.items() if k not in ("channel", "via", "message_ts")}
+        inner.setdefault("type", "message")
+        payload: dict[str, Any] = {
+            "type": "message_action",
+            "token": VERIFICATION_TOKEN,
+            "action_ts": f"{time.time():.6f}",
+            "team": {"id": team_id, "domain": self.team_domain},
+            "user": self._user(user_id, team_id),
+            "channel": {"id": channel_id, "name": _channel_name(channel_id)},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": opts.get("trigger_id") or self._trigger(user_id),
+            "response_url": self._response_url(user_id, channel_id, None),
+            "message_ts": str(msg.get("ts") or ""),
+            "message": inner,
+        }
+        return self._send_payload(payload, opts)
+
     def view_submission(
         self, user_id: str, view: Mapping[str, Any], values: Mapping[str, Any], **opts: Unpack[SendOptions]
     ) -> Response:

@@ -515,6 +515,14 @@ class FakeSlack:
             found = self._find_message(self._channel_filter(channel) or channel, ts)
             return copy.deepcopy(found) if found is not None else None
 
+    def person_posts(self, channel: str, user_id: str, text: str) -> Message:
+        """A message a person wrote (not the bot), stored so chat.getPermalink and shortcuts can find it."""
+        with self._lock:
+            message = Message(channel=channel, ts=self._next_ts(), text=text, user=user_id, team=self.team_id)
+            self._messages.append(message)
+            self._touch()
+            return copy.deepcopy(message)
+
     def dm_channel(self, user_id: str) -> str:
         """The stable DM channel id for ``user_id`` ("D" + the rest of the id, suffixed if that collides)."""
         with self._lock:

@@ -9,6 +9,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from bot import ids
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,6 +55,10 @@ def test_manifest_has_what_refbot_needs_and_no_more() -> None:
     ]
     assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "message.channels"]
     assert data["features"]["app_home"]["home_tab_enabled"] is True
+    # The message shortcut's callback_id is the one refbot listens for.
+    assert [(s["type"], s["callback_id"]) for s in data["features"]["shortcuts"]] == [
+        ("message", ids.REQUEST_FROM_MESSAGE)
+    ]
     # The type-ahead for "specific customer" needs the options load URL in HTTP mode.
     assert data["settings"]["interactivity"]["message_menu_options_url"].endswith("/slack/events")
 
@@ -69,6 +75,7 @@ def test_every_web_api_method_the_bot_calls_exists_with_its_required_arguments(s
         "conversations.history": {"channel", "oldest", "limit"},
         "auth.test": set(),
         "users.lookupByEmail": {"email"},
+        "chat.getPermalink": {"channel", "message_ts"},
     }
     for method, args in calls.items():
         operation = spec["paths"][f"/{method}"]

@@ -10,8 +10,10 @@ from typing import Any
 
 from bot import ids
 from bot.matching import Candidate
+from bot.message_requests import source_link
 from bot.requests import LIMITS
 from bot.settings import Settings
+from bot.shadow import Prefill
 from bot.views.text import (
     actions,
     button,
@@ -71,9 +73,11 @@ def request_modal(
     region: str = "",
     ref_type: RefType | None = None,
     notes: str = "",
+    source: str = "",
 ) -> dict[str, Any]:
     """The intake form; `prospect` comes pre-filled from `/reference request Globex`, the other fields from an
-    ask spotted in a watched channel (bot/shadow.py): all of them editable before sending."""
+    ask spotted in a watched channel (bot/shadow.py) or a message the shortcut was used on: all of them
+    editable before sending. `source` is that message's permalink, carried in private_metadata."""
     chosen = ref_type or RefType.CALL
     type_groups = [
         {"label": plain("Sales (private)", 75), "options": [_option(t.value, t.label) for t in SALES_TYPES]},
@@ -138,7 +142,7 @@ def request_modal(
         },
         _text_input("notes", "Notes for the reference team", initial=notes, multiline=True),
     ]
-    return {
+    view: dict[str, Any] = {
         "type": "modal",
         "callback_id": ids.REQUEST_MODAL,
         "title": plain("Request a reference", 24),
@@ -146,6 +150,22 @@ def request_modal(
         "close": plain("Cancel", 24),
         "blocks": blocks,
     }
+    if source:
+        view["private_metadata"] = json.dumps({"source": source})
+    return view
+
+
+def prefilled_modal(prefill: Prefill, source: str = "") -> dict[str, Any]:
+    """The one form both the shadow-market reply's button and the message shortcut open."""
+    guess = prefill.guess
+    return request_modal(
+        guess.prospect,
+        industry=guess.industry,
+        region=guess.region,
+        ref_type=guess.ref_type,
+        notes=prefill.notes,
+        source=source,
+    )
 
 
 def decline_modal(request: ReferenceRequest) -> dict[str, Any]:
@@ -312,6 +332,9 @@ def manager_card(
     ]
     if request.notes:
         blocks.append(section(quote(request.notes)))
+    source = source_link(request.source_permalink)
+    if source:  # checked again: the link is Slack's own, so it holds no `|` or `>` to break out of
+        blocks.append(context(f":speech_balloon: <{source}|From this message>"))
     status = RequestStatus(request.status)
     if status not in (RequestStatus.SUBMITTED, RequestStatus.AWAITING_CHECKIN):
         blocks.append(section(_decision_line(request, request.customer, settings)))
