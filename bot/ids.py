@@ -23,6 +23,7 @@ REQUEST_FROM_MESSAGE = "request.from_message"  # the message shortcut "Request a
 CHECKIN_ANSWER = "checkin.answer"  # value: "<checkin id>:<happy|concerns|unhappy>"
 CHECKIN_WITH_NOTE = "checkin.answer_with_note"
 CHECKIN_MODAL = "checkin.answer_submit"
+CHECKIN_NOW_MODAL = "checkin.now_submit"  # `/reference checkin` by the owner; private_metadata: {"customer_id"}
 
 # Requester's outcome follow-up
 OUTCOME = "outcome.record"  # per item: "outcome.record:helped"; value "<request id>:<outcome>"

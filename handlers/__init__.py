@@ -9,6 +9,7 @@ from slack_bolt import App
 
 from bot.deps import Deps
 from handlers import (
+    adhoc_checkins,
     checkins,
     commands,
     customers,
@@ -29,10 +30,12 @@ def register_all(app: App, deps: Deps) -> None:
     middleware.register(app, deps)
     errors.register(app, deps)
     subcommands = requests.subcommands() + customers.subcommands() + stats.subcommands() + watch.subcommands()
+    subcommands += adhoc_checkins.subcommands()
     commands.register(app, deps, subcommands)
     requests.register(app, deps)
     shortcuts.register(app, deps)
     checkins.register(app, deps)
+    adhoc_checkins.register(app, deps)
     outcomes.register(app, deps)
     customers.register(app, deps)
     suggestions.register(app, deps)

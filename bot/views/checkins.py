@@ -23,6 +23,8 @@ _ANSWER_EMOJI = {
 
 def _question(checkin: CheckIn, customer: Customer, request: ReferenceRequest | None) -> str:
     name = f"*{safe(customer.name, 200)}*"
+    if request is None and checkin.purpose == CheckInPurpose.ASK_OWNER and checkin.asked_by != checkin.asked_of:
+        return f"{mention(checkin.asked_by)} asks: is {name} still happy?"
     if request is None:
         return f"Is {name} still happy?"
     use = f"a {RefType(request.ref_type).label.lower()} for *{safe(request.prospect, 200)}*"
@@ -80,6 +82,40 @@ def checkin_card(checkin: CheckIn, customer: Customer, request: ReferenceRequest
     return {"text": text, "blocks": blocks}
 
 
+def _answer_inputs() -> list[dict[str, Any]]:
+    """Answer, NPS and note: the same inputs whichever way the owner came to the form."""
+    return [
+        {
+            "type": "input",
+            "block_id": "answer",
+            "label": plain("Answer", 2000),
+            "element": {
+                "type": "radio_buttons",
+                "action_id": "answer",
+                "options": [{"text": plain(a.label, 75), "value": a.value} for a in Happiness],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "nps",
+            "optional": True,
+            "label": plain("How likely are they to recommend us? (NPS, 0–10)", 2000),
+            "element": {
+                "type": "static_select",
+                "action_id": "nps",
+                "options": [{"text": plain(str(n), 75), "value": str(n)} for n in range(10, -1, -1)],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "note",
+            "optional": True,
+            "label": plain("Note for the reference team", 2000),
+            "element": {"type": "plain_text_input", "action_id": "note", "multiline": True, "max_length": 2000},
+        },
+    ]
+
+
 def checkin_modal(checkin: CheckIn, customer: Customer) -> dict[str, Any]:
     return {
         "type": "modal",
@@ -88,38 +124,39 @@ def checkin_modal(checkin: CheckIn, customer: Customer) -> dict[str, Any]:
         "title": plain("Customer check-in", 24),
         "submit": plain("Send answer", 24),
         "close": plain("Back", 24),
+        "blocks": [section(f"Is *{safe(customer.name, 200)}* still happy?"), *_answer_inputs()],
+    }
+
+
+def checkin_now_modal(customer: Customer, settings: Settings) -> dict[str, Any]:
+    """`/reference checkin` run by the owner: they answer at once, as they would answer the card."""
+    return {
+        "type": "modal",
+        "callback_id": ids.CHECKIN_NOW_MODAL,
+        "private_metadata": json.dumps({"customer_id": customer.id}),
+        "title": plain("Customer check-in", 24),
+        "submit": plain("Send answer", 24),
+        "close": plain("Cancel", 24),
         "blocks": [
             section(f"Is *{safe(customer.name, 200)}* still happy?"),
-            {
-                "type": "input",
-                "block_id": "answer",
-                "label": plain("Answer", 2000),
-                "element": {
-                    "type": "radio_buttons",
-                    "action_id": "answer",
-                    "options": [{"text": plain(a.label, 75), "value": a.value} for a in Happiness],
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "nps",
-                "optional": True,
-                "label": plain("How likely are they to recommend us? (NPS, 0–10)", 2000),
-                "element": {
-                    "type": "static_select",
-                    "action_id": "nps",
-                    "options": [{"text": plain(str(n), 75), "value": str(n)} for n in range(10, -1, -1)],
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "note",
-                "optional": True,
-                "label": plain("Note for the reference team", 2000),
-                "element": {"type": "plain_text_input", "action_id": "note", "multiline": True, "max_length": 2000},
-            },
+            context(_history(customer, settings), "Your answer counts like any check-in: it is kept in the history."),
+            *_answer_inputs(),
         ],
     }
+
+
+def owner_asked(customer: Customer, checkin: CheckIn, created: bool, settings: Settings) -> str:
+    """What the manager running `/reference checkin` is told."""
+    name = f"*{safe(customer.name, 200)}*"
+    if created:
+        return (
+            f":wave: Asked {mention(checkin.asked_of)} whether {name} is still happy; "
+            "their answer comes to you in a DM."
+        )
+    return (
+        f":hourglass: {mention(checkin.asked_of)} was already asked about {name} "
+        f"{when(checkin.asked_at, settings.tz)} and has not answered yet; no second question was sent."
+    )
 
 
 def owner_says(owner: str | None, customer_name: str, answer: Happiness) -> str:
