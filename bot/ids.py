@@ -37,6 +37,12 @@ CUSTOMER_PROFILE = "customer.profile"  # per item: "customer.profile:34"; value:
 CUSTOMER_EDIT = "customer.edit"  # value: customer id (only on a manager's profile)
 CUSTOMER_MODAL = "customer.save"  # the add/edit form; private_metadata: {"customer_id", "fingerprint"}
 
+# Incidents, from a customer's profile (managers and the account owner)
+INCIDENT_RECORD = "incident.record"  # value: customer id; opens the Record incident form
+INCIDENT_RECORD_MODAL = "incident.record_submit"  # private_metadata: {"customer_id"}
+INCIDENT_RESOLVE = "incident.resolve"  # value: customer id; opens the Resolve form (its open incidents)
+INCIDENT_RESOLVE_MODAL = "incident.resolve_submit"  # private_metadata: {"customer_id"}
+
 # App Home (the Approve / Decline / Cancel / outcome / check-in buttons on it reuse the ids above, per item)
 HOME_EXPAND = "home.expand"  # per item: "home.expand:queue"; value: the section to show in full, "all" for all
 HOME_OUTCOME_DETAILS = "home.outcome_details"  # per item: "home.outcome_details:12"; value: request id

@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import digest, jobs
+from bot import digest, incidents, jobs
 from bot import home as home_data
 from bot import requests as rq
 from bot.eligibility import assess, load_context, rested_on
@@ -21,8 +21,9 @@ from bot.settings import Settings
 from bot.views import checkins as checkin_views
 from bot.views import followups as followup_views
 from bot.views import home as home_views
+from bot.views import incidents as incident_views
 from bot.views import requests as request_views
-from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
+from models import CheckIn, Consent, Customer, Incident, OutboxMessage, ReferenceRequest
 from models.enums import CheckInStatus, RefType, RequestStatus
 from models.types import utcnow
 
@@ -188,6 +189,10 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         period = digest.parse_week(str(row.params.get("week", "")), settings.tz)
         return digest.render_digest(session, settings, period, utcnow())[1]
 
+    def incident_recorded(session: Session, row: OutboxMessage) -> Rendered | None:
+        incident = session.get(Incident, _subject_id(row))
+        return Rendered(**incident_views.recorded_notice(incident, settings)) if incident else None
+
     def home(session: Session, row: OutboxMessage) -> Rendered | None:
         if home_data.superseded(session, row):
             return None  # a newer refresh for the same person is waiting: it publishes the latest state
@@ -213,5 +218,6 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         rq.DECLINED_NOTICE: declined,
         rq.CHECKIN_CARD: checkin_card,
         rq.CHECKIN_RESULT: checkin_result,
+        incidents.RECORDED_NOTICE: incident_recorded,
         rq.HOME: home,
     }

@@ -16,6 +16,7 @@ from handlers import (
     errors,
     fallback,
     home,
+    incidents,
     middleware,
     outcomes,
     requests,
@@ -38,6 +39,7 @@ def register_all(app: App, deps: Deps) -> None:
     adhoc_checkins.register(app, deps)
     outcomes.register(app, deps)
     customers.register(app, deps)
+    incidents.register(app, deps)
     suggestions.register(app, deps)
     home.register(app, deps)
     watch.register(app, deps)

@@ -16,6 +16,7 @@ from bot import customers as cu
 from bot import ids
 from bot.deps import Deps
 from bot.errors import NotFound
+from bot.incidents import may_record
 from bot.views.customers import (
     can_use_choices,
     can_use_message,
@@ -63,7 +64,8 @@ def subcommands() -> list[Subcommand]:
                 message = did_you_mean(call.rest, found.choices)
             else:
                 record = cu.load_profile(session, settings, found.customer.id, now)
-                message = profile(record, settings, now, is_manager=call.is_manager)
+                incidents = may_record(settings, record.customer, call.user_id)
+                message = profile(record, settings, now, is_manager=call.is_manager, may_record_incidents=incidents)
         call.reply(**message)
 
     def can_use(call: Invocation) -> None:
@@ -111,7 +113,10 @@ def register(app: App, deps: Deps) -> None:
     def show_profile(session: Session, click: Click[int]) -> dict[str, Any]:
         now = utcnow()
         record = cu.load_profile(session, settings, click.carried, now)
-        return profile(record, settings, now, is_manager=settings.is_manager(click.user_id))
+        incidents = may_record(settings, record.customer, click.user_id)
+        return profile(
+            record, settings, now, is_manager=settings.is_manager(click.user_id), may_record_incidents=incidents
+        )
 
     @on.opens(ids.CUSTOMER_EDIT, reads=one_record, stale=OUT_OF_DATE_PROFILE)
     def open_edit(session: Session, click: Click[int]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot import ids
+from bot import ids, shadow
 from bot.customers import CanUse, PastUse, Profile, Saved, SearchPage, SearchQuery, SearchResult
 from bot.eligibility import Assessment
 from bot.matching import Candidate
@@ -44,6 +44,7 @@ from bot.views import checkins as checkin_views
 from bot.views import customers as customer_views
 from bot.views import followups as followup_views
 from bot.views import help as help_views
+from bot.views import incidents as incident_views
 from bot.views import notices as notice_views
 from bot.views import outcomes as outcome_views
 from bot.views import requests as request_views
@@ -931,10 +932,22 @@ def hostile_world(draw: Callable[[Any], Any], longest: str | None = None) -> Wor
     acme.consents = [consent]
     acme.incidents = [
         Incident(
-            id=draw(small), occurred_on=TODAY - timedelta(days=5), severity=text(), summary=text(), resolved=False
+            id=draw(small),
+            occurred_on=TODAY - timedelta(days=5),
+            severity=text(),
+            summary=text(),
+            resolved=False,
+            recorded_by=user(),
         ),
         Incident(
-            id=draw(small), occurred_on=TODAY - timedelta(days=50), severity="minor", summary=text(), resolved=True
+            id=draw(small),
+            occurred_on=TODAY - timedelta(days=50),
+            severity="minor",
+            summary=text(),
+            resolved=True,
+            recorded_by=user(),
+            resolved_by=user(),
+            resolved_at=NOW - timedelta(days=1),
         ),
     ]
     status = draw(st.sampled_from(list(RequestStatus)))
@@ -951,6 +964,9 @@ def hostile_world(draw: Callable[[Any], Any], longest: str | None = None) -> Wor
         needed_by=draw(st.sampled_from([None, TODAY + timedelta(days=9)])),
         opportunity_amount=draw(st.sampled_from([None, Decimal("0"), Decimal("999999999999.99")])),
         notes=text(),
+        source_permalink=draw(
+            st.sampled_from(["", "https://acme.slack.com/archives/C0DEALS01/p1700000000123456", "https://x|<y>"])
+        ),
         status=status.value,
         decided_by=user(),
         decided_at=NOW - timedelta(hours=2),
@@ -1163,6 +1179,32 @@ RENDERERS: list[tuple[str, str, Callable[[World], dict[str, Any]]]] = [
         lambda w: checkin_views.checkin_card(_pending(w.checkin), w.customer, w.request, SETTINGS),
     ),
     ("checkins.checkin_modal", "view", lambda w: checkin_views.checkin_modal(w.checkin, w.customer)),
+    ("checkins.checkin_now_modal", "view", lambda w: checkin_views.checkin_now_modal(w.customer, SETTINGS)),
+    (
+        "checkins.owner_asked",
+        "message",
+        lambda w: {"text": checkin_views.owner_asked(w.customer, w.checkin, False, SETTINGS)},
+    ),
+    ("incidents.record_modal", "view", lambda w: incident_views.record_modal(w.customer, NOW.date())),
+    ("incidents.resolve_modal", "view", lambda w: incident_views.resolve_modal(w.customer)),
+    (
+        "incidents.recorded_notice",
+        "message",
+        lambda w: incident_views.recorded_notice(w.customer.incidents[0], SETTINGS),
+    ),
+    (
+        "incidents.recorded_notice(resolved)",
+        "message",
+        lambda w: incident_views.recorded_notice(w.customer.incidents[1], SETTINGS),
+    ),
+    (
+        "requests.prefilled_modal(from a message)",
+        "view",
+        lambda w: request_views.prefilled_modal(
+            shadow.Prefill(shadow.Guess(prospect=w.texts["name"][:150]), w.texts["typed"][:2000]),
+            "https://acme.slack.com/archives/C0DEALS01/p1700000000123456",
+        ),
+    ),
     (
         "checkins.checkin_result",
         "message",
@@ -1380,7 +1422,6 @@ def _home(world: World, expanded: str | None = None) -> Any:
 
 
 def _shadow_reply(world: World) -> dict[str, Any]:
-    from bot import shadow
     from bot.views import shadow as shadow_views
 
     # Industry and region are labels from refbot's own lists; the prospect is lifted from the person's message.
@@ -1509,7 +1550,11 @@ def _expiring(world: World) -> Consent:
 # -- the oracle ----------------------------------------------------------------------------------------------
 
 # The only `<…>` tokens refbot itself writes: user mentions of real-looking ids and localised dates.
-OWN_MARKUP = re.compile(r"<@[UW][A-Z0-9]{2,}>|<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>]*>")
+OWN_MARKUP = re.compile(
+    r"<@[UW][A-Z0-9]{2,}>|<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>]*>"
+    # the link back to the Slack message a request came from (bot.message_requests.source_link checks it)
+    r"|<https://[a-z0-9-]+(?:\.enterprise)?\.slack\.com/archives/[A-Z0-9]+/p[0-9]+(?:\?[^|<>]*)?\|From this message>"
+)
 HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 # Keys whose strings Slack never renders as text (ids and values), or shows verbatim in an input.
 NOT_SHOWN = {"action_id", "block_id", "value", "callback_id", "private_metadata", "initial_value", "url", "type"}
