@@ -43,6 +43,12 @@ INCIDENT_RECORD_MODAL = "incident.record_submit"  # private_metadata: {"customer
 INCIDENT_RESOLVE = "incident.resolve"  # value: customer id; opens the Resolve form (its open incidents)
 INCIDENT_RESOLVE_MODAL = "incident.resolve_submit"  # private_metadata: {"customer_id"}
 
+# Importing a list from Slack (managers): `/reference import`, the App Home's "Import a list"
+IMPORT_OPEN = "import.open"  # the App Home's button: opens the file form
+IMPORT_MODAL = "import.submit"  # the file_input form
+IMPORT_APPLY = "import.apply"  # value: the Slack file id; on the preview DM
+IMPORT_CANCEL = "import.cancel"  # value: the Slack file id
+
 # App Home (the Approve / Decline / Cancel / outcome / check-in buttons on it reuse the ids above, per item)
 HOME_EXPAND = "home.expand"  # per item: "home.expand:queue"; value: the section to show in full, "all" for all
 HOME_OUTCOME_DETAILS = "home.outcome_details"  # per item: "home.outcome_details:12"; value: request id

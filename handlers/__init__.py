@@ -16,6 +16,7 @@ from handlers import (
     errors,
     fallback,
     home,
+    imports,
     incidents,
     middleware,
     outcomes,
@@ -31,7 +32,7 @@ def register_all(app: App, deps: Deps) -> None:
     middleware.register(app, deps)
     errors.register(app, deps)
     subcommands = requests.subcommands() + customers.subcommands() + stats.subcommands() + watch.subcommands()
-    subcommands += adhoc_checkins.subcommands()
+    subcommands += adhoc_checkins.subcommands() + imports.subcommands()
     commands.register(app, deps, subcommands)
     requests.register(app, deps)
     shortcuts.register(app, deps)
@@ -40,6 +41,7 @@ def register_all(app: App, deps: Deps) -> None:
     outcomes.register(app, deps)
     customers.register(app, deps)
     incidents.register(app, deps)
+    imports.register(app, deps)
     suggestions.register(app, deps)
     home.register(app, deps)
     watch.register(app, deps)

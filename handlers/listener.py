@@ -38,6 +38,7 @@ T = TypeVar("T")
 Reads = Callable[[object], "T | None"]
 Builds = Callable[[Session, "Click[T]"], dict[str, Any]]
 Saves = Callable[[Session, "Submission"], "dict[str, Any] | None"]
+Accepts = Callable[["Submission"], Callable[[WebClient], None]]
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,30 @@ class Listen:
                     fn(Shortcut(body, client, respond))
 
             self.app.shortcut(callback_id)(listener)
+            return fn
+
+        return register
+
+    def accepts(self, callback_id: Any, *, errors_at: str) -> Callable[[Accepts], Accepts]:
+        """A modal whose work is slow (a download, an import's dry run): `fn` checks the submission before the
+        ack (a refusal or bad input goes back into the form) and returns the work, run after the ack; the
+        work's failures are told to the submitter, never a traceback."""
+
+        def register(fn: Accepts) -> Accepts:
+            def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+                try:
+                    work = fn(Submission(body, view))
+                except ValidationFailed as exc:
+                    ack(response_action="errors", errors=exc.errors)
+                    return
+                except Exception as exc:
+                    ack(response_action="errors", errors={errors_at: as_plain(user_message(exc))})
+                    return
+                ack()
+                with reported(body, client, None):
+                    work(client)
+
+            self.app.view(callback_id)(listener)
             return fn
 
         return register

@@ -509,6 +509,8 @@ def _initial_entry(element: Mapping[str, Any]) -> dict[str, Any]:
         selected_key, initial_key = _SELECTED_ID[kind]
         default: Any = [] if kind.startswith("multi_") else None
         return {"type": kind, selected_key: _copy(element.get(initial_key, default))}
+    if kind == "file_input":
+        return {"type": kind, "files": []}
     return {"type": kind, "value": element.get("initial_value")}
 
 
@@ -519,6 +521,8 @@ def _state_entry(element: Mapping[str, Any], raw: Any) -> dict[str, Any]:
         return _initial_entry({"type": kind})
     if kind in _TEXT_VALUE_INPUTS:
         return {"type": kind, "value": str(raw)}
+    if kind == "file_input":  # Slack sends the uploaded files' objects (as files.info describes them)
+        return {"type": kind, "files": [_copy(f) for f in _as_list(raw)]}
     if kind in ("external_select", "multi_external_select"):
         if kind == "external_select":
             return {"type": kind, "selected_option": _external_option(raw)}

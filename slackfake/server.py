@@ -4,6 +4,11 @@ The bot is pointed at ``FakeSlack.url`` (``WebClient(base_url=...)``). Every req
 the way Slack answers it (ids, timestamps, error codes a bot branches on), checked against Block Kit limits,
 and can be made to fail on purpose (rate limits, 5xx, error bodies, slowness) to test the bot's resilience.
 
+Besides chat, views, users and uploads it covers what message shortcuts and importing from Slack need:
+``chat.getPermalink`` (a stored message's archive link), ``files.info`` (a shared file's object, or
+``file_not_found``) and ``url_private`` downloads, which, like Slack, need the bot token as a bearer and
+answer anything else with a redirect to the login page.
+
 State lives behind one re-entrant lock because ``ThreadingHTTPServer`` answers each request on its own thread
 while the test thread reads the same state.
 """
@@ -29,7 +34,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from slackfake.blockkit import validate_message, validate_view
 
@@ -267,6 +272,7 @@ class FakeSlack:
             "views.publish": self._views_publish,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
+            "files.info": self._files_info,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
@@ -326,6 +332,9 @@ class FakeSlack:
         self._triggers: dict[str, _Trigger] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._uploads: dict[str, Upload] = {}
+        self._files: dict[str, dict[str, Any]] = {}  # files people shared (files.info), by id
+        self._file_data: dict[str, bytes] = {}
+        self.file_downloads: list[dict[str, Any]] = []  # every GET of a url_private, with the token shown
         self._opened: set[str] = set()
         self.violations.clear()
 
@@ -514,6 +523,36 @@ class FakeSlack:
         with self._lock:
             found = self._find_message(self._channel_filter(channel) or channel, ts)
             return copy.deepcopy(found) if found is not None else None
+
+    def person_uploads(self, user_id: str, name: str, data: bytes, *, url_private: str | None = None) -> dict[str, Any]:
+        """A file a person dropped into Slack (e.g. into a ``file_input``): its object as files.info returns it.
+
+        ``url_private`` is served by this fake (GET, ``Authorization: Bearer <bot token>`` required, as Slack
+        requires); pass another URL to model a forged payload pointing elsewhere.
+        """
+        with self._lock:
+            file_id = self._new_id("F")
+            extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+            private = url_private or f"{self.base_url}/files-pri/{self.team_id}-{file_id}/{quote(name)}"
+            self._files[file_id] = {
+                "id": file_id,
+                "created": int(time.time()),
+                "timestamp": int(time.time()),
+                "name": name,
+                "title": name,
+                "mimetype": "text/csv" if extension == "csv" else "application/octet-stream",
+                "filetype": extension,
+                "pretty_type": extension.upper(),
+                "user": user_id,
+                "size": len(data),
+                "mode": "hosted",
+                "is_external": False,
+                "is_public": False,
+                "url_private": private,
+                "url_private_download": private + ("&" if "?" in private else "?") + "download=1",
+            }
+            self._file_data[file_id] = bytes(data)
+            return copy.deepcopy(self._files[file_id])
 
     def person_posts(self, channel: str, user_id: str, text: str) -> Message:
         """A message a person wrote (not the bot), stored so chat.getPermalink and shortcuts can find it."""
@@ -1052,6 +1091,25 @@ class FakeSlack:
                 return {"ok": True, "user": copy.deepcopy(user)}
         raise _ApiError("users_not_found")
 
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A file's object (name, size, filetype, url_private …); ``file_not_found`` for an unknown id."""
+        found = self._files.get(str(args.get("file") or ""))
+        if found is None:
+            raise _ApiError("file_not_found")
+        return {"ok": True, "file": copy.deepcopy(found), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    def _serve_private_file(self, name: str, token: str | None) -> _Reply:
+        """GET url_private: the bytes with the bot token as a bearer, else Slack's login page (HTTP 302)."""
+        file_id = name.split("/", 1)[0].split("-", 1)[-1]
+        with self._lock:
+            data = self._file_data.get(file_id)
+            self.file_downloads.append({"file_id": file_id, "token": token})
+        if self.token is not None and token != self.token:
+            return _Reply(302, b"", "text/html", {"Location": f"https://{self.team_domain}.slack.com/?redir=%2F"}, {})
+        if data is None:
+            return _Reply.text("file_not_found", 404, {"ok": False, "error": "file_not_found"})
+        return _Reply(200, data, "application/octet-stream", {}, {"ok": True, "length": len(data)})
+
     def _files_get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
         """Start an upload: a file id and an upload URL served by this fake."""
         filename = args.get("filename")
@@ -1353,6 +1411,11 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = self._with_faults(method, lambda: fake._serve_response_url(name, args))
                 if not isinstance(args, dict):
                     args = {"raw": args}
+            elif kind == "files-pri" and name and self.command == "GET":
+                method = "url_private"
+                token = _bearer(self.headers.get("Authorization"))
+                args = {"path": name}
+                reply = self._with_faults(method, lambda: fake._serve_private_file(name, token))
             elif kind == "upload" and name and self.command == "POST":
                 method = "upload"
                 args = {"file_id": name, "length": len(body)}

@@ -47,6 +47,7 @@ def test_manifest_has_what_refbot_needs_and_no_more() -> None:
         "channels:history",
         "chat:write",
         "commands",
+        "files:read",
         "files:write",
         "im:history",
         "im:write",
@@ -76,6 +77,7 @@ def test_every_web_api_method_the_bot_calls_exists_with_its_required_arguments(s
         "auth.test": set(),
         "users.lookupByEmail": {"email"},
         "chat.getPermalink": {"channel", "message_ts"},
+        "files.info": {"file"},
     }
     for method, args in calls.items():
         operation = spec["paths"][f"/{method}"]
