@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot import ids
-from bot.slack_import import MAX_BYTES, ThrottledProgress, is_slack_host
 from bot.settings import Settings
+from bot.slack_import import MAX_BYTES, ThrottledProgress, is_slack_host
 from models import Customer
 from models.db import Database
 from slackfake.client import SignedClient
@@ -19,11 +19,11 @@ from slackfake.server import FakeSlack
 from tests.conftest import MANAGER, REP
 
 LIST = (
-    "Account Name,Website,Industry,Region\n"
-    "Acme Bank,acme.com,Fintech,EMEA\n"
-    "Globex <b> & Co,globex.com,Retail,NA\n"
-    ",nameless.com,Retail,NA\n"
-).encode()
+    b"Account Name,Website,Industry,Region\n"
+    b"Acme Bank,acme.com,Fintech,EMEA\n"
+    b"Globex <b> & Co,globex.com,Retail,NA\n"
+    b",nameless.com,Retail,NA\n"
+)
 
 
 def customers(db: Database) -> int:
