@@ -25,6 +25,7 @@ from handlers import (
     stats,
     suggestions,
     watch,
+    workflows,
 )
 
 
@@ -45,4 +46,5 @@ def register_all(app: App, deps: Deps) -> None:
     suggestions.register(app, deps)
     home.register(app, deps)
     watch.register(app, deps)
+    workflows.register(app, deps)
     fallback.register(app, deps)  # last: answers whatever no listener above claimed

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Complete, Fail
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -39,6 +39,7 @@ Reads = Callable[[object], "T | None"]
 Builds = Callable[[Session, "Click[T]"], dict[str, Any]]
 Saves = Callable[[Session, "Submission"], "dict[str, Any] | None"]
 Accepts = Callable[["Submission"], Callable[[WebClient], None]]
+Runs = Callable[[Session, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,30 @@ class Listen:
                     fn(Shortcut(body, client, respond))
 
             self.app.shortcut(callback_id)(listener)
+            return fn
+
+        return register
+
+    def step(self, callback_id: str) -> Callable[[Runs], Runs]:
+        """A Workflow Builder custom step: `fn(session, inputs)` returns the step's outputs, in one transaction;
+        the step then completes (`functions.completeSuccess`), or fails with the refusal's sentence
+        (`functions.completeError`), so a workflow never hangs on refbot. Bolt acks the event first."""
+
+        def register(fn: Runs) -> Runs:
+            def listener(inputs: dict[str, Any], complete: Complete, fail: Fail) -> None:
+                try:
+                    with self.deps.db.transaction() as session:
+                        outputs = fn(session, dict(inputs or {}))
+                except ValidationFailed as exc:
+                    fail(" ".join(exc.errors.values()))
+                    return
+                except Exception as exc:
+                    fail(as_plain(user_message(exc)))
+                    return
+                self.deps.outbox.kick()
+                complete(outputs=outputs)
+
+            self.app.function(callback_id)(listener)
             return fn
 
         return register

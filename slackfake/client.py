@@ -360,6 +360,39 @@ class SignedClient:
         }
         return self._send(json.dumps(envelope), "application/json", opts)
 
+    def function_executed(
+        self, callback_id: str, inputs: Mapping[str, Any], **opts: Unpack[SendOptions]
+    ) -> tuple[Response, str]:
+        """A ``function_executed`` event, as when a workflow reaches this app's custom step ``callback_id``.
+
+        Returns the bot's answer and the run's function_execution_id (ask the fake how the run ended).
+        """
+        if self.fake is not None:
+            execution_id, token = self.fake.start_function(callback_id)
+        else:
+            execution_id, token = f"Fx{secrets.token_hex(5).upper()}", f"xwfp-{secrets.token_hex(12)}"
+        event = {
+            "type": "function_executed",
+            "function": {
+                "id": f"Fn{secrets.token_hex(5).upper()}",
+                "callback_id": callback_id,
+                "title": callback_id,
+                "description": "",
+                "type": "app",
+                "input_parameters": [],
+                "output_parameters": [],
+                "app_id": APP_ID,
+                "date_created": int(time.time()),
+                "date_updated": int(time.time()),
+                "date_deleted": 0,
+            },
+            "inputs": dict(inputs),
+            "function_execution_id": execution_id,
+            "workflow_execution_id": f"Wx{secrets.token_hex(5).upper()}",
+            "bot_access_token": token,
+        }
+        return self.event(event, **opts), execution_id
+
     def post_raw(self, body: str, headers: Mapping[str, str]) -> Response:
         """POST ``body`` with exactly ``headers`` (no signing), for hostile-input tests."""
         return self._post(body.encode("utf-8"), dict(headers))

@@ -7,7 +7,9 @@ and can be made to fail on purpose (rate limits, 5xx, error bodies, slowness) to
 Besides chat, views, users and uploads it covers what message shortcuts and importing from Slack need:
 ``chat.getPermalink`` (a stored message's archive link), ``files.info`` (a shared file's object, or
 ``file_not_found``) and ``url_private`` downloads, which, like Slack, need the bot token as a bearer and
-answer anything else with a redirect to the login page.
+answer anything else with a redirect to the login page. Custom workflow steps: ``start_function`` mints a
+run's id and its own ``xwfp-`` token; ``functions.completeSuccess`` / ``functions.completeError`` must be
+called with that token, once (``not_allowed_token_type``, ``function_execution_already_completed``).
 
 State lives behind one re-entrant lock because ``ThreadingHTTPServer`` answers each request on its own thread
 while the test thread reads the same state.
@@ -273,6 +275,8 @@ class FakeSlack:
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
             "files.info": self._files_info,
+            "functions.completeSuccess": self._functions_complete_success,
+            "functions.completeError": self._functions_complete_error,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
@@ -335,6 +339,7 @@ class FakeSlack:
         self._files: dict[str, dict[str, Any]] = {}  # files people shared (files.info), by id
         self._file_data: dict[str, bytes] = {}
         self.file_downloads: list[dict[str, Any]] = []  # every GET of a url_private, with the token shown
+        self._executions: dict[str, dict[str, Any]] = {}  # custom step runs, by function_execution_id
         self._opened: set[str] = set()
         self.violations.clear()
 
@@ -523,6 +528,52 @@ class FakeSlack:
         with self._lock:
             found = self._find_message(self._channel_filter(channel) or channel, ts)
             return copy.deepcopy(found) if found is not None else None
+
+    def start_function(self, callback_id: str) -> tuple[str, str]:
+        """A custom step run starting in a workflow: its function_execution_id and its bot_access_token
+        (an ``xwfp-`` token, valid for this run only, which Slack wants functions.complete* called with)."""
+        with self._lock:
+            execution_id = f"Fx{self._next_number():04d}{secrets.token_hex(4).upper()}"
+            token = f"xwfp-{secrets.token_hex(12)}"
+            self._executions[execution_id] = {"token": token, "callback_id": callback_id, "state": "running"}
+            return execution_id, token
+
+    def function_result(self, execution_id: str) -> dict[str, Any]:
+        """How a run ended: ``{"state": "running"}``, ``{"state": "completed", "outputs": …}`` or
+        ``{"state": "errored", "error": …}``."""
+        with self._lock:
+            found = self._executions[execution_id]
+            return {k: copy.deepcopy(v) for k, v in found.items() if k != "token"}
+
+    def _function_run(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        found = self._executions.get(str(args.get("function_execution_id") or ""))
+        if found is None:
+            raise _ApiError("function_execution_not_found")
+        if args.get("_token") != found["token"]:
+            raise _ApiError("not_allowed_token_type")  # a bot token, not the run's own
+        if found["state"] != "running":
+            raise _ApiError("function_execution_already_completed")
+        return found
+
+    def _functions_complete_success(self, args: dict[str, Any]) -> dict[str, Any]:
+        """End a custom step run with its outputs (an object keyed by the manifest's output names)."""
+        outputs = args.get("outputs")
+        if isinstance(outputs, str):
+            outputs = json.loads(outputs)
+        if not isinstance(outputs, dict):
+            raise _invalid_arguments("outputs must be an object")
+        found = self._function_run(args)
+        found.update(state="completed", outputs=outputs)
+        return {"ok": True}
+
+    def _functions_complete_error(self, args: dict[str, Any]) -> dict[str, Any]:
+        """End a custom step run with an error message shown to the workflow's user."""
+        error = args.get("error")
+        if not isinstance(error, str) or not error:
+            raise _invalid_arguments("error is required")
+        found = self._function_run(args)
+        found.update(state="errored", error=error)
+        return {"ok": True}
 
     def person_uploads(self, user_id: str, name: str, data: bytes, *, url_private: str | None = None) -> dict[str, Any]:
         """A file a person dropped into Slack (e.g. into a ``file_input``): its object as files.info returns it.
@@ -757,8 +808,10 @@ class FakeSlack:
             if self.token is not None:
                 if not token:
                     return _Reply.json({"ok": False, "error": "not_authed"})
-                if token != self.token:
+                if token != self.token and not any(e["token"] == token for e in self._executions.values()):
                     return _Reply.json({"ok": False, "error": "invalid_auth"})
+            if method.startswith("functions.complete"):
+                args = {**args, "_token": token}
             if method == "chat.postMessage":
                 wait = self._rate_wait(str(args.get("channel") or ""))
                 if wait > 0:

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from bot import ids
+from bot import ids, workflows
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,14 @@ def test_manifest_has_what_refbot_needs_and_no_more() -> None:
         "users:read",
         "users:read.email",
     ]
-    assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "message.channels"]
+    assert data["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "message.channels",
+        "function_executed",
+    ]
+    # The custom steps refbot listens for, and what Slack needs for them.
+    assert sorted(data["functions"]) == sorted([workflows.REQUEST_STEP, workflows.CONSENT_STEP])
+    assert data["settings"]["function_runtime"] == "remote" and data["settings"]["org_deploy_enabled"] is True
     assert data["features"]["app_home"]["home_tab_enabled"] is True
     # The message shortcut's callback_id is the one refbot listens for.
     assert [(s["type"], s["callback_id"]) for s in data["features"]["shortcuts"]] == [
