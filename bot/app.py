@@ -26,6 +26,7 @@ from bot.outbox import OutboxWorker
 from bot.ratelimit import Pacer
 from bot.scheduler import JobScheduler
 from bot.settings import Settings
+from bot.shadow_model import AskModel
 from models.db import Database
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def create_app(settings: Settings, *, db: Database | None = None, socket_mode: b
         token_verification_enabled=False,
         logger=BOLT_LOG,
     )
-    deps = Deps(settings=settings, db=db, client=client, outbox=outbox)
+    deps = Deps(settings=settings, db=db, client=client, outbox=outbox, asks=AskModel.load())
     handlers.register_all(bolt, deps)
     scheduler = JobScheduler(db, settings, outbox, outbox.worker_id, metrics) if settings.run_scheduler else None
     return Refbot(bolt=bolt, deps=deps, metrics=metrics, scheduler=scheduler, listeners=listeners)

@@ -228,6 +228,16 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(pause=args.pause)
 
 
+def cmd_playground(args: argparse.Namespace, settings: Settings) -> int:
+    from playground.server import run
+    from playground.workspace import PlaygroundError
+
+    try:
+        return run(args.host, args.port, open_browser=not args.no_browser, database_url=args.database)
+    except PlaygroundError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refbot",
@@ -278,13 +288,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="play a whole request on this machine against a local Slack fake")
     demo.add_argument("--pause", type=float, default=0.0, help="seconds to wait between steps")
     demo.set_defaults(func=cmd_demo)
+
+    play = sub.add_parser("playground", help="try refbot in a browser: a local Slack-like page, no workspace needed")
+    play.add_argument("--port", type=int, default=8765, help="port for the page (default 8765)")
+    play.add_argument(
+        "--host", help="address to bind (default 127.0.0.1; anything else only when given here, by name)"
+    )
+    play.add_argument("--no-browser", action="store_true", help="print the URL, never open a browser")
+    play.add_argument("--database", metavar="URL", help="use this database instead of a temporary SQLite one")
+    play.set_defaults(func=cmd_playground)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "demo":  # self-contained: a broken .env must not stop someone trying refbot
+        if args.command in ("demo", "playground"):  # self-contained: a broken .env must not stop a first try
             return int(args.func(args, Settings()))
         settings = load_settings(dotenv_path=args.env_file)
         _configure_logging(settings)

@@ -23,7 +23,7 @@ import tempfile
 import textwrap
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -230,6 +230,13 @@ CUSTOMERS = [
         not_referenceable_reason="churned: gave notice last quarter",
     ),
 ]
+
+
+def add_people(fake: Any, time_zones: Mapping[str, str] | None = None) -> None:
+    """Put the demo's people in the Slack fake's directory (`refbot demo` and `refbot playground` share them)."""
+    for user_id, name, _role in PEOPLE:
+        tz = (time_zones or {}).get(user_id, "UTC")
+        fake.add_user(user_id, name, real_name=name, email=f"{name.split()[0].lower()}@example.com", tz=tz)
 
 
 def seed(db: Database, now: datetime) -> dict[str, int]:
@@ -504,8 +511,7 @@ def _play(pause: float, out: TextIO) -> int:
     db: Database | None = None
     try:
         fake = FakeSlack(token=BOT_TOKEN).start()
-        for user_id, name, _role in PEOPLE:
-            fake.add_user(user_id, name, real_name=name, email=f"{name.split()[0].lower()}@example.com")
+        add_people(fake)
 
         db = Database(f"sqlite:///{tmpdir / 'refbot-demo.db'}")
         migrate.upgrade(db.engine)

@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 
 from bot.outbox import OutboxWorker
 from bot.settings import Settings
+from bot.shadow_model import AskClassifier
 from models.db import Database
 
 
@@ -17,3 +18,4 @@ class Deps:
     db: Database
     client: WebClient
     outbox: OutboxWorker
+    asks: AskClassifier  # shadow-market capture's classifier, loaded once (bot/shadow_model.py)

@@ -1,11 +1,11 @@
 """Shadow-market capture: spot a reference ask in a watched channel, and guess what it asks for.
 
 Reps often ask a channel ("anyone have a customer in healthcare we could use as a reference?") instead of
-the program, and the customer they are handed was never checked (SPEC section 1). `classify()` is a small,
-deterministic phrase classifier: weighted regular expressions over the message's words, no network and no
-model file. Every verdict carries its score and the phrases that fired, so a surprising answer can be
-explained and a new false positive turned into a test. Its measured rates on the corpora in `tests/data/`
-are asserted by `tests/test_shadow.py`.
+the program, and the customer they are handed was never checked (SPEC section 1). `words()` reads a message
+as the classifiers see it. `classify()` is the original phrase classifier: weighted regular expressions over
+those words, every verdict carrying its score and the phrases that fired. Since issue 17 the bot serves the
+learnt model of `bot/shadow_model.py` instead (it generalises to asks in other words); `classify()` stays as
+the baseline `bench/shadow_bench.py` measures the model against, on the data in `bot/shadow_data/`.
 
 A message is an ask when it names something reference-like (a reference, a referenceable customer, a
 customer who would talk to a prospect, a case study, a logo we may use, …) *and* its words add up past
@@ -452,17 +452,18 @@ INDUSTRIES = _families(
         "Insurance": "insurance|insurer|insurtech|reinsurance",
         "Banking": "bank|banks|banking|credit union|lender|lending|financial services|finserv|fsi",
         "Healthcare": (
-            "healthcare|health care|hospital|hospitals|health system|clinic|medical|health payer|healthcare payer|nhs"
+            "healthcare|health care|hospital|hospitals|health system|clinic|medical|health payer|healthcare payer|nhs|"
+            "pharmacy|pharmacies"
         ),
         "Life sciences": "pharma|pharmaceutical|biotech|life sciences|life-sciences",
         "Retail": "retail|retailer|retailers|grocery|ecommerce|e-commerce|consumer goods|cpg",
-        "Manufacturing": "manufacturing|manufacturer|industrial|factory|factories|chemicals|chemical",
         "Automotive": "automotive|car manufacturer|carmaker|auto maker|automaker",
+        "Manufacturing": "manufacturing|manufacturer|industrial|factory|factories|chemicals|chemical",
         "Public sector": "public sector|government|gov|federal|state agency|municipality|council|defense|defence",
-        "Education": "education|higher ed|university|universities|college|k-12|school|edtech",
+        "Education": "education|higher ed|university|universities|college|k-12|school|edtech|e-learning|elearning",
         "Telecom": "telecom|telco|telecommunications|carrier|mobile operator",
         "Energy": "energy|utilities|utility|oil and gas|oil & gas|power company",
-        "Logistics": "logistics|supply chain|shipping|freight|transportation|transport",
+        "Logistics": "logistics|supply chain|shipping|freight|transportation|transport|warehouse|warehousing",
         "Media": "media|entertainment|publisher|broadcaster|streaming",
         "Software": "saas|software company|software vendor|tech company|technology company",
         "Hospitality": "hospitality|hotel|hotels|travel industry|travel company|airline|aviation",
@@ -486,7 +487,7 @@ REGIONS = _families(
             "vienna"
         ),
         "North America": (
-            "north america|na|us|usa|u.s.|united states|canada|canadian|east coast|west coast|midwest|"
+            "north america|north american|na|us|usa|u.s.|united states|canada|canadian|east coast|west coast|midwest|"
             "ohio|texas|california|nyc|new york|boston|chicago|toronto|seattle|san francisco|atlanta"
         ),
         "APAC": (
@@ -506,19 +507,28 @@ _TYPE_WORDS: tuple[tuple[RefType, str], ...] = (
         RefType.MEDIA,
         r"\b(?:media interview|journalist|reporter|podcast|press interview|interview with|techcrunch|the ft)\b",
     ),
-    (RefType.CASE_STUDY, r"\b(?:case stud(?:y|ies)|customer stor(?:y|ies)|success stor(?:y|ies)|write-?up)\b"),
-    (RefType.LOGO, r"\b(?:logos?|logo slide|logo wall)\b"),
+    (
+        RefType.CASE_STUDY,
+        r"\b(?:case stud(?:y|ies)|customer stor(?:y|ies)|success stor(?:y|ies)|write-?up|written-?up win|"
+        r"published win)\b",
+    ),
+    (RefType.LOGO, r"\b(?:logos?|logo slide|logo wall|brands? (?:we|i) (?:can|could|may) (?:show|use))\b"),
     (
         RefType.QUOTE,
         r"\b(?:testimonials?|customer quotes?|quoted|give (?:a|us a) quote|"
-        r"quote (?:from|for) (?:a |our |the )?(?:customer|press|website|launch|landing|ebook|blog))\b",
+        r"quote (?:from|for) (?:a |our |the )?(?:customer|press|website|launch|landing|ebook|blog)|quote from an? |"
+        r"a few words|one-liner|a sentence or two)\b",
     ),
     (
         RefType.SITE_VISIT,
         r"\b(?:site visit|visit (?:a|the|their|our) (?:customer|site)|on-?site|customer site|visit|"
-        r"host (?:them|a visit|the prospect|a prospect))\b",
+        r"host (?:them|a visit|the prospect|a prospect)|in person|walk the floor|come see)\b",
     ),
-    (RefType.NAME_DROP, r"\b(?:name[- ]?drop|drop (?:their|a|the) name|mention (?:them|their name))\b"),
+    (
+        RefType.NAME_DROP,
+        r"\b(?:name[- ]?drop|drop (?:their|a|the) name|mention (?:them|their name)|name-?check|"
+        r"mention [\w&-]+(?: [\w&-]+)? as a customer|(?:allowed|ok|okay) to name|(?:can|may) we name)\b",
+    ),
 )
 
 

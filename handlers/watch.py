@@ -1,8 +1,8 @@
 """Shadow-market capture: `/reference watch|unwatch` (managers), the `message` listener, and the button.
 
-A person's new top-level message in a public channel is classified in memory (`bot.shadow.classify`, pure and
-fast); only a likely ask costs a database read: is the channel watched? If so, the author alone gets one reply
-in the message's thread with the best matches and a button that opens the request form pre-filled.
+A person's new top-level message in a public channel is classified in memory (`deps.asks`, loaded once by
+`create_app`: pure and fast); only a likely ask costs a database read: is the channel watched? If so, the author
+alone gets one reply in the message's thread with the best matches and a button that opens the request form pre-filled.
 
 Acknowledgement: Bolt acks an event before it runs the listener body (`process_before_response` is off), so
 nothing here delays the 200 Slack needs within 3 seconds. A retried delivery is dropped by the event-id
@@ -108,7 +108,7 @@ def register(app: App, deps: Deps) -> None:
             if not is_person_asking(event, context.bot_user_id, body.get("team_id")):
                 return
             text = event["text"]
-            verdict = shadow.classify(text)
+            verdict = deps.asks.classify(text)
             if not verdict.is_ask:
                 return
             channel, user, ts = str(event["channel"]), str(event["user"]), str(event["ts"])

@@ -9,6 +9,8 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from models import clock
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python, always; SQLite would otherwise hand back naive datetimes."""
@@ -33,5 +35,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def utcnow() -> datetime:
-    """The current time, aware and in UTC (freezegun-friendly: it reads datetime.now at call time)."""
-    return datetime.now(UTC)
+    """The current time, aware and in UTC, from the process's clock (`models.clock`: the system's, unless
+    `refbot playground` moved it; freezegun-friendly, as the system clock reads datetime.now at call time)."""
+    return clock.now()

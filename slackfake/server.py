@@ -230,7 +230,9 @@ class FakeSlack:
     """A scriptable, recording, validating stand-in for ``https://slack.com/api/`` on 127.0.0.1.
 
     Use as a context manager (or ``start()``/``stop()``), point ``WebClient(base_url=fake.url)`` at it, then
-    assert on ``calls()``, ``messages()``, ``views()``, ``ephemerals()`` and ``violations``.
+    assert on ``calls()``, ``messages()``, ``views()``, ``ephemerals()`` and ``violations``. Two things Slack
+    does on the client's side are here for ``refbot playground``: ``post_as_user`` (a person's channel
+    message) and ``replace_view`` (a submission answered with ``response_action: update``).
     """
 
     team_id = "T0FAKE"
@@ -655,6 +657,40 @@ class FakeSlack:
         with self._lock:
             view_id = self._homes.get(user_id)
             return copy.deepcopy(self._views[view_id].view) if view_id else None
+
+    def post_as_user(self, user_id: str, channel: str, text: str) -> Message:
+        """A person's message in a channel, as Slack stores it (the bot sees it in history; the caller sends
+        the matching `message` event, since this fake does not deliver events by itself)."""
+        with self._lock:
+            if user_id not in self._users:
+                raise KeyError(f"no user {user_id}")
+            message = Message(channel=channel, ts=self._next_ts(), text=text, user=user_id, team=self.team_id)
+            self._messages.append(message)
+            self._touch()
+            return copy.deepcopy(message)
+
+    def replace_view(self, view_id: str, view: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace an open modal, as Slack does when a view_submission is answered ``response_action: update``.
+
+        The new view is validated like views.update's; ValueError lists the violations (also recorded).
+        """
+        with self._lock:
+            record = self._views.get(view_id)
+            if record is None:
+                raise KeyError(f"no view {view_id}")
+            problems = validate_view(dict(view))
+            if problems:
+                self.violations.extend(f"response_action update: {p}" for p in problems)
+                raise ValueError("; ".join(problems))
+            full = self._full_view(
+                view,
+                view_id=view_id,
+                root_view_id=record.view.get("root_view_id"),
+                previous_view_id=record.view.get("previous_view_id"),
+            )
+            self._store_view(full, record.user_id, record.kind)
+            self._touch()
+            return copy.deepcopy(full)
 
     def uploads(self) -> list[Upload]:
         """Files started through files.getUploadURLExternal, with the bytes sent to the upload URL."""

@@ -1,22 +1,26 @@
-"""Shadow-market capture: the ask classifier and its measured rates, the guessing, and watch mode end to end.
+"""Shadow-market capture: the ask classifier and its guard rails, the guessing, and watch mode end to end.
 
-The corpora in tests/data/ are one message per line (`#` comments, a literal `\\n` is a line break). The
-classifier was tuned on the even lines and checked on the odd ones and on fresh batches written afterwards;
-the rates asserted here are measured on the full files. End-to-end tests drive the running server with
-signed requests, on SQLite and (with TEST_DATABASE_URL) PostgreSQL.
+The labelled messages live in `bot/shadow_data/` (see its README.md): the original corpus, and a fresh batch
+written for issue 17, each split into a training and a held-out part by a hash of the text. What is served
+is the model in `bot/shadow_model.py`, built from the training part only; the phrase classifier of
+`bot/shadow.py` stays as the benchmark's baseline. Figures with intervals come from
+`bench/shadow_bench.py`; the tests here hold the served classifier to its guard rails on the held-out part.
+End-to-end tests drive the running server with signed requests, on SQLite and (with TEST_DATABASE_URL)
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from bot import shadow_corpus
 from bot.shadow import INDUSTRIES, REGIONS, VALUE_LIMIT, Guess, Prefill, align, classify, guess, words
+from bot.shadow_model import AskModel
 from bot.views.requests import request_modal
 from models import AuditEntry, InboundDelivery, ReferenceRequest, WatchedChannel
 from models.db import Database
@@ -26,95 +30,113 @@ from slackfake.server import FakeSlack
 from tests import factories
 from tests.conftest import MANAGER, OTHER, REP
 
-DATA = Path(__file__).resolve().parent / "data"
 DEALS = "C0DEALS01"
 QUIET = "C0QUIET01"
-MAX_FALSE_POSITIVES = 0.02
-MIN_RECALL = 0.90
+# The phrase classifier on the corpus it was tuned on (the original batch, both parts).
+PHRASES_MAX_FALSE_POSITIVES = 0.02
+PHRASES_MIN_RECALL = 0.90
+# The served model on the held-out part: the false-positive target of issue 17, and a recall floor below the
+# measured figure (see the README) so that a rebuild which loses asks fails here.
+MODEL_MAX_FALSE_POSITIVES = 0.01
+MODEL_MIN_RECALL = 0.90
 
 
-def corpus(name: str) -> list[str]:
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    return [line.replace("\\n", "\n") for line in lines if line.strip() and not line.startswith("#")]
+@pytest.fixture(scope="module")
+def model() -> AskModel:
+    return AskModel.load()
 
 
-# -- the classifier's measured rates -----------------------------------------------------------------------
+def texts(examples: list[shadow_corpus.Example], *, asks: bool) -> list[str]:
+    return [e.text for e in examples if e.is_ask is asks]
+
+
+# -- the classifiers' rates -------------------------------------------------------------------------------
 
 
 def test_corpora_are_big_and_varied_enough() -> None:
-    asks, chatter = corpus("reference_asks.txt"), corpus("sales_chatter.txt")
-    assert len(asks) >= 150 and len(chatter) >= 400
+    everything = shadow_corpus.examples()
+    asks, chatter = texts(everything, asks=True), texts(everything, asks=False)
+    assert len(asks) >= 400 and len(chatter) >= 900
     assert len(set(asks)) == len(asks) and len(set(chatter)) == len(chatter)
     assert not set(asks) & set(chatter)
-    # Many asks never say "reference" at all; many ordinary messages do.
-    assert sum("referen" not in words(a) for a in asks) >= 40
-    assert sum("referen" in words(c) for c in chatter) >= 100
+    # Many asks never say "reference" at all; many ordinary messages do, or talk about customers and referrals.
+    assert sum("referen" not in words(a) for a in asks) >= 150
+    assert sum("referen" in words(c) for c in chatter) >= 120
+    fresh_chatter = texts(shadow_corpus.examples(batch="fresh"), asks=False)
+    assert sum(any(w in words(c) for w in ("customer", "referr", "referen")) for c in fresh_chatter) >= 120
 
 
-def test_false_positive_rate_and_recall_on_the_corpora(capsys: pytest.CaptureFixture[str]) -> None:
-    asks, chatter = corpus("reference_asks.txt"), corpus("sales_chatter.txt")
-    missed = [a for a in asks if not classify(a).is_ask]
-    false_alarms = [c for c in chatter if classify(c).is_ask]
-    recall = 1 - len(missed) / len(asks)
-    fp_rate = len(false_alarms) / len(chatter)
-    splits = []
-    for label, part in (("tuning half (even lines)", slice(0, None, 2)), ("check half (odd lines)", slice(1, None, 2))):
-        a, c = asks[part], chatter[part]
-        hits = sum(classify(x).is_ask for x in a)
-        alarms = sum(classify(x).is_ask for x in c)
-        splits.append(f"  {label}: recall {hits}/{len(a)}, false positives {alarms}/{len(c)}")
-    report = "\n".join(
-        [
-            f"shadow classifier: recall {recall:.1%} ({len(asks) - len(missed)}/{len(asks)} reference asks), "
-            f"false positives {fp_rate:.2%} ({len(false_alarms)}/{len(chatter)} ordinary messages)",
-            *splits,
-            *(f"  missed: {m!r} → {classify(m).explain()}" for m in missed),
-            *(f"  false positive: {f!r} → {classify(f).explain()}" for f in false_alarms),
-        ]
-    )
-    with capsys.disabled():
-        print("\n" + report)
-    assert fp_rate <= MAX_FALSE_POSITIVES, report
-    assert recall >= MIN_RECALL, report
+def report(name: str, classify_one: Any, examples: list[shadow_corpus.Example]) -> tuple[float, float, str]:
+    asks, chatter = texts(examples, asks=True), texts(examples, asks=False)
+    missed = [a for a in asks if not classify_one(a).is_ask]
+    false_alarms = [c for c in chatter if classify_one(c).is_ask]
+    recall, fp_rate = 1 - len(missed) / len(asks), len(false_alarms) / len(chatter)
+    lines = [
+        f"{name}: recall {recall:.1%} ({len(asks) - len(missed)}/{len(asks)}), "
+        f"false positives {fp_rate:.2%} ({len(false_alarms)}/{len(chatter)})",
+        *(f"  missed: {m!r} → {classify_one(m).explain()}" for m in missed),
+        *(f"  false positive: {f!r} → {classify_one(f).explain()}" for f in false_alarms),
+    ]
+    return recall, fp_rate, "\n".join(lines)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "anyone have a customer in healthcare we could use as a reference?",
-        "need a reference call for a bank in EMEA",
-        "anyone have a happy customer in retail who'd talk to Initech?",
-        "looking for a logo we can use for a bank deck",
-        "who can do a reference call for Globex next week?",
-        "need a customer in DACH for a site visit",
-        "<@U0123ABC> any refrences in insurance? :pray:",
-    ],
-)
-def test_asks_from_the_issue_are_caught(text: str) -> None:
-    verdict = classify(text)
-    assert verdict.is_ask, verdict.explain()
+def test_the_served_model_meets_its_guard_rails_on_the_held_out_part(model: AskModel) -> None:
+    """Errors are shown only when it fails: nothing is ever tuned on the held-out part's individual messages."""
+    recall, fp_rate, text = report("model, held out", model.classify, shadow_corpus.examples("held_out"))
+    assert fp_rate <= MODEL_MAX_FALSE_POSITIVES, text
+    assert recall >= MODEL_MIN_RECALL, text
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "we gave a reference last week",
-        "the customer asked for a reference letter",
-        "Acme was a great reference on Tuesday",
-        "reminder: log your references in Salesforce",
-        "reference architecture diagram attached",
-        "as a reference, here's the deck",
-        "for reference, the pricing page <https://example.com/pricing|pricing>",
-        "",
-        ":tada: :tada:",
-    ],
-)
-def test_talk_about_references_is_not_an_ask(text: str) -> None:
-    verdict = classify(text)
-    assert not verdict.is_ask, verdict.explain()
+def test_the_model_understands_fresh_asks_the_phrases_miss(model: AskModel) -> None:
+    """On messages new to both (the fresh batch's held-out part) the model catches more and misfires less."""
+    fresh = shadow_corpus.examples("held_out", "fresh")
+    model_recall, model_fp, model_text = report("model", model.classify, fresh)
+    phrase_recall, phrase_fp, phrase_text = report("phrases", classify, fresh)
+    assert model_recall >= phrase_recall + 0.15, model_text + "\n" + phrase_text
+    assert model_fp <= phrase_fp, model_text + "\n" + phrase_text
 
 
-def test_a_verdict_explains_itself() -> None:
+def test_phrase_classifier_rates_on_the_corpus_it_was_tuned_on() -> None:
+    recall, fp_rate, text = report("phrases, original batch", classify, shadow_corpus.examples(batch="original"))
+    assert fp_rate <= PHRASES_MAX_FALSE_POSITIVES, text
+    assert recall >= PHRASES_MIN_RECALL, text
+
+
+ISSUE_ASKS = [
+    "anyone have a customer in healthcare we could use as a reference?",
+    "need a reference call for a bank in EMEA",
+    "anyone have a happy customer in retail who'd talk to Initech?",
+    "looking for a logo we can use for a bank deck",
+    "who can do a reference call for Globex next week?",
+    "need a customer in DACH for a site visit",
+    "<@U0123ABC> any refrences in insurance? :pray:",
+]
+NOT_ASKS = [
+    "we gave a reference last week",
+    "the customer asked for a reference letter",
+    "Acme was a great reference on Tuesday",
+    "reminder: log your references in Salesforce",
+    "reference architecture diagram attached",
+    "as a reference, here's the deck",
+    "for reference, the pricing page <https://example.com/pricing|pricing>",
+    "",
+    ":tada: :tada:",
+]
+
+
+@pytest.mark.parametrize("text", ISSUE_ASKS)
+def test_asks_from_the_issue_are_caught(text: str, model: AskModel) -> None:
+    for verdict in (model.classify(text), classify(text)):
+        assert verdict.is_ask, verdict.explain()
+
+
+@pytest.mark.parametrize("text", NOT_ASKS)
+def test_talk_about_references_is_not_an_ask(text: str, model: AskModel) -> None:
+    for verdict in (model.classify(text), classify(text)):
+        assert not verdict.is_ask, verdict.explain()
+
+
+def test_a_verdict_explains_itself(model: AskModel) -> None:
     verdict = classify("anyone have a customer in healthcare we could use as a reference?")
     names = {s.name for s in verdict.signals}
     assert {"anyone", "be_a_reference"} <= names
@@ -122,12 +144,20 @@ def test_a_verdict_explains_itself() -> None:
     assert verdict.explain().startswith("ask ") and '"anyone"' in verdict.explain()
     negated = classify("for reference, do we have a customer in healthcare?")
     assert "for_reference" in {s.name for s in negated.signals}
+    # The model names its strongest features, by weight, and its score is the logit against its threshold.
+    learnt = model.classify("any insurer in Germany willing to jump on a call with Allianz?")
+    assert learnt.is_ask and learnt.score >= model.threshold, learnt.explain()
+    weights = [abs(s.weight) for s in learnt.signals]
+    assert weights == sorted(weights, reverse=True) and 0 < len(weights) <= 6
+    assert all(model.weights[s.name] != 0 for s in learnt.signals)
+    assert learnt.explain().startswith("ask ")
 
 
-def test_a_huge_message_is_classified_quickly() -> None:
+def test_a_huge_message_is_classified_quickly(model: AskModel) -> None:
     hostile = ("customers in the who would talk to " * 3000) + ("a " * 20000) + "x" * 40000
     started = time.perf_counter()
     classify(hostile)
+    model.classify(hostile)
     guess(hostile)
     assert time.perf_counter() - started < 1.0
 
@@ -156,6 +186,18 @@ def test_a_huge_message_is_classified_quickly() -> None:
          "EMEA", ""),
         ("need a customer for a press release, pharma", RefType.PRESS_RELEASE, "Life sciences", "", ""),
         ("any customer in brazil who'd talk to Mercado Libre?", RefType.CALL, "", "LATAM", "Mercado Libre"),
+        # Learnt from the training part's asks (issue 17): the more specific family first, and new kinds' words.
+        ("Who can I ask to be a reference for a deal with a German car manufacturer?", RefType.CALL,
+         "Automotive", "EMEA", ""),
+        ("is it OK to namecheck an insurer we work with in the Aviva pitch?", RefType.NAME_DROP, "Insurance", "",
+         ""),
+        ("do we have a written-up win in insurance I can send to Aviva?", RefType.CASE_STUDY, "Insurance", "",
+         "Aviva"),
+        ("need a quote from a retailer for our holiday campaign landing page", RefType.QUOTE, "Retail", "", ""),
+        ("anyone know a warehouse customer in the Netherlands that would let a prospect walk the floor?",
+         RefType.SITE_VISIT, "Logistics", "EMEA", ""),
+        ("IDC is looking for two North American customers to talk to for their MarketScape", RefType.ANALYST, "",
+         "North America", ""),
     ],
 )  # fmt: skip
 def test_guess_reads_type_industry_region_and_prospect(
@@ -426,6 +468,22 @@ def test_ordinary_chatter_unwatched_channels_and_unwanted_messages_get_nothing(
          "ts": next_ts(), "hidden": True, "deleted_ts": next_ts()},
     )  # fmt: skip
     assert others == []
+    assert fake.violations == []
+
+
+def test_the_running_bot_answers_with_the_model(slack: SignedClient, fake: FakeSlack, db: Database) -> None:
+    """`create_app` serves the learnt model: an ask in words the phrase list never had is answered, and a
+    message the phrase list took for an ask (someone offering to be a job reference) is left alone."""
+    unseen_words = "any insurer in Germany willing to jump on a call with Allianz about claims automation?"
+    job_reference = "I'm a reference for a former colleague, if anyone from Hooli HR calls you, that's why"
+    assert not classify(unseen_words).is_ask and classify(job_reference).is_ask  # what the phrases would do
+    seed(db)
+    watch(slack, fake)
+    ask = message(unseen_words)
+    others = settle_after(slack, fake, message(job_reference), ask)
+    assert [e["thread_ts"] for e in others] == [ask["ts"]]
+    text = json.dumps(others[0]["blocks"], ensure_ascii=False)
+    assert "Looks like you're after a customer reference" in text and "*EMEA*" in text
     assert fake.violations == []
 
 
