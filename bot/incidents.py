@@ -19,7 +19,7 @@ from bot import audit
 from bot.customers import LIMITS, SEVERITIES
 from bot.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from bot.outbox import enqueue
-from bot.requests import refresh_homes
+from bot.requests import refresh_homes, refresh_ranking_cards
 from bot.settings import Settings
 from bot.views.text import escape, mention
 from models import Customer, Incident
@@ -135,6 +135,7 @@ def record(
     for manager in settings.managers:
         if manager != actor:
             enqueue(session, key=f"{subject}:{manager}", kind=RECORDED_NOTICE, recipient=manager, subject=subject)
+    refresh_ranking_cards(session)
     refresh_homes(session, [*settings.managers, customer.owner_slack_id])
     return incident
 
@@ -169,5 +170,6 @@ def resolve(
             incident_id=incident.id,
             summary=incident.summary[:300],
         )
+    refresh_ranking_cards(session)
     refresh_homes(session, [*settings.managers, customer.owner_slack_id])
     return list(found.values())

@@ -240,6 +240,18 @@ def _refresh_request_cards(session: Session, settings: Settings, request: Refere
     _refresh_homes(session, settings, request)
 
 
+def refresh_ranking_cards(session: Session) -> None:
+    """Re-render every card that still ranks candidates (requests waiting for a decision): something that
+    changes a customer's verdict for everyone (an incident) must show on the cards already sent."""
+    session.flush()
+    waiting = session.scalars(
+        select(ReferenceRequest.id).where(ReferenceRequest.status == RequestStatus.SUBMITTED.value)
+    ).all()
+    stamp = uuid.uuid4().hex
+    for request_id in waiting:
+        enqueue_refresh(session, _subject(request_id), (MANAGER_CARD,), stamp)
+
+
 def home_subject(user_id: str) -> str:
     return f"home:{user_id}"
 

@@ -126,6 +126,25 @@ def test_resolving_lifts_the_block_and_a_second_resolve_does_nothing(
     assert told["text"] == "*Acme Bank* has no open incident to resolve."
 
 
+def test_cards_already_sent_say_so_and_lose_the_approve_button(
+    slack: SignedClient, fake: FakeSlack, db: Database
+) -> None:
+    customer_id = seed(db)
+    slack.command(REP, "request Globex")
+    form = fake.wait_for(lambda f: f.views(REP) and f.views(REP)[-1])
+    assert slack.view_submission(REP, form, {"industry": "Fintech"}).status == 200
+    card = fake.wait_for(lambda f: next((m for m in f.messages(MANAGER) if "Request #" in m.text), None))
+    approve = ids.for_item(ids.APPROVE, customer_id)
+    assert approve in json.dumps(card.blocks)
+    assert record(slack, fake, OWNER).status == 200
+    fake.wait_for(lambda f: approve not in json.dumps(f.message(card.channel, card.ts).blocks))  # type: ignore[union-attr]
+    assert "Open high-severity incident" in json.dumps(fake.message(card.channel, card.ts).blocks)  # type: ignore[union-attr]
+    view = open_form(slack, fake, MANAGER, ids.INCIDENT_RESOLVE)
+    [option] = next(b for b in view["blocks"] if b.get("block_id") == "resolve")["element"]["options"]
+    assert slack.view_submission(MANAGER, view, {"resolve": [option["value"]]}).status == 200
+    fake.wait_for(lambda f: approve in json.dumps(f.message(card.channel, card.ts).blocks))  # type: ignore[union-attr]
+
+
 def test_a_low_severity_incident_is_a_warning_not_a_block(
     slack: SignedClient, fake: FakeSlack, db: Database, settings: Settings
 ) -> None:
