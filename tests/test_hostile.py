@@ -44,6 +44,7 @@ from bot.views import checkins as checkin_views
 from bot.views import customers as customer_views
 from bot.views import followups as followup_views
 from bot.views import help as help_views
+from bot.views import imports as import_views
 from bot.views import incidents as incident_views
 from bot.views import notices as notice_views
 from bot.views import outcomes as outcome_views
@@ -1078,6 +1079,25 @@ def _page(world: World) -> SearchPage:
     return SearchPage(query=query, results=results, offset=10, total=1234, ranked=300)
 
 
+def _import_preview(world: World) -> Any:
+    """A dry run's findings full of hostile names, skipped reasons and owners, many of each."""
+    from bot.importing import ImportReport, Skipped, UnresolvedOwner
+    from bot.slack_import import Preview
+
+    text = world.texts
+    report = ImportReport(
+        files=[text["name"]],
+        created=3,
+        updated=2,
+        merged=1,
+        rows_read=40,
+        skipped=[Skipped(line, text["typed"], text["name"]) for line in range(2, 40)],
+        unresolved_owners=[UnresolvedOwner(text["name"], text["query"], text["stage"], text["name"], 3)] * 4,
+        dry_run=True,
+    )
+    return Preview(text["name"], [f"{text['query']} → name", text["unknown"]] * 30, report)
+
+
 def _profile(world: World) -> Profile:
     use = ReferenceUse(id=1, customer_id=world.customer.id, ref_type="call", used_at=NOW - timedelta(days=4))
     uses = [PastUse(use=use, request=world.request), PastUse(use=use, request=None)]
@@ -1185,6 +1205,20 @@ RENDERERS: list[tuple[str, str, Callable[[World], dict[str, Any]]]] = [
         "message",
         lambda w: {"text": checkin_views.owner_asked(w.customer, w.checkin, False, SETTINGS)},
     ),
+    ("imports.import_modal", "view", lambda w: import_views.import_modal()),
+    ("imports.preview_message", "message", lambda w: import_views.preview_message(_import_preview(w), "F0ABC123")),
+    (
+        "imports.progress_message",
+        "message",
+        lambda w: import_views.progress_message(w.texts["name"], w.texts["typed"]),
+    ),
+    (
+        "imports.applied_message",
+        "message",
+        lambda w: import_views.applied_message(w.texts["name"], _import_preview(w).report),
+    ),
+    ("imports.cancelled_message", "message", lambda w: import_views.cancelled_message()),
+    ("imports.failed_message", "message", lambda w: import_views.failed_message(w.texts["name"], w.texts["typed"])),
     ("incidents.record_modal", "view", lambda w: incident_views.record_modal(w.customer, NOW.date())),
     ("incidents.resolve_modal", "view", lambda w: incident_views.resolve_modal(w.customer)),
     (

@@ -175,3 +175,17 @@ def test_progress_is_reported_every_few_seconds_not_every_row() -> None:
         "writing customers: 7,000 of 10,000 rows",
         "writing customers: 10,000 of 10,000 rows",
     ]
+
+
+def test_the_app_home_offers_import_a_list_to_managers_only(slack: SignedClient, fake: FakeSlack, db: Database) -> None:
+    from tests.test_home import open_home
+
+    home = open_home(slack, fake, MANAGER, "Import a list")
+    assert slack.click(MANAGER, home, ids.IMPORT_OPEN).status == 200
+    form = fake.wait_for(lambda f: f.views(MANAGER) and f.views(MANAGER)[-1])
+    assert form["callback_id"] == ids.IMPORT_MODAL
+    rep_home = open_home(slack, fake, REP, "New reference request")
+    assert "Import a list" not in json.dumps(rep_home["blocks"])
+    assert slack.block_action(REP, ids.IMPORT_OPEN, value="open").status == 200
+    told = fake.wait_for(lambda f: f.ephemerals(REP) and f.ephemerals(REP)[-1])
+    assert told["text"] == "Only reference managers can import customer lists." and fake.views(REP) == []
