@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_bolt import App
 from sqlalchemy.orm import Session
 
@@ -21,26 +23,27 @@ USAGE = "Which customer? For example `/reference checkin Acme` or `/reference ch
 
 
 def _checkin(call: Invocation) -> None:
+    """The owner gets the form to answer at once; anyone else allowed is told the owner was asked."""
     if not call.rest:
         call.reply(USAGE)
         return
     settings = call.deps.settings
+    form: dict[str, Any] | None = None
     with call.deps.db.transaction() as session:
         found = cu.lookup(session, call.rest)
         if found.customer is None:
             message = did_you_mean(call.rest, found.choices)
-            step = None
         else:
             step = adhoc.checkin_now(session, settings, found.customer.id, call.user_id, utcnow())
-            view = checkin_now_modal(step.customer, settings) if isinstance(step, adhoc.AnswerYourself) else None
-            text = owner_asked(step.customer, step.checkin, step.created, settings) if view is None else ""
+            if isinstance(step, adhoc.AnswerYourself):
+                form = checkin_now_modal(step.customer, settings)
+            else:
+                message = {"text": owner_asked(step.customer, step.checkin, step.created, settings)}
     call.deps.outbox.kick()
-    if step is None:
-        call.reply(**message)
-    elif view is not None:
-        open_view(call.client, call.command.get("trigger_id"), view, call.reply, "the check-in form")
+    if form is not None:
+        open_view(call.client, call.command.get("trigger_id"), form, call.reply, "the check-in form")
     else:
-        call.reply(text)
+        call.reply(**message)
 
 
 def subcommands() -> list[Subcommand]:
