@@ -246,8 +246,8 @@ def _choose_contact(
     result.contact = rested[0]
     if offer_instead and primary is not None and rested[0] is not primary:
         result.warnings.append(
-            f"{primary.name} was used {context.contact_uses.get(primary.id, 0)}× in the last {window} days "
-            f"(limit {limit}); {rested[0].name} is offered instead"
+            f"{primary.display_name} was used {context.contact_uses.get(primary.id, 0)}× in the last {window} days "
+            f"(limit {limit}); {rested[0].display_name} is offered instead"
         )
 
 

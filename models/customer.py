@@ -77,6 +77,8 @@ class Customer(Base):
 
 
 class Contact(Base):
+    """A person at the customer a rep may talk to; `name` is "" when only their e-mail is known."""
+
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +89,11 @@ class Contact(Base):
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+    @property
+    def display_name(self) -> str:
+        """The name, or for a contact a list gave only by e-mail (name "") the address: never blank."""
+        return self.name or self.email or "(no name)"
 
 
 class Consent(Base):

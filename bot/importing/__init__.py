@@ -2,8 +2,9 @@
 
 The stages, each in its own module: `sources` (decode a file into rows of cells), `fields` (what each
 header means), `rows` (cells → a checked `ImportRow`), `identity` (is this the same company?), `plan`
-(group rows with each other and the database), `merging` (fold a group into one customer), `owners`
-(e-mail → Slack user), `writing` (bulk SQL), `report`; `pipeline` runs them. docs/IMPORT.md has the rules.
+(group rows with each other and the database), `merging` (fold a group's rows into one record, then
+settle it onto the customer), `owners` (e-mail → Slack user, Slack IDs checked), `writing` (bulk SQL of
+only what differs), `report`; `pipeline` runs them. docs/IMPORT.md has the rules.
 """
 
 from bot.importing.fields import CANONICAL, FIELDS, parse_overrides

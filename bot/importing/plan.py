@@ -4,11 +4,14 @@ Every row and every customer already in the database is a node. Nodes are joined
 
 1. the same normalised domain — always the same company;
 2. names of the same class (`identity.NameClasses`: equal keys, or a typo apart) — unless that would
-   put two different domains, or two customers already in the database, into one customer.
+   put two different domains, or two customers already in the database, into one customer. Classes are
+   formed from the rows' spellings alone (the database's join them afterwards), so importing the same
+   files again groups their rows exactly as the first import did.
 
 The second pass walks nodes oldest first (the database, then each file's rows in order), so a name that
 fits two companies with different domains joins the first one met, deterministically. Each resulting
-group is folded into one `CustomerDraft` by `merging.fold`.
+group's rows are folded into one record (`merging.fold`), which is then settled onto the customer as
+refbot holds it (`merging.settle`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from bot.importing.fields import ColumnMapping
 from bot.importing.identity import NameClasses, company_key, normalise_domain
-from bot.importing.merging import ConsentDraft, ContactDraft, CustomerDraft, fold
+from bot.importing.merging import ConsentDraft, ContactDraft, CustomerDraft, Incoming, fold, settle
 from bot.importing.progress import ProgressFactory, silent
 from bot.importing.report import Conflict, ImportReport, RowOutcome, Skipped, UnresolvedOwner
 from bot.importing.rows import TEXT_FIELDS, ImportRow
@@ -113,13 +116,18 @@ def group_rows(
             first = first_with_domain.setdefault(domain, node)
             if first != node:
                 groups.join(first, node)
-    frequency = Counter(keys)
+    # Classes form around the files' own spellings, most frequent first; the database's names join them
+    # afterwards. So the same files make the same classes whatever refbot holds, and a second import of
+    # them groups their rows as the first did (the customers it created count no extra vote).
+    frequency = Counter(row.key for row in rows)
     first_seen: dict[str, int] = {}
-    for node, key in enumerate(keys):
+    for node, key in enumerate(keys[offset:]):
         first_seen.setdefault(key, node)
+    for key, _ in existing:
+        first_seen.setdefault(key, len(keys))
     classes = NameClasses()
     done = 0
-    for key in sorted(frequency, key=lambda k: (-frequency[k], first_seen[k])):
+    for key in sorted(first_seen, key=lambda k: (-frequency[k], first_seen[k])):
         classes.add(key)
         done += frequency[key]
         if done >= 5000:
@@ -180,7 +188,6 @@ def _load_drafts(session: Session, ids: list[int], progress: ProgressFactory) ->
             drafts[c.id] = CustomerDraft(
                 customer_id=c.id,
                 name=c.name,
-                key=company_key(c.name),
                 domain=c.domain,
                 values={f: getattr(c, f) for f in TEXT_FIELDS if getattr(c, f)},
                 products=list(c.products or []),
@@ -190,15 +197,15 @@ def _load_drafts(session: Session, ids: list[int], progress: ProgressFactory) ->
                 referenceable=c.referenceable,
             )
         for p in session.execute(contacts.where(Contact.customer_id.in_(chunk)).order_by(Contact.id)):
-            drafts[p.customer_id].contacts.append(ContactDraft(p.id, p.name, p.title, p.email, p.is_primary))
+            loaded = (p.name, p.title, p.email)
+            drafts[p.customer_id].contacts.append(ContactDraft(p.id, *loaded, p.is_primary, loaded=loaded))
         for k in session.execute(consents.where(Consent.customer_id.in_(chunk))):
-            drafts[k.customer_id].consents[k.ref_type] = ConsentDraft(
-                k.id, k.ref_type, k.approved_by, k.approved_on, k.expires_on
-            )
+            details = (k.approved_by, k.approved_on, k.expires_on)
+            drafts[k.customer_id].consents[k.ref_type] = ConsentDraft(k.id, k.ref_type, *details, loaded=details)
         bar.update(len(chunk))
     bar.close()
     for draft in drafts.values():
-        draft.original = draft.snapshot()
+        draft.original = draft.columns()
     return drafts
 
 
@@ -219,9 +226,11 @@ def plan_import(
     drafts: list[CustomerDraft] = []
     bar = progress("merging", len(rows))
     for customer, members in grouped:
-        draft = existing[ids[customer]] if customer is not None else CustomerDraft(customer_id=None)
+        incoming = Incoming()
         for index in members:
-            fold(draft, rows[index])
+            fold(incoming, rows[index])
+        draft = existing[ids[customer]] if customer is not None else CustomerDraft(customer_id=None)
+        settle(draft, incoming)
         drafts.append(draft)
         bar.update(len(members))
     bar.close()
@@ -240,11 +249,15 @@ def _report(
     for draft in drafts:
         first, *rest = draft.rows
         if draft.original is None:
+            action = "created"
             report.created += 1
-        else:
+        elif draft.changed:
+            action = "updated"
             report.updated += 1
+        else:
+            action = "unchanged"
+            report.unchanged += 1
         report.merged += len(rest)
-        action = "created" if draft.original is None else "updated"
         report.outcomes.append(RowOutcome(action, draft.name, labels[first.source], first.line))
         report.outcomes += [RowOutcome("merged", draft.name, labels[r.source], r.line) for r in rest]
         report.conflicts += [

@@ -26,7 +26,8 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
-    """Two sources disagreed on a single-valued field; the newer value was kept."""
+    """Sources disagreed on a single-valued field; the newest value was kept. `old` holds every value that
+    lost (refbot's first, then the files' in order, joined with " / "); file and line are the winner's."""
 
     customer: str
     field: str
@@ -57,7 +58,7 @@ class FileFailure:
 class RowOutcome:
     """What became of one imported row: it created, updated, or was merged into a customer."""
 
-    action: str  # "created", "updated" or "merged"
+    action: str  # "created", "updated", "unchanged" (already as the files say) or "merged"
     customer: str
     file: str
     line: int
@@ -70,6 +71,7 @@ class ImportReport:
     files: list[str] = field(default_factory=list)
     created: int = 0
     updated: int = 0
+    unchanged: int = 0  # customers in refbot the files matched, already holding what the files say
     merged: int = 0
     rows_read: int = 0
     skipped: list[Skipped] = field(default_factory=list)
@@ -91,8 +93,17 @@ class ImportReport:
 
     def summary(self) -> str:
         """The counts on one line, then the details; every row is accounted for: read = created + updated
-        + merged + skipped."""
-        head = f"{self._label()}: {self.created:,} created, {self.updated:,} updated, {len(self.skipped):,} skipped"
+        + unchanged + merged + skipped."""
+        skipped = len(self.skipped)
+        if self.created == self.updated == 0:
+            head = (
+                f"{self._label()}: nothing changed ({self.unchanged:,} customer{_s(self.unchanged)} already as "
+                f"the files say, {skipped:,} skipped)"
+            )
+        else:
+            head = f"{self._label()}: {self.created:,} created, {self.updated:,} updated, {skipped:,} skipped"
+            if self.unchanged:
+                head += f", {self.unchanged:,} already up to date"
         lines = [head + (" (dry run: nothing written)" if self.dry_run else "")]
         if self.merged:
             lines.append(f"  {self.merged:,} duplicate row{_s(self.merged)} merged into the same customers")
@@ -114,7 +125,8 @@ class ImportReport:
             for o in self.unresolved_owners:
                 by_reason.setdefault(o.reason, Counter())[o.owner] += 1
             owners = sum(len(c) for c in by_reason.values())
-            lines.append(f"  {owners:,} owner{_s(owners)} not resolved to a Slack user:")
+            users = "a Slack user" if owners == 1 else "Slack users"
+            lines.append(f"  {owners:,} owner{_s(owners)} not confirmed as {users}:")
             for reason, counts in by_reason.items():
                 shown = ", ".join(f"{owner} ({n} row{_s(n)})" for owner, n in counts.most_common(SHOWN_OWNERS))
                 more = f", … {len(counts) - SHOWN_OWNERS} more" if len(counts) > SHOWN_OWNERS else ""

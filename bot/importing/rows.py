@@ -23,6 +23,11 @@ FALSE_WORDS = frozenset({"no", "n", "false", "0"})
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TEXT_FIELDS = ("industry", "region", "segment", "not_referenceable_reason", "guidance", "notes")
 _SHORT_FIELDS = {"industry": 100, "region": 100, "segment": 100}
+# The most a cell refbot reads may hold. Longer is never a value someone typed (a whole document pasted
+# into a notes cell, an export gone wrong), so the row is skipped and says so; shorter over-long cells of
+# the fields above and of contacts are cut to what the field holds, as they always were.
+MAX_CELL = 10_000
+_FIELD_LIMITS = {"name": 200, **_SHORT_FIELDS, "contact_name": 200, "contact_title": 200, "contact_email": 320}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTACT_FIELD = re.compile(r"^contact(?:_(\d+))?_(name|title|email)$")
 # Recorded as the approver of a consent a list names without saying who approved it.
@@ -99,6 +104,8 @@ class ImportRow:
     owner_id: str | None = None
     owner_email: str | None = None
     owner_problem: str = ""  # an owner cell that is neither a Slack ID nor an e-mail, for the report
+    # An owner ID Slack says is nobody (or deactivated): the customer must not keep it as its owner.
+    owner_refused: str | None = None
     referenceable: bool | None = None
     contacts: list[ContactIn] = field(default_factory=list)
     consents: list[ConsentIn] = field(default_factory=list)
@@ -154,6 +161,7 @@ class RowParser:
     def _row(self, line: int, cells: list[str]) -> ImportRow:
         if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
             raise _BadRow("more cells than headers")
+        self._check_sizes(cells)
         name = self._cell(cells, "name")
         if not name:
             raise _BadRow("no customer name")
@@ -179,10 +187,20 @@ class RowParser:
         for columns in self.contact_columns:
             name_cell = self._at(cells, columns["name"]) if "name" in columns else ""
             email = self._at(cells, columns["email"]) if "email" in columns else ""
-            if name_cell or email:
+            if name_cell or email:  # a contact known only by e-mail has no name (shown as the e-mail)
                 title = self._at(cells, columns["title"]) if "title" in columns else ""
-                row.contacts.append(ContactIn((name_cell or email)[:200], title[:200], email[:320]))
+                row.contacts.append(ContactIn(name_cell[:200], title[:200], email[:320]))
         return row
+
+    def _check_sizes(self, cells: list[str]) -> None:
+        """Skip a row holding a cell no field could keep, naming the column and both sizes."""
+        for field_name, position in self.index.items():
+            if position < len(cells) and len(cells[position]) > MAX_CELL:
+                size = len(cells[position].strip())
+                if size > MAX_CELL:
+                    header = self.headers.get(field_name, field_name)
+                    limit = _FIELD_LIMITS.get(_CONTACT_FIELD.sub(r"contact_\2", field_name), MAX_CELL)
+                    raise _BadRow(f"{header} is {size:,} characters long; refbot keeps at most {limit:,}")
 
     def _consents(self, cells: list[str]) -> list[ConsentIn]:
         cell = self._cell(cells, "consents")

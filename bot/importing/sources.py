@@ -107,20 +107,44 @@ def _is_header(cells: list[str], name_headers: frozenset[str]) -> bool:
 def _read_csv(path: Path, raw: bytes, name_headers: frozenset[str]) -> Table:
     text, encoding = _decode(path, raw)
     delimiter = _sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    _allow_cells_up_to(len(text))
+    # strict: a quote left open runs to the end of the file, and only strict mode says so instead of
+    # returning the rest of the file as one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
 
     def records() -> Iterator[tuple[int, list[str]]]:
+        start = 1
         try:
             for row in reader:
                 if any(cell.strip() for cell in row):
                     yield reader.line_num, row
+                start = reader.line_num + 1
         except csv.Error as exc:
-            raise ImportFailed(f"{path} is not valid CSV (line {reader.line_num}: {exc})") from None
+            raise ImportFailed(f"{path} is not valid CSV: {_csv_problem(str(exc), start, reader.line_num)}") from None
 
     rows = records()
     header_line, headers = _find_header(rows, name_headers)
     details = f"{_DELIMITER_NAMES[delimiter]}-separated, {encoding}"
     return Table(path, "CSV", details, header_line, headers, rows)
+
+
+def _allow_cells_up_to(length: int) -> None:
+    """Let the csv module read a cell as long as the whole text, so an oversized cell reaches the row check
+    (which skips that row and says why) instead of failing the file with the module's own limit. The limit
+    is process-wide, so it is only ever raised: lowering it could break a read going on in another thread."""
+    if csv.field_size_limit() < length + 1:
+        csv.field_size_limit(length + 1)
+
+
+def _csv_problem(error: str, start: int, line: int) -> str:
+    """The csv module's complaint in the words of someone fixing the file; `start` is the record's first line."""
+    if "unexpected end of data" in error:
+        return f'the quoted cell that starts on line {start} is never closed (a " is missing)'
+    if "expected after" in error:
+        return f"line {line} has text right after a quoted cell's closing \" (a stray quote mark?)"
+    if "new-line character seen in unquoted field" in error:
+        return f"line {line} has a line break inside an unquoted cell"
+    return f"line {line}: {error}"
 
 
 def _find_header(rows: Iterator[tuple[int, list[str]]], name_headers: frozenset[str]) -> tuple[int, list[str]]:

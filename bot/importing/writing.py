@@ -2,8 +2,13 @@
 
 Rows go through SQLAlchemy Core's executemany on the tables ("insertmanyvalues", with RETURNING for the
 new customers' ids) rather than one ORM object per row: three times faster than even the ORM's bulk
-mode. Every customer the import created or updated gets an audit row per file that touched it, naming
-the file and the conflicts that file's values won.
+mode.
+
+Only what differs from what was read is written: a customer whose columns are as loaded is not updated,
+a contact or consent as loaded is not touched, and a customer the import leaves as it was gets no audit
+row. So "no change → no write, no audit row" holds for whatever feeds the merge — a re-imported list,
+refbot's own export, a sync that runs every few minutes. A customer the import created or changed gets one
+audit row per run, naming the files, what changed and the conflicts its values settled.
 """
 
 from __future__ import annotations
@@ -55,14 +60,14 @@ def write_plan(session: Session, plan: Plan, *, actor: str, progress: ProgressFa
             for draft, customer_id in zip(chunk, session.execute(returning, values).scalars(), strict=True):
                 draft.customer_id = customer_id
         bar.update(len(chunk))
-    changed = [d for d in drafts if d.original is not None and d.changed]
+    changed = [d for d in drafts if d.original is not None and d.columns_changed]
     for chunk in _chunks(changed):
         values = [{"row_id": d.customer_id, **d.columns(), "updated_at": now} for d in chunk]
         session.execute(_by_id(_CUSTOMERS), values)
     bar.update(len(drafts) - len(new))
     _write_contacts(session, drafts)
     _write_consents(session, drafts, actor, now)
-    audit = [entry for d in drafts for entry in _audit_entries(plan, d, actor, now)]
+    audit = [_audit_entry(plan, d, actor, now) for d in drafts if d.changed]
     for chunk in _chunks(audit):
         session.execute(insert(AuditEntry.__table__), list(chunk))
     bar.close()
@@ -101,7 +106,7 @@ def _write_contacts(session: Session, drafts: list[CustomerDraft]) -> None:
                         "is_primary": c.is_primary,
                     }
                 )
-            elif c.dirty:
+            elif c.changed:
                 changed.append({"row_id": c.id, "name": c.name, "title": c.title, "email": c.email})
     for chunk in _chunks(new):
         session.execute(insert(Contact.__table__), list(chunk))
@@ -125,7 +130,7 @@ def _write_consents(session: Session, drafts: list[CustomerDraft], actor: str, n
                         "recorded_at": now,
                     }
                 )
-            elif c.dirty:
+            elif c.changed:
                 changed.append({"row_id": c.id, **details})
     for chunk in _chunks(new):
         session.execute(insert(Consent.__table__), list(chunk))
@@ -133,24 +138,39 @@ def _write_consents(session: Session, drafts: list[CustomerDraft], actor: str, n
         session.execute(_by_id(Consent.__table__), list(chunk))
 
 
-def _audit_entries(plan: Plan, draft: CustomerDraft, actor: str, now: datetime) -> Iterator[dict[str, Any]]:
-    """One audit row per file that touched the customer: "customer.imported" for the file that created it."""
-    sources = list(dict.fromkeys(row.source for row in draft.rows))
-    for position, source in enumerate(sources):
-        created = draft.original is None and position == 0
-        details: dict[str, Any] = {"file": plan.sources[source].path.name}
-        conflicts = [
-            {"field": c.field, "old": c.old, "new": c.new, "line": c.line}
-            for c in draft.conflicts
-            if c.source == source
-        ]
-        if conflicts:
-            details["conflicts"] = conflicts
-        yield {
-            "at": now,
-            "actor": actor,
-            "action": "customer.imported" if created else "customer.updated_by_import",
-            "entity": "customer",
-            "entity_id": str(draft.customer_id),
-            "details": details,
-        }
+def _audit_entry(plan: Plan, draft: CustomerDraft, actor: str, now: datetime) -> dict[str, Any]:
+    """The one audit row for a customer this run created ("customer.imported") or changed."""
+    files = dict.fromkeys(plan.sources[row.source].path.name for row in draft.rows)
+    details: dict[str, Any] = {"file": " + ".join(files)}
+    if draft.original is not None:
+        details["changes"] = draft.changes()
+        added = [c.name or c.email for c in draft.contacts if c.id is None]
+        edited = [c.name or c.email for c in draft.contacts if c.id is not None and c.changed]
+        consents = list(draft.consents.values())
+        for key, items in (
+            ("contacts_added", added),
+            ("contacts_changed", edited),
+            ("consents_added", [c.ref_type for c in consents if c.id is None]),
+            ("consents_changed", [c.ref_type for c in consents if c.id is not None and c.changed]),
+        ):
+            if items:
+                details[key] = items
+        if not details["changes"]:
+            del details["changes"]
+    # A conflict over a column this run changed is already told by `changes`: not twice in the history.
+    changed = {"owner" if k.startswith("owner_") else k for k in details.get("changes", {})}
+    conflicts = [
+        {"field": c.field, "old": c.old, "new": c.new, "file": plan.sources[c.source].path.name, "line": c.line}
+        for c in draft.conflicts
+        if c.field not in changed
+    ]
+    if conflicts:
+        details["conflicts"] = conflicts
+    return {
+        "at": now,
+        "actor": actor,
+        "action": "customer.imported" if draft.original is None else "customer.updated_by_import",
+        "entity": "customer",
+        "entity_id": str(draft.customer_id),
+        "details": details,
+    }

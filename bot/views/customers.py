@@ -336,10 +336,10 @@ def profile(
     primary = customer.primary_contact
     contact_lines = []
     for contact in sorted(customer.contacts, key=lambda c: (c is not primary, c.id)):
-        line = f"• {safe(contact.name, 150)}"
+        line = f"• {safe(contact.display_name, 150)}"
         if contact.title:
             line += f", {safe(contact.title, 150)}"
-        if contact.email:
+        if contact.email and contact.name:  # a nameless contact is already shown by its e-mail
             line += f" · {safe(contact.email, 200)}"
         if contact is primary:
             line += " _(primary)_"

@@ -411,8 +411,8 @@ def approved_notice(
 ) -> Message:
     text = f"Your reference for {safe(request.prospect, 200)} is approved: {safe(customer.name, 200)}"
     if contact is not None:
-        who = safe(contact.name, 200) + (f", {safe(contact.title, 200)}" if contact.title else "")
-        reach = f" · {safe(contact.email, 320)}" if contact.email else ""
+        who = safe(contact.display_name, 200) + (f", {safe(contact.title, 200)}" if contact.title else "")
+        reach = f" · {safe(contact.email, 320)}" if contact.email and contact.name else ""
         contact_line = f"*Contact:* {who}{reach}"
     else:
         contact_line = f"*Contact:* none on record; ask {mention(customer.owner_slack_id)} for an introduction."
