@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from slack_bolt import App
 from slack_sdk.http_retry import RetryHandler
@@ -27,6 +27,7 @@ from bot.ratelimit import Pacer
 from bot.scheduler import JobScheduler
 from bot.settings import Settings
 from bot.shadow_model import AskModel
+from bot.wakeup import listener_for, notifier_for
 from models.db import Database
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,12 @@ class ListenerExecutor(ThreadPoolExecutor):
         return not not_done
 
 
+Role = Literal["all", "web", "worker"]
+"""What a process does: `all` answers Slack *and* delivers the outbox and runs the schedule (one process, as
+`refbot serve --workers 1` and `refbot socket`); `web` only answers Slack and wakes the workers; `worker`
+only delivers and runs the schedule (`refbot worker`)."""
+
+
 @dataclass
 class Refbot:
     """A built bot: the Bolt app, its dependencies, the outbox worker and the job scheduler."""
@@ -105,10 +112,17 @@ class Refbot:
     metrics: Metrics
     scheduler: JobScheduler | None = None
     listeners: ListenerExecutor | None = None
+    role: Role = "all"
+
+    @property
+    def delivers(self) -> bool:
+        """Whether this process runs the outbox's delivery thread (a web-only process leaves it to workers)."""
+        return self.role != "web"
 
     def start(self) -> None:
-        self.deps.outbox.start()
-        self.deps.outbox.kick()  # deliver whatever a previous process left behind
+        if self.delivers:
+            self.deps.outbox.start()
+            self.deps.outbox.kick()  # deliver whatever a previous process left behind
         if self.scheduler is not None:
             self.scheduler.start()
 
@@ -119,11 +133,15 @@ class Refbot:
             self.listeners.drain(timeout / 2)
         if self.scheduler is not None:
             self.scheduler.stop()
-        self.deps.outbox.stop(timeout)
+        if self.delivers:
+            self.deps.outbox.stop(timeout)
 
 
-def create_app(settings: Settings, *, db: Database | None = None, socket_mode: bool = False) -> Refbot:
-    """Build the bot. No network call happens here, and none later except to SLACK_API_URL."""
+def create_app(
+    settings: Settings, *, db: Database | None = None, socket_mode: bool = False, role: Role = "all"
+) -> Refbot:
+    """Build the bot. No network call happens here, and none later except to SLACK_API_URL (and, between
+    refbot's own processes, the database's wake-up channel; see bot/wakeup.py)."""
     db = db or Database(settings.database_url)
     metrics = Metrics(db)
     client = make_client(settings)
@@ -137,17 +155,20 @@ def create_app(settings: Settings, *, db: Database | None = None, socket_mode: b
         poll_seconds=settings.outbox_poll_seconds,
         pacer=Pacer(per_channel=settings.rate_per_channel, total=settings.rate_global),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
+        notifier=notifier_for(db, settings.database_url) if role == "web" else None,
+        listener=listener_for(settings.database_url) if role == "worker" else None,
     )
     listeners = ListenerExecutor()
     bolt = App(
         client=client,
         listener_executor=listeners,
         signing_secret=settings.slack_signing_secret or None,
-        request_verification_enabled=not socket_mode,
+        request_verification_enabled=not socket_mode and role != "worker",
         token_verification_enabled=False,
         logger=BOLT_LOG,
     )
     deps = Deps(settings=settings, db=db, client=client, outbox=outbox, asks=AskModel.load())
     handlers.register_all(bolt, deps)
-    scheduler = JobScheduler(db, settings, outbox, outbox.worker_id, metrics) if settings.run_scheduler else None
-    return Refbot(bolt=bolt, deps=deps, metrics=metrics, scheduler=scheduler, listeners=listeners)
+    runs_schedule = settings.run_scheduler and role != "web"
+    scheduler = JobScheduler(db, settings, outbox, outbox.worker_id, metrics) if runs_schedule else None
+    return Refbot(bolt=bolt, deps=deps, metrics=metrics, scheduler=scheduler, listeners=listeners, role=role)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +18,10 @@ from bot.settings import Settings, SettingsError, load_settings
 from models.db import Database, DatabaseUnavailable
 
 log = logging.getLogger("refbot")
+
+# How much lower the CPU priority of the worker that `serve --workers` runs beside its web processes is: its
+# rendering and ranking yield to acknowledgements, which Slack times (3 s) and people wait for.
+WORKER_NICENESS = 10
 
 
 class CommandError(Exception):
@@ -103,12 +109,69 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import HttpServer
 
     settings.require_slack_http()
+    if args.workers is not None and args.workers < 1:
+        raise CommandError("--workers must be at least 1")
     db = open_database(settings, auto_upgrade=True, wait=settings.db_startup_wait)
-    server = HttpServer(create_app(settings, db=db), host=args.host, port=args.port, threads=args.threads)
-    print(f"refbot listening on {server.url} (POST /slack/events, GET /healthz)", flush=True)
-    _stop_gracefully_on_signals(server.shutdown)
-    server.serve_forever()  # returns once a signal has stopped it and in-flight work and the outbox are drained
+    if args.workers is None and not args.no_worker:  # one process that does everything, as a small install wants
+        server = HttpServer(create_app(settings, db=db), host=args.host, port=args.port, threads=args.threads)
+        print(f"refbot listening on {server.url} (POST /slack/events, GET /healthz)", flush=True)
+        _stop_gracefully_on_signals(server.shutdown)
+        server.serve_forever()  # returns once a signal has stopped it and in-flight work and the outbox are drained
+        print("refbot: stopped", flush=True)
+        return 0
+    db.dispose()  # nothing may be open when gunicorn forks: each web process connects on its own
+    return _serve_prefork(args, settings)
+
+
+def _serve_prefork(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import create_app
+    from bot.prefork import Supervisor, WebProcesses, child_argv
+
+    workers = args.workers or 1
+    if not args.no_worker:  # one command for both tiers: the web tier and a worker, side by side
+        web = ["serve", "--no-worker", "--workers", str(workers), "--host", args.host, "--port", str(args.port)]
+        web += ["--threads", str(args.threads)]
+        worker = child_argv(args.env_file, "worker", "--nice", str(WORKER_NICENESS))
+        code = Supervisor(child_argv(args.env_file, *web), worker).run()
+        print("refbot: stopped", flush=True)
+        return code
+
+    def ready(url: str) -> None:
+        print(f"refbot listening on {url} (POST /slack/events, GET /healthz; {workers} web processes)", flush=True)
+
+    processes = WebProcesses(
+        lambda: create_app(settings, role="web"),
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        threads=args.threads,
+        on_ready=ready,
+    )
+    try:
+        processes.run()  # gunicorn's master: exits (SystemExit) once SIGTERM/SIGINT has stopped every web process
+    except SystemExit as stop:
+        if stop.code not in (0, None):
+            raise CommandError("the web processes could not start (see the log above)") from None
     print("refbot: stopped", flush=True)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """The outbox delivery (Slack and CRM queues alike) and the scheduler, without serving HTTP."""
+    from bot.app import create_app
+
+    if args.nice:
+        os.nice(args.nice)  # background work: the web processes on this machine get the CPU first
+    db = open_database(settings, auto_upgrade=True, wait=settings.db_startup_wait)
+    bot = create_app(settings, db=db, role="worker")
+    stopping = threading.Event()
+    _stop_gracefully_on_signals(stopping.set)
+    bot.start()
+    print("refbot worker running (outbox delivery and scheduled jobs); SIGTERM to stop", flush=True)
+    while not stopping.wait(1.0):
+        pass
+    bot.stop()  # the outbox delivers what is due before the process exits
+    print("refbot worker: stopped", flush=True)
     return 0
 
 
@@ -155,6 +218,8 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    if args.assets:
+        return cmd_import_assets(args, settings)
     from bot.importing import ImportFailed, ImportOptions, Source, import_files, parse_overrides
     from bot.importing.progress import terminal_progress
 
@@ -192,6 +257,43 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         )
     except ImportFailed as exc:
         raise CommandError(f"{exc}; nothing was imported.") from None
+    for failure in report.failed:
+        print(f"refbot: {failure.message}; nothing was imported from it.", file=sys.stderr)
+    if report.files:
+        print(report.summary())
+    if report_path is not None:
+        try:
+            report.write_csv(report_path)
+        except OSError as exc:
+            raise CommandError(f"cannot write the report to {report_path}: {exc.strerror or exc}") from None
+        print(f"report written to {report_path}")
+    return 1 if report.failed else 0
+
+
+def cmd_import_assets(args: argparse.Namespace, settings: Settings) -> int:
+    """`refbot import --assets FILE…`: the content library, reported like the customer import."""
+    from bot.importing.assets import AssetSource, import_assets
+    from models.types import utcnow
+
+    report_path = Path(args.report) if args.report else None
+    if report_path is not None and not report_path.parent.is_dir():
+        raise CommandError(f"--report {report_path}: the folder {report_path.parent} does not exist")
+    db = open_database(settings, auto_upgrade=True)
+
+    def show_mapping(source: AssetSource) -> None:
+        rows = f"{source.rows_read:,} row{'' if source.rows_read == 1 else 's'}"
+        print(f"{source.path}: {source.kind}, {source.details}, {rows}; columns used:")
+        for line in source.mapping.describe():
+            print(f"  {line}")
+
+    today = utcnow().astimezone(settings.tz).date()
+    try:
+        report = import_assets(
+            db, [Path(name) for name in args.files], args.map or [], today,
+            sheet=args.sheet, dry_run=args.dry_run, on_source=show_mapping,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     for failure in report.failed:
         print(f"refbot: {failure.message}; nothing was imported from it.", file=sys.stderr)
     if report.files:
@@ -250,8 +352,32 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the bot over HTTP (POST /slack/events, GET /healthz)")
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="port to bind (default 3000; 0 picks a free one)")
-    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument("--threads", type=int, default=8, help="threads per process (default 8)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        nargs="?",
+        const=os.cpu_count() or 1,
+        metavar="N",
+        help="N pre-forked web processes sharing the port (default N: the number of CPU cores), with the "
+        "outbox and the schedule in one `refbot worker` process beside them; without --workers, one process "
+        "does everything",
+    )
+    serve.add_argument(
+        "--no-worker", action="store_true", help="only answer Slack; run `refbot worker` for the outbox and jobs"
+    )
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="deliver the outbox and run the scheduled jobs, without serving HTTP")
+    worker.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="lower this process's CPU priority by N (`serve --workers` runs its worker with 10, so that "
+        "acknowledging Slack comes first on a shared machine)",
+    )
+    worker.set_defaults(func=cmd_worker)
 
     socket = sub.add_parser("socket", help="run the bot over Socket Mode (no public URL needed)")
     socket.set_defaults(func=cmd_socket)
@@ -275,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='read a column as a field (repeatable): --map "Acct=name"; "Header=ignore" skips a column',
     )
     imp.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    imp.add_argument("--assets", action="store_true", help="the files list content (case studies, quotes …)")
     imp.add_argument("--report", metavar="FILE", help="also write every decision to this CSV file")
     imp.set_defaults(func=cmd_import)
 

@@ -36,13 +36,14 @@ from sqlalchemy.orm import Session
 from bot import ids
 from bot.importer import name_key
 from bot.settings import Settings
-from models import CheckIn, Consent, Contact, Customer, Incident, OutboxMessage, ReferenceUse
+from models import Asset, CheckIn, Consent, Contact, Customer, Incident, OutboxMessage, ReferenceUse
 from models.db import Database
-from models.enums import CheckInPurpose, CheckInStatus, Happiness
+from models.enums import AssetKind, CheckInPurpose, CheckInStatus, Happiness
 
 WIDTH = 80
 BOT_TOKEN = "xoxb-demo"
 PROSPECT = "Globex"
+CONTENT_PROSPECT = "Initrode"
 
 REP = "U0RILEY"
 MANAGER = "U0MORGAN"
@@ -75,6 +76,7 @@ EMOJI = {
     ":inbox_tray:": "📥",
     ":wave:": "👋",
     ":mag:": "🔍",
+    ":speech_balloon:": "💬",
     ":large_green_circle:": "🟢",
     ":large_yellow_circle:": "🟡",
     ":red_circle:": "🔴",
@@ -150,7 +152,7 @@ CUSTOMERS = [
             "Hannah prefers a 30-minute call on a Tuesday or Thursday. She can speak to their migration "
             "off a legacy processor; please keep pricing out of the conversation."
         ),
-        consents=("logo",),
+        consents=("logo", "case_study"),
     ),
     DemoCustomer(
         "Northwind Payments",
@@ -245,7 +247,42 @@ def seed(db: Database, now: datetime) -> dict[str, int]:
     with db.transaction() as session:
         for spec in CUSTOMERS:
             ids_by_name[spec.name] = _add_customer(session, spec, now).id
+        _add_assets(session, ids_by_name, now)
     return ids_by_name
+
+
+# The content library: (customer, kind, title, link); each depends on the consent its kind needs.
+ASSETS = (
+    (
+        "Acme Financial",
+        "case_study",
+        "Acme Financial leaves its legacy processor in 90 days",
+        "https://example.com/acme",
+    ),
+    ("Contoso Bank", "case_study", "Contoso Bank: instant SEPA payouts", "https://example.com/contoso"),
+)
+
+
+def _add_assets(session: Session, ids_by_name: dict[str, int], now: datetime) -> None:
+    for name, kind, title, link in ASSETS:
+        customer = session.get(Customer, ids_by_name[name]) if name in ids_by_name else None
+        if customer is None:  # a demo played with fewer customers (the failure test) has no content for them
+            continue
+        session.add(
+            Asset(
+                customer=customer,
+                kind=kind,
+                consent_type=AssetKind(kind).consent_type.value,
+                title=title,
+                title_key=name_key(title),
+                link=link,
+                published_on=(now - timedelta(days=60)).date(),
+                industry=customer.industry,
+                products=list(customer.products),
+                topics=list(customer.topics),
+                added_by=MANAGER,
+            )  # fmt: skip
+        )
 
 
 def _add_customer(session: Session, spec: DemoCustomer, now: datetime) -> Customer:
@@ -535,7 +572,7 @@ def _play(pause: float, out: TextIO) -> int:
 
         show = Transcript(out, fake.user_names())
         _introduce(show, fake, server, settings)
-        total = 4
+        total = 5
 
         def between_steps() -> None:
             if pause > 0:
@@ -627,6 +664,19 @@ def _play(pause: float, out: TextIO) -> int:
         show.surface(f"DM to {FIRST_NAMES[MANAGER]} ({ROLES[MANAGER]})", result)
         show.surface(f"{FIRST_NAMES[MANAGER]}'s card, updated in place", card)
         show.surface(f"{FIRST_NAMES[OWNER]}'s check-in, updated in place", answered)
+
+        # 5. A request for content: the manager's card offers the library's case studies beside the customers.
+        show.step(5, total, f"{FIRST_NAMES[REP]} asks for a case study for {CONTENT_PROSPECT} (Fintech · Payments)")
+        _ok(slack.command(REP, f"request {CONTENT_PROSPECT}"), "the slash command")
+        modal = _wait(fake, lambda f: len(f.views(REP)) > 1 and f.views(REP)[-1], "the second request form")
+        content_form = {"ref_type": "case_study", "industry": "Fintech", "products": "Payments"}
+        _ok(slack.view_submission(REP, modal, content_form), "the content request form")
+        card = _wait(fake, _nth_message(MANAGER, 2, "Request #2"), "the manager's card for the content request")
+        show.note(
+            "For a request for content, the card also ranks the content library's assets: the rep may not need "
+            "the customer at all. Each says whether it may be used now; Contoso's waits for its owner."
+        )
+        show.surface(f"DM to {FIRST_NAMES[MANAGER]} ({ROLES[MANAGER]})", card)
 
         calls = len(fake.calls())
         violations = list(fake.violations)

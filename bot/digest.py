@@ -37,6 +37,8 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.outbox import Rendered, enqueue
+from bot.program import Program
+from bot.program import program as program_facts
 from bot.settings import Settings
 from models import CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest, ReferenceUse
 from models.enums import CheckInStatus, Happiness, Outcome, RequestStatus
@@ -320,6 +322,7 @@ class Digest:
     thanks_total: int
     thanks_owners: list[tuple[str, int]]
     series: Series | None = None
+    program: Program | None = None  # content, recruiting and thanks (bot.program)
 
     @property
     def to_date(self) -> bool:
@@ -686,6 +689,7 @@ def compute(session: Session, settings: Settings, period: Period, now: datetime,
     waiting, waiting_total = waiting_requests(session, settings, now)
     thanked_customers, thanked_total, thanked_owners = thanks(session, period)
     return Digest(
+        program=program_facts(session, settings, period, now),
         period=period,
         before=before,
         as_of=now,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings
 from bot.views.text import approver_words
-from models import CheckIn, Contact, Customer, Incident, ReferenceRequest, ReferenceUse
+from models import Asset, CheckIn, Contact, Customer, Incident, ReferenceRequest, ReferenceUse
 from models.enums import TENURE_TYPES, CheckInStatus, Happiness, RefType, RequestStatus
 
 # What `assess` reads of a customer besides its columns: load customers with `.options(*ASSESS_LOADS)`
@@ -53,6 +53,9 @@ class Assessment:
     customer_tired: bool = False
     contacts_tired: bool = False
     fatigue_blockers: list[str] = field(default_factory=list)
+    # Blockers about the customer's standing and consent (not referenceable; consent missing or lapsed).
+    standing_blockers: list[str] = field(default_factory=list)
+    consent_blockers: list[str] = field(default_factory=list)
 
     @property
     def eligible(self) -> bool:
@@ -144,6 +147,7 @@ def assess(
     if not customer.referenceable:
         reason = f": {customer.not_referenceable_reason}" if customer.not_referenceable_reason else ""
         result.blockers.append(f"Marked not referenceable{reason}")
+        result.standing_blockers.append(f"Marked not referenceable{reason}")
 
     if ref_type.is_public:
         _check_consent(customer, ref_type, today, result)
@@ -256,9 +260,7 @@ def _fatigue_blocker(result: Assessment, reason: str) -> None:
     result.fatigue_blockers.append(reason)
 
 
-def rested_on(
-    session: Session, settings: Settings, verdicts: list[Assessment], now: datetime
-) -> dict[int, date]:
+def rested_on(session: Session, settings: Settings, verdicts: list[Assessment], now: datetime) -> dict[int, date]:
     """Customer id → the day each customer that is only resting (`.resting`) may be used again, in
     REFBOT_TIMEZONE; their uses are read in one query.
 
@@ -327,11 +329,14 @@ def _check_consent(customer: Customer, ref_type: RefType, today: date, result: A
     label = ref_type.label.lower()
     if consent is None:
         result.blockers.append(f"No {label} consent on record")
+        result.consent_blockers.append(f"No {label} consent on record")
         return
     if consent.expires_on is not None and consent.expires_on < today:
         who = f" by {approver_words(consent.approved_by)}" if consent.approved_by else ""
         on = f" on {consent.approved_on.isoformat()}" if consent.approved_on else ""
-        result.blockers.append(f"{ref_type.label} consent expired {consent.expires_on.isoformat()} (approved{who}{on})")
+        expired = f"{ref_type.label} consent expired {consent.expires_on.isoformat()} (approved{who}{on})"
+        result.blockers.append(expired)
+        result.consent_blockers.append(expired)
 
 
 def _check_tenure(
@@ -355,3 +360,50 @@ def _check_tenure(
 
 def _day(moment: datetime | None, settings: Settings) -> str:
     return moment.astimezone(settings.tz).date().isoformat() if moment else "an unknown date"
+
+
+# -- content: may this asset be used now? ------------------------------------------------------------------
+
+
+@dataclass
+class ContentVerdict:
+    """May an asset (a case study, a quote, a logo …) be used now, and if not, why and whom to ask.
+
+    Content is judged by the same rules as a reference of its public-use type, less the ones about asking
+    the customer again (fatigue, a due check-in, tenure): an asset is already made. What stops it is the
+    consent it depends on (on record, unexpired), its own expiry, and the customer's standing (not
+    referenceable, a recent unhappy or concerned check-in).
+    """
+
+    asset: Asset
+    assessment: Assessment
+    blockers: list[str] = field(default_factory=list)
+    # Whom to ask: a manager renews consents and standing; the account owner answers for happiness.
+    ask_owner: bool = False
+    ask_managers: bool = False
+
+    @property
+    def usable(self) -> bool:
+        return not self.blockers
+
+
+_NO_CONTEXT = Context({}, {}, {}, {})
+
+
+def assess_asset(asset: Asset, settings: Settings, now: datetime) -> ContentVerdict:
+    """The one judge of content: `assess` for the asset's consent type, keeping what binds content."""
+    ref_type = RefType(asset.consent_type)
+    verdict = assess(asset.customer, ref_type, settings, now, _NO_CONTEXT)
+    result = ContentVerdict(asset=asset, assessment=verdict)
+    today = now.astimezone(settings.tz).date()
+    if asset.expires_on is not None and asset.expires_on < today:
+        result.blockers.append(f"The asset expired {asset.expires_on.isoformat()}")
+        result.ask_managers = True
+    if verdict.standing_blockers or verdict.consent_blockers:
+        result.blockers += verdict.standing_blockers + verdict.consent_blockers
+        result.ask_managers = True
+    if verdict.happiness_blockers:
+        result.blockers += verdict.happiness_blockers
+        result.ask_owner = bool(asset.customer.owner_slack_id)
+        result.ask_managers = result.ask_managers or not result.ask_owner
+    return result

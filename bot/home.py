@@ -37,13 +37,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from bot import jobs
+from bot import jobs, nominations
 from bot import requests as rq
 from bot.eligibility import ASSESS_LOADS, LOW_NPS, assess, load_context
 from bot.matching import Candidate, fit, rank_candidates
 from bot.memo import Memo
 from bot.settings import Settings
-from models import AuditEntry, CheckIn, Consent, Customer, OutboxMessage, ReferenceRequest
+from models import AuditEntry, CheckIn, Consent, Customer, Nomination, OutboxMessage, ReferenceRequest
 from models.enums import CheckInStatus, Happiness, OutboxStatus, Outcome, RefType, RequestStatus
 from models.types import utcnow
 
@@ -187,6 +187,7 @@ class ManagerHome:
     queue: Shown[QueueItem]
     facts: ProgramFacts | None  # None: not gathered yet in this process (a background refresh brings them)
     stale: bool = False  # the facts predate the latest change (a background refresh brings the current)
+    nominations: Shown[Nomination] | None = None  # nominations waiting for a manager's decision
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,8 @@ def build_home(
             else item
             for item in queue
         ]
-        manager = ManagerHome(Shown(items, total), facts, stale)
+        waiting, nominated = nominations.pending(session)
+        manager = ManagerHome(Shown(items, total), facts, stale, Shown(waiting, nominated))
     return Home(user, manager, owner, rep, expand)
 
 

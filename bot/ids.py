@@ -49,6 +49,24 @@ IMPORT_MODAL = "import.submit"  # the file_input form
 IMPORT_APPLY = "import.apply"  # value: the Slack file id; on the preview DM
 IMPORT_CANCEL = "import.cancel"  # value: the Slack file id
 
+# Content library: /reference asset add, Add asset on a profile, /reference assets and I'm using this
+ASSET_ADD = "asset.add"  # value: customer id (only on a manager's profile)
+ASSET_MODAL = "asset.save"  # the add form
+ASSET_USE = "asset.use"  # per item: "asset.use:12"; value: asset id (only on an asset that may be used now)
+ASSET_USE_MODAL = "asset.use_submit"  # private_metadata: {"asset_id"}
+
+# Nominations: /reference nominate, Nominate on a profile or after a promoter's check-in, Accept / Decline
+NOMINATE = "nomination.open"  # per item: "nomination.open:34"; value: customer id
+NOMINATION_MODAL = "nomination.submit"  # private_metadata: {"customer_id"}
+NOMINATION_ACCEPT = "nomination.accept"  # per item: "nomination.accept:7"; value: nomination id
+NOMINATION_DECLINE = "nomination.decline"  # per item: "nomination.decline:7"; value: nomination id
+NOMINATION_DECLINE_MODAL = "nomination.decline_submit"  # private_metadata: {"nomination_id"}
+
+# Thanks: the owner's DM after a reference helped
+THANKED = "thanks.thanked"  # value: thanks id; opens the optional note form
+THANKED_MODAL = "thanks.thanked_submit"  # private_metadata: {"thanks_id"}
+THANKS_NOT_NOW = "thanks.not_now"  # value: thanks id
+
 # App Home (the Approve / Decline / Cancel / outcome / check-in buttons on it reuse the ids above, per item)
 HOME_EXPAND = "home.expand"  # per item: "home.expand:queue"; value: the section to show in full, "all" for all
 HOME_OUTCOME_DETAILS = "home.outcome_details"  # per item: "home.outcome_details:12"; value: request id

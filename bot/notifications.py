@@ -7,23 +7,29 @@ after another manager approved shows the approval, not buttons.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import digest, incidents, jobs
+from bot import digest, incidents, jobs, nominations, thanks
 from bot import home as home_data
 from bot import requests as rq
+from bot.assets import content_for_request
 from bot.eligibility import assess, load_context, rested_on
 from bot.matching import Candidate, rank_candidates
 from bot.outbox import RENDER_CACHE, Rendered, Renderer
+from bot.program import assets_depending_on
 from bot.settings import Settings
 from bot.views import checkins as checkin_views
 from bot.views import followups as followup_views
 from bot.views import home as home_views
 from bot.views import incidents as incident_views
+from bot.views import nominations as nomination_views
 from bot.views import requests as request_views
-from models import CheckIn, Consent, Customer, Incident, OutboxMessage, ReferenceRequest
+from bot.views import thanks as thanks_views
+from bot.views.assets import content_blocks
+from models import CheckIn, Consent, Customer, Incident, Nomination, OutboxMessage, ReferenceRequest, Thanks
 from models.enums import CheckInStatus, RefType, RequestStatus
 from models.types import utcnow
 
@@ -64,6 +70,7 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         resting: list[tuple[Candidate, date | None]] = []
         pending: dict[int, CheckIn] = {}
         waiting_on = None
+        content: list[dict[str, Any]] = []
         if request.status == RequestStatus.SUBMITTED:
             ranking = rank_candidates(session, settings, request, now)
             candidates = ranking
@@ -77,15 +84,17 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
                 )
             ).all()
             pending = {c.customer_id: c for c in asked}
+            content = content_blocks(content_for_request(session, settings, request, now), settings)
         elif request.status == RequestStatus.AWAITING_CHECKIN:
             waiting_on = session.scalars(
                 select(CheckIn)
                 .where(CheckIn.request_id == request.id, CheckIn.status == CheckInStatus.PENDING)
                 .order_by(CheckIn.id.desc())
             ).first()
-        return Rendered(
-            **request_views.manager_card(request, candidates, pending, waiting_on, settings, now, resting=resting)
+        card = request_views.manager_card(
+            request, candidates, pending, waiting_on, settings, now, resting=resting, content=content
         )
+        return Rendered(**card)
 
     def receipt(session: Session, row: OutboxMessage) -> Rendered | None:
         request = _request(session, row)
@@ -183,7 +192,9 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         consent = session.get(Consent, _subject_id(row))
         if consent is None or consent.expires_on is None:
             return None
-        return Rendered(**followup_views.consent_expiring(consent, utcnow().astimezone(settings.tz).date()))
+        today = utcnow().astimezone(settings.tz).date()
+        assets = assets_depending_on(session, consent)
+        return Rendered(**followup_views.consent_expiring(consent, today, assets))
 
     def weekly_digest(session: Session, row: OutboxMessage) -> Rendered | None:
         period = digest.parse_week(str(row.params.get("week", "")), settings.tz)
@@ -200,7 +211,30 @@ def build_renderers(settings: Settings) -> dict[str, Renderer]:
         built = home_data.build_home(session, settings, row.recipient, now, rank_budget=home_data.BACKGROUND_BUDGET)
         return Rendered(view=home_views.home_view(built, settings, now))
 
+    def nomination(session: Session, row: OutboxMessage) -> Rendered | None:
+        found = session.get(Nomination, _subject_id(row))
+        if found is None:
+            return None
+        if row.kind == nominations.NOMINATION_DECIDED:
+            return Rendered(**nomination_views.decided_notice(found))
+        nominee = nominations.nominee(session, settings, found.customer_id, utcnow())
+        return Rendered(**nomination_views.nomination_card(found, nominee, settings))
+
+    def nomination_offer(session: Session, row: OutboxMessage) -> Rendered | None:
+        customer = session.get(Customer, int((row.params or {}).get("customer_id") or 0))
+        if customer is None or customer.referenceable:
+            return None  # a reference by now: nothing to offer
+        return Rendered(**nomination_views.offer_message(customer, int((row.params or {}).get("nps") or 0)))
+
+    def thanks_ask(session: Session, row: OutboxMessage) -> Rendered | None:
+        found = session.get(Thanks, _subject_id(row))
+        return Rendered(**thanks_views.thanks_ask(found)) if found is not None else None
+
     return {
+        thanks.THANKS_ASK: thanks_ask,
+        nominations.NOMINATION_CARD: nomination,
+        nominations.NOMINATION_DECIDED: nomination,
+        nominations.NOMINATION_OFFER: nomination_offer,
         jobs.DIGEST: weekly_digest,
         jobs.CHECKIN_ROUND: checkin_round,
         jobs.CHECKIN_REMINDER: checkin_round,

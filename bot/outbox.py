@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.ratelimit import Pacer
+from bot.wakeup import Listener, Notifier
 from models import InboundDelivery, OutboxMessage
 from models.db import Database
 from models.enums import OutboxStatus
@@ -181,6 +182,8 @@ class OutboxWorker:
         on_permanent_failure: Callable[[OutboxMessage], None] | None = None,
         pacer: Pacer | None = None,
         lease: timedelta = LEASE,
+        notifier: Notifier | None = None,
+        listener: Listener | None = None,
     ) -> None:
         self.db = db
         self.client = client
@@ -190,6 +193,10 @@ class OutboxWorker:
         self.lease = lease
         self.worker_id = worker_id or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.on_permanent_failure = on_permanent_failure
+        # Web-only processes deliver nothing themselves: `kick()` wakes the worker processes instead
+        # (`notifier`); a worker process hears them through `listener`. See bot/wakeup.py.
+        self.notifier = notifier
+        self.listener = listener
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._drain_until: float | None = None
@@ -203,6 +210,8 @@ class OutboxWorker:
             self._drain_until = None
             self._thread = threading.Thread(target=self._run, name="refbot-outbox", daemon=True)
             self._thread.start()
+            if self.listener is not None:
+                self.listener.start(self._wake.set)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Deliver what is due (a graceful shutdown drains the outbox), then stop.
@@ -211,6 +220,8 @@ class OutboxWorker:
         the process exits; rows still due then simply wait in the outbox for the next process.
         """
         self._drain_until = time.monotonic() + timeout * 0.8
+        if self.listener is not None:
+            self.listener.stop()
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -220,6 +231,8 @@ class OutboxWorker:
     def kick(self) -> None:
         """Deliver soon: called after a transaction that enqueued messages has committed."""
         self._wake.set()
+        if self.notifier is not None:
+            self.notifier.notify()
 
     def _draining_too_long(self) -> bool:
         return self._drain_until is not None and time.monotonic() > self._drain_until

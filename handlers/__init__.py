@@ -10,6 +10,7 @@ from slack_bolt import App
 from bot.deps import Deps
 from handlers import (
     adhoc_checkins,
+    assets,
     checkins,
     commands,
     customers,
@@ -19,11 +20,13 @@ from handlers import (
     imports,
     incidents,
     middleware,
+    nominations,
     outcomes,
     requests,
     shortcuts,
     stats,
     suggestions,
+    thanks,
     watch,
     workflows,
 )
@@ -34,6 +37,7 @@ def register_all(app: App, deps: Deps) -> None:
     errors.register(app, deps)
     subcommands = requests.subcommands() + customers.subcommands() + stats.subcommands() + watch.subcommands()
     subcommands += adhoc_checkins.subcommands() + imports.subcommands()
+    subcommands += assets.subcommands() + nominations.subcommands()
     commands.register(app, deps, subcommands)
     requests.register(app, deps)
     shortcuts.register(app, deps)
@@ -43,6 +47,9 @@ def register_all(app: App, deps: Deps) -> None:
     customers.register(app, deps)
     incidents.register(app, deps)
     imports.register(app, deps)
+    assets.register(app, deps)
+    nominations.register(app, deps)
+    thanks.register(app, deps)
     suggestions.register(app, deps)
     home.register(app, deps)
     watch.register(app, deps)

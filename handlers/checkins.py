@@ -8,6 +8,7 @@ from slack_bolt import App
 from sqlalchemy.orm import Session
 
 from bot import ids
+from bot import nominations as nom
 from bot import requests as rq
 from bot.deps import Deps
 from bot.views.checkins import checkin_modal
@@ -23,7 +24,7 @@ def register(app: App, deps: Deps) -> None:
 
     @on.change(ids.matching(ids.CHECKIN_ANSWER), reads=record_and(Happiness), stale=OUT_OF_DATE_CHECKIN)
     def answer(session: Session, click: Click[tuple[int, Happiness]]) -> None:
-        rq.answer_checkin(session, settings, *click.carried, click.user_id)
+        nom.answer_checkin(session, settings, *click.carried, click.user_id)
 
     @on.opens(ids.matching(ids.CHECKIN_WITH_NOTE), reads=one_record, stale=OUT_OF_DATE_CHECKIN)
     def open_form(session: Session, click: Click[int]) -> dict[str, Any]:
@@ -33,4 +34,4 @@ def register(app: App, deps: Deps) -> None:
     def submit_form(session: Session, form: Submission) -> None:
         checkin_id = form.record("checkin_id", FORM_FOR_NO_CHECKIN)
         said = rq.parse_checkin_answer(form.texts)
-        rq.answer_checkin(session, settings, checkin_id, said.happiness, form.user_id, nps=said.nps, note=said.note)
+        nom.answer_checkin(session, settings, checkin_id, said.happiness, form.user_id, nps=said.nps, note=said.note)

@@ -12,11 +12,12 @@ from typing import Any
 from slack_bolt import App
 from sqlalchemy.orm import Session
 
+from bot import assets, ids
 from bot import customers as cu
-from bot import ids
 from bot.deps import Deps
 from bot.errors import NotFound
 from bot.incidents import may_record
+from bot.views.assets import profile_with_library
 from bot.views.customers import (
     can_use_choices,
     can_use_message,
@@ -24,7 +25,6 @@ from bot.views.customers import (
     customer_modal,
     did_you_mean,
     find_results,
-    profile,
     read_page_value,
     saved_view,
 )
@@ -63,9 +63,11 @@ def subcommands() -> list[Subcommand]:
             if found.customer is None:
                 message = did_you_mean(call.rest, found.choices)
             else:
-                record = cu.load_profile(session, settings, found.customer.id, now)
-                incidents = may_record(settings, record.customer, call.user_id)
-                message = profile(record, settings, now, is_manager=call.is_manager, may_record_incidents=incidents)
+                record = assets.load_profile(session, settings, found.customer.id, now)
+                incidents = may_record(settings, record.profile.customer, call.user_id)
+                message = profile_with_library(
+                    record, settings, now, is_manager=call.is_manager, may_record_incidents=incidents
+                )
         call.reply(**message)
 
     def can_use(call: Invocation) -> None:
@@ -112,9 +114,9 @@ def register(app: App, deps: Deps) -> None:
     @on.shows(ids.matching(ids.CUSTOMER_PROFILE), reads=one_record, stale=OUT_OF_DATE_PROFILE)
     def show_profile(session: Session, click: Click[int]) -> dict[str, Any]:
         now = utcnow()
-        record = cu.load_profile(session, settings, click.carried, now)
-        incidents = may_record(settings, record.customer, click.user_id)
-        return profile(
+        record = assets.load_profile(session, settings, click.carried, now)
+        incidents = may_record(settings, record.profile.customer, click.user_id)
+        return profile_with_library(
             record, settings, now, is_manager=settings.is_manager(click.user_id), may_record_incidents=incidents
         )
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot import ids
 from bot import requests as rq
+from bot import thanks as th
 from bot.deps import Deps
 from bot.views.notices import FORM_FOR_NO_REQUEST, OUT_OF_DATE_PLAIN
 from bot.views.outcomes import outcome_modal
@@ -23,7 +24,7 @@ def register(app: App, deps: Deps) -> None:
 
     @on.change(ids.matching(ids.OUTCOME), reads=record_and(Outcome))
     def one_click(session: Session, click: Click[tuple[int, Outcome]]) -> None:
-        rq.record_outcome(session, settings, *click.carried, click.user_id)
+        th.record_outcome(session, settings, *click.carried, click.user_id)
 
     @on.opens(ids.OUTCOME_DETAILS, reads=one_record, stale=OUT_OF_DATE_PLAIN)
     def open_details(session: Session, click: Click[int]) -> dict[str, Any]:
@@ -33,4 +34,4 @@ def register(app: App, deps: Deps) -> None:
     def submit_details(session: Session, form: Submission) -> None:
         request_id = form.record("request_id", FORM_FOR_NO_REQUEST)
         outcome, details = rq.parse_outcome(form.texts)
-        rq.record_outcome(session, settings, request_id, outcome, form.user_id, details)
+        th.record_outcome(session, settings, request_id, outcome, form.user_id, details)

@@ -112,3 +112,44 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+class AssetKind(StrEnum):
+    """The kinds of content in the library, each with the public-use consent it normally depends on."""
+
+    CASE_STUDY = "case_study"
+    QUOTE = "quote"
+    LOGO = "logo"
+    VIDEO = "video"
+    PRESS_RELEASE = "press_release"
+    ANALYST_REPORT = "analyst_report"
+    SLIDE = "slide"
+
+    @property
+    def label(self) -> str:
+        return _ASSET_LABELS[self]
+
+    @property
+    def consent_type(self) -> RefType:
+        """The consent an asset of this kind depends on unless the manager says otherwise."""
+        return _ASSET_CONSENTS[self]
+
+
+_ASSET_LABELS = {
+    AssetKind.CASE_STUDY: "Case study",
+    AssetKind.QUOTE: "Quote",
+    AssetKind.LOGO: "Logo",
+    AssetKind.VIDEO: "Video",
+    AssetKind.PRESS_RELEASE: "Press release",
+    AssetKind.ANALYST_REPORT: "Analyst report",
+    AssetKind.SLIDE: "Slide",
+}
+_ASSET_CONSENTS = {
+    AssetKind.CASE_STUDY: RefType.CASE_STUDY,
+    AssetKind.QUOTE: RefType.QUOTE,
+    AssetKind.LOGO: RefType.LOGO,
+    AssetKind.VIDEO: RefType.MEDIA,
+    AssetKind.PRESS_RELEASE: RefType.PRESS_RELEASE,
+    AssetKind.ANALYST_REPORT: RefType.ANALYST,
+    AssetKind.SLIDE: RefType.LOGO,
+}

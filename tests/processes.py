@@ -39,9 +39,12 @@ def refbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = Non
 
 class Serve:
     """`refbot serve --port 0` as a process, its output collected line by line as it comes. It talks to the
-    Slack Web API at `api_url` and runs no schedule unless `env` (REFBOT_… variables) says otherwise."""
+    Slack Web API at `api_url` and runs no schedule unless `env` (REFBOT_… variables) says otherwise.
+    `command` runs another process kind instead: `("serve", "--workers", "2")`, `("worker",)`."""
 
-    def __init__(self, database_url: str, api_url: str, cwd: Path, **env: str) -> None:
+    def __init__(
+        self, database_url: str, api_url: str, cwd: Path, *, command: tuple[str, ...] = ("serve",), **env: str
+    ) -> None:
         settings = {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -54,8 +57,10 @@ class Serve:
             "REFBOT_LOG_LEVEL": "INFO",
         }
         environment = child_env(**{**settings, **env})
+        self.command = command
+        listens = command[0] == "serve"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+            [sys.executable, "-m", "bot.cli", *command, *(("--host", "127.0.0.1", "--port", "0") if listens else ())],
             cwd=cwd,
             env=environment,
             stdout=subprocess.PIPE,
@@ -91,6 +96,9 @@ class Serve:
         raise AssertionError(f"no {needle!r} from refbot serve within {timeout}s:\n{self.logs}")
 
     def ready(self, timeout: float = 30) -> str:
+        """The server's URL once it listens (a `worker` has none: its start-up line instead)."""
+        if self.command[0] == "worker":
+            return self.wait_for_line("refbot worker running", timeout=timeout)
         self.url = self.wait_for_line("refbot listening on ", timeout=timeout).split()[3]
         return self.url
 

@@ -110,3 +110,21 @@ def test_refbot_demo_command_runs_from_any_directory(tmp_path: Path) -> None:
         "0 Block Kit violations",
     )
     assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind in the current directory"
+
+
+def test_demo_shows_a_content_request_offering_a_case_study_beside_customers() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert run_demo(out=out, err=err) == 0, err.getvalue()
+    text = unwrapped(out.getvalue())
+    assert_in_order(
+        text,
+        "Step 5/5",
+        "Request #2: Case study for Initrode",
+        "Content ready to send",
+        "Acme Financial leaves its legacy processor in 90 days",
+        "May be used now (case study consent)",
+        "Contoso Bank: instant SEPA payouts",
+        "Not now: No case study consent on record",
+        "Best candidates",
+        "1. Acme Financial",
+    )

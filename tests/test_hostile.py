@@ -1622,6 +1622,127 @@ def check_output(output: dict[str, Any], kind: str) -> list[str]:
 
 RENDERERS += _optional_renderers()
 
+
+def _asset(w: World, asset_id: int = 7) -> Any:
+    from models import Asset
+
+    return Asset(
+        id=asset_id, customer=w.customer, customer_id=w.customer.id, kind="quote", consent_type="quote",
+        title=w.texts["name"] or "x", title_key="k", link=w.texts["typed"], published_on=NOW.date(),
+        expires_on=NOW.date(), industry=w.texts["query"], products=[w.texts["unknown"]], topics=[w.texts["stage"]],
+        added_by=w.request.requester_id,
+    )  # fmt: skip
+
+
+def _judged(w: World, usable: bool, asset_id: int = 7) -> Any:
+    from bot.assets import Judged
+    from bot.eligibility import ContentVerdict
+
+    verdict = ContentVerdict(
+        asset=_asset(w, asset_id), assessment=w.assessment,
+        blockers=[] if usable else list(w.assessment.blockers) or ["x"],
+        ask_owner=not usable, ask_managers=not usable,
+    )  # fmt: skip
+    return Judged(verdict, 3, 80.0, list(w.candidates[0].fits))
+
+
+def _content_renderers() -> list[tuple[str, str, Callable[[World], dict[str, Any]]]]:
+    from bot.assets import AssetPage, AssetQuery, Library, ProfileWithLibrary
+    from bot.nominations import Nominee
+    from bot.program import AssetCount, LapsingAsset, Program
+    from bot.views import assets as asset_views
+    from bot.views import nominations as nomination_views
+    from bot.views import program as program_views
+    from bot.views import thanks as thanks_views
+    from models import AssetUse, Nomination, Thanks
+
+    def page(w: World) -> Any:
+        query = AssetQuery(text=w.texts["query"], query=SearchQuery(text=w.texts["query"]))
+        return AssetPage(query, [_judged(w, True), _judged(w, False, 8)], 4000)
+
+    def nomination(w: World, status: str, nomination_id: int = 3) -> Any:
+        return Nomination(
+            id=nomination_id, customer=w.customer, customer_id=w.customer.id, nominated_by=w.request.requester_id,
+            why=w.texts["typed"], contact_name=w.texts["name"] or "x", contact_title=w.texts["stage"],
+            contact_email=w.texts["unknown"], kinds=["call", w.texts["query"]], status=status,
+            decided_by=w.request.requester_id, decline_reason=w.texts["suggestion"], created_at=NOW,
+        )  # fmt: skip
+
+    def thanks(w: World, status: str) -> Any:
+        return Thanks(
+            id=4, request=w.request, customer=w.customer, owner=w.request.requester_id,
+            contact_name=w.texts["name"], status=status, note=w.texts["typed"], asked_at=NOW,
+        )  # fmt: skip
+
+    def program(w: World) -> Any:
+        names = [w.texts["name"], w.texts["typed"]]
+        return Program(
+            [AssetCount(1, w.texts["name"], w.texts["typed"], 3)], 3, names, 9,
+            [LapsingAsset(w.texts["name"], w.texts["typed"], "quote", NOW.date())], 4, 2, 1, 1, 10, 9, names, names,
+            names, 7,
+        )  # fmt: skip
+
+    def message(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"text": "x", "blocks": blocks}
+
+    nominee = lambda w: Nominee(w.customer, w.assessment)  # noqa: E731
+    return [
+        ("assets.asset_modal", "view", lambda w: asset_views.asset_modal(w.customer)),
+        ("assets.asset_modal(typed)", "view", lambda w: asset_views.asset_modal(None, typed=w.texts["typed"])),
+        ("assets.asset_added_view", "view", lambda w: asset_views.asset_added_view(_asset(w))),
+        ("assets.asset_results", "message", lambda w: asset_views.asset_results(page(w), SETTINGS)),
+        ("assets.use_modal", "view", lambda w: asset_views.use_modal(_asset(w))),
+        (
+            "assets.use_recorded_view",
+            "view",
+            lambda w: asset_views.use_recorded_view(AssetUse(asset=_asset(w), prospect=w.texts["typed"])),
+        ),
+        (
+            "assets.profile_with_library",
+            "message",
+            lambda w: asset_views.profile_with_library(
+                ProfileWithLibrary(_profile(w), Library([_judged(w, True), _judged(w, False, 8)], 30)),
+                SETTINGS, NOW, is_manager=True,
+            ),  # fmt: skip
+        ),
+        (
+            "assets.content_blocks",
+            "message",
+            lambda w: message(asset_views.content_blocks([_judged(w, False)], SETTINGS)),
+        ),
+        ("nominations.nomination_modal", "view", lambda w: nomination_views.nomination_modal(nominee(w))),
+        *(
+            (
+                f"nominations.nomination_card({status})",
+                "message",
+                lambda w, status=status: nomination_views.nomination_card(nomination(w, status), nominee(w), SETTINGS),
+            )
+            for status in ("pending", "accepted", "declined")
+        ),
+        ("nominations.decline_modal", "view", lambda w: nomination_views.decline_modal(nomination(w, "pending"))),
+        ("nominations.decided_notice", "message", lambda w: nomination_views.decided_notice(nomination(w, "declined"))),
+        ("nominations.nominated_view", "view", lambda w: nomination_views.nominated_view(nomination(w, "pending"))),
+        ("nominations.offer_message", "message", lambda w: nomination_views.offer_message(w.customer, 10)),
+        (
+            "nominations.home_section",
+            "message",
+            lambda w: message(nomination_views.home_section([nomination(w, "pending", i) for i in range(1, 7)], 8)),
+        ),
+        *(
+            (
+                f"thanks.thanks_ask({status})",
+                "message",
+                lambda w, status=status: thanks_views.thanks_ask(thanks(w, status)),
+            )
+            for status in ("asked", "thanked", "not_now")
+        ),
+        ("thanks.thanked_modal", "view", lambda w: thanks_views.thanked_modal(thanks(w, "asked"))),
+        ("program.program_sections", "message", lambda w: message(program_views.program_sections(program(w), "x"))),
+    ]
+
+
+RENDERERS += _content_renderers()
+
 # Rendering is slow next to hypothesis's expectations (big strings, many renderers per example), and the suite
 # must not leave an example database in the working tree.
 HYPOTHESIS: dict[str, Any] = {

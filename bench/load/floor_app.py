@@ -1,11 +1,13 @@
 """The floor for bench/load/run.py: a bare Bolt app that only acks, served like `refbot serve`.
 
-    .venv/bin/python bench/load/floor_app.py --signing-secret S --api-url URL [--threads 8] [--port 0]
+    .venv/bin/python bench/load/floor_app.py --signing-secret S --api-url URL [--threads 8] [--port 0] [--workers N]
 
 Same Bolt version, same signing check, same listener matching (the `/reference` command, the request
 modal's callback_id, the Approve/Cancel action ids) and the same waitress setup as `bot.server.HttpServer`
 (threads, body limit, one WSGI callable routing `POST /slack/events`) — but no database, no middleware,
-no work after the ack. What refbot adds on top of this is what the load benchmark measures.
+no work after the ack. What refbot adds on top of this is what the load benchmark measures. With `--workers N`
+it is served as `refbot serve --workers N` serves its web processes: gunicorn, N pre-forked processes, the
+gthread worker with `--threads` threads and the same keep-alive.
 Prints "floor listening on URL" once it accepts connections.
 """
 
@@ -72,6 +74,36 @@ class FloorWSGI:
         return [data]
 
 
+def serve_prefork(args: argparse.Namespace) -> int:
+    """The floor behind gunicorn with the settings bot/prefork.py gives refbot's web processes."""
+    from gunicorn.app.base import BaseApplication
+
+    class Floor(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options = {
+                "bind": f"{args.host}:{args.port}",
+                "workers": args.workers,
+                "threads": args.threads,
+                "worker_class": "gthread",
+                "keepalive": 75,
+                "control_socket_disable": True,
+                "accesslog": None,
+                "loglevel": "warning",
+                "when_ready": lambda arbiter: print(
+                    "floor listening on http://{}:{}".format(*arbiter.LISTENERS[0].sock.getsockname()[:2]), flush=True
+                ),
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> FloorWSGI:
+            return FloorWSGI(build_app(args.signing_secret, args.api_url, args.token))
+
+    with contextlib.suppress(SystemExit):
+        Floor().run()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--signing-secret", required=True)
@@ -80,8 +112,11 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=0, help="N gunicorn processes (default 0: one waitress)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.workers:
+        return serve_prefork(args)
     app = build_app(args.signing_secret, args.api_url, args.token)
     server = create_server(
         FloorWSGI(app),

@@ -66,12 +66,13 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import select as sql_select  # noqa: E402
 
 from bench.ranking_bench import INDUSTRIES, PRODUCTS, REGIONS, SEGMENTS, TOPICS  # noqa: E402
 from bench.ranking_bench import load as load_customers  # noqa: E402
 from bot import ids, migrate  # noqa: E402
 from bot.views.requests import request_modal  # noqa: E402
-from models import ReferenceRequest  # noqa: E402
+from models import Customer, ReferenceRequest  # noqa: E402
 from models.db import Database  # noqa: E402
 from slackfake.client import Response, SignedClient  # noqa: E402
 from slackfake.server import FakeSlack  # noqa: E402
@@ -89,6 +90,8 @@ TARGET_RATIO = 1.5
 TARGET_P99_MS = 300.0
 TARGET_AT = 20
 TARGET_RSS_MB = 300.0
+TARGET_RATIO_ONE = 1.2  # p50 at 1 client
+TARGET_DM_P95_MS = 1000.0  # submit → managers' DM and Approve → rep's DM, at TARGET_AT clients
 
 MIX = (("help", 15), ("command", 20), ("submit", 30), ("cancel", 12), ("approve", 13), ("refused", 10))
 
@@ -142,17 +145,30 @@ def database(kind: str, tmp: Path, postgres: str) -> Iterator[str]:
         yield url
 
 
-def prepare(url: str, customers: int, pending: int) -> list[tuple[int, str]]:
+def prepare(url: str, customers: int, pending: int) -> tuple[list[tuple[int, str]], list[int]]:
+    """Load the customers and the pending requests; returns those requests and the customers an Approve can
+    approve at once (happy and checked within the last 25 days), as a manager picks from the card's best."""
     db = Database(url)
     try:
         migrate.upgrade(db.engine)
         load_customers(db, customers)
         found = preload_requests(db, pending)
+        with db.reading() as session:
+            fresh = datetime.now(UTC) - timedelta(days=25)
+            approvable = list(
+                session.scalars(
+                    sql_select(Customer.id).where(
+                        Customer.referenceable.is_(True),
+                        Customer.last_checkin_answer == "happy",
+                        Customer.last_checkin_at > fresh,
+                    )
+                )
+            )
         # A database in service has planner statistics (autovacuum keeps them); a freshly loaded one has
         # none until autovacuum gets round to it — mid-run, which would skew whichever level it lands in.
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-        return found
+        return found, approvable
     finally:
         db.dispose()
 
@@ -169,24 +185,20 @@ class Server:
     profiler: subprocess.Popen[bytes] | None = None
     _drain: threading.Thread | None = None
 
-    def status(self) -> dict[str, int]:
-        """VmHWM / VmRSS in kB, from /proc."""
-        out: dict[str, int] = {}
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                key, _, rest = line.partition(":")
-                if key in ("VmHWM", "VmRSS"):
-                    out[key] = int(rest.split()[0])
-        except OSError:
-            pass
-        return out
+    def pids(self) -> list[int]:
+        """The server's process and all its descendants (`serve --workers N`: the supervisor, gunicorn's master,
+        the web processes and the worker)."""
+        return [self.process.pid, *descendants(self.process.pid)]
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the server process has used so far."""
-        return process_cpu_seconds(self.process.pid)
+        """User + system CPU time the server's processes have used so far (exited children's included)."""
+        return sum(process_cpu_seconds(pid, with_children=True) for pid in self.pids()[:1]) + sum(
+            process_cpu_seconds(pid) for pid in self.pids()[1:]
+        )
 
     def peak_rss_mb(self) -> float:
-        return self.status().get("VmHWM", 0) / 1024
+        """The largest VmHWM among the server's processes: the figure the per-process target is about."""
+        return max((peak_rss_kb(pid) for pid in self.pids()), default=0) / 1024
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
@@ -220,12 +232,40 @@ class Server:
         terminate(self.process)
 
 
-def process_cpu_seconds(pid: int) -> float:
+def process_cpu_seconds(pid: int, *, with_children: bool = False) -> float:
+    """utime + stime of `pid` (and, with `with_children`, of its children that have exited and been reaped)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if with_children else 0)
+        return ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid`, from /proc's parent links."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            children[int(stat.read_text().rsplit(")", 1)[1].split()[1])].append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def peak_rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
 
 
 def postgres_cpu_seconds() -> float:
@@ -293,6 +333,7 @@ def attach_profiler(server: Server, out_dir: Path | None, gil_only: bool = False
             "--format",
             "raw",  # collapsed stacks: text to grep and sum; speedscope and flamegraph.pl both read it
             "--nonblocking",
+            "--subprocesses",  # `serve --workers N`: the web processes and the worker below the supervisor
             *(["--gil"] if gil_only else []),
             "-o",
             str(target),
@@ -303,7 +344,9 @@ def attach_profiler(server: Server, out_dir: Path | None, gil_only: bool = False
     time.sleep(1.0)
 
 
-def serve_refbot(url: str, fake: FakeSlack, threads: int, log_path: Path, extra_env: dict[str, str]) -> Server:
+def serve_refbot(
+    url: str, fake: FakeSlack, threads: int, log_path: Path, extra_env: dict[str, str], workers: int = 0
+) -> Server:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -337,11 +380,12 @@ def serve_refbot(url: str, fake: FakeSlack, threads: int, log_path: Path, extra_
         "0",
         "--threads",
         str(threads),
+        *(("--workers", str(workers)) if workers else ()),
     ]
     return start_server("refbot", argv, env, log_path, "refbot listening on")
 
 
-def serve_floor(fake: FakeSlack, threads: int, log_path: Path) -> Server:
+def serve_floor(fake: FakeSlack, threads: int, log_path: Path, workers: int = 0) -> Server:
     argv = [
         sys.executable,
         str(ROOT / "bench" / "load" / "floor_app.py"),
@@ -351,6 +395,7 @@ def serve_floor(fake: FakeSlack, threads: int, log_path: Path) -> Server:
         fake.url,
         "--threads",
         str(threads),
+        *(("--workers", str(workers)) if workers else ()),
     ]
     return start_server("floor", argv, dict(os.environ), log_path, "floor listening on")
 
@@ -410,11 +455,17 @@ class Workload:
 
     pending: list[tuple[int, str]]
     customers: int
+    approvable: list[int] = field(default_factory=list)  # half the Approves pick one of these
+    tag: str = ""  # in every prospect's name, so one backend's DMs are never matched to another's sends
     seed: int = 1
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     cancelled: list[tuple[int, str]] = field(default_factory=list)
     mix: tuple[tuple[str, int], ...] = MIX
+    # When each form was submitted / each Approve clicked (wall clock, as the Slack fake stamps its calls),
+    # to time the DM each causes: the managers' card, the rep's "approved" notice.
+    submitted: list[tuple[float, str]] = field(default_factory=list)
+    approved: list[tuple[float, int]] = field(default_factory=list)
 
     def plan(self, n: int) -> list[str]:
         rng = random.Random(self.seed * 1000 + n)
@@ -444,7 +495,7 @@ def send(kind: str, client: TimedClient, work: Workload, rng: random.Random) -> 
         return kind, client.command(rep, f"request Prospect {n}")
     if kind == "submit":
         values: dict[str, Any] = {
-            "prospect": f"Prospect {n} {rng.choice(['Inc', 'GmbH', 'Ltd'])}",
+            "prospect": f"Prospect {work.tag}{n} {rng.choice(['Inc', 'GmbH', 'Ltd'])}",
             "ref_type": rng.choice(["call", "call", "call", "site_visit", "case_study", "logo"]),
             "industry": rng.choice(INDUSTRIES),
             "products": ", ".join(rng.sample(PRODUCTS, 2)),
@@ -458,7 +509,11 @@ def send(kind: str, client: TimedClient, work: Workload, rng: random.Random) -> 
         if rng.random() < 0.2:
             cid = rng.randint(1, work.customers)
             values[ids.SPECIFIC_CUSTOMER] = (str(cid), f"Customer {cid}")
-        return kind, client.view_submission(rep, FORM, values)
+        sent = time.time()
+        response = client.view_submission(rep, FORM, values)
+        with work._lock:
+            work.submitted.append((sent, values["prospect"]))
+        return kind, response
     if kind in ("cancel", "approve", "refused"):
         pending = work.take_pending()
         if pending is None:  # ran out of preloaded requests: count it as a help instead
@@ -469,9 +524,14 @@ def send(kind: str, client: TimedClient, work: Workload, rng: random.Random) -> 
                 work.cancelled.append(pending)
             return kind, client.block_action(requester, ids.CANCEL, value=str(request_id))
         if kind == "approve":
-            cid = rng.randint(1, work.customers)
+            fresh = work.approvable and rng.random() < 0.5
+            cid = rng.choice(work.approvable) if fresh else rng.randint(1, work.customers)
             manager = rng.choice(MANAGERS)
-            return kind, client.block_action(manager, ids.for_item(ids.APPROVE, cid), value=f"{request_id}:{cid}")
+            sent = time.time()
+            response = client.block_action(manager, ids.for_item(ids.APPROVE, cid), value=f"{request_id}:{cid}")
+            with work._lock:
+                work.approved.append((sent, request_id))
+            return kind, response
         # refused: someone else cancels, a rep approves, or a second cancel of a cancelled request
         choice = rng.randrange(3)
         if choice == 0:
@@ -496,6 +556,8 @@ class LevelResult:
     seconds: float
     by_kind: dict[str, list[float]]
     rss_mb: float = 0.0  # the largest VmHWM of the server processes so far
+    to_manager_dm: list[float] = field(default_factory=list)  # ms from a form's submission to the managers' card
+    to_rep_dm: list[float] = field(default_factory=list)  # ms from Approve to the rep's "approved" DM
     cpu_ms: float = float("nan")  # server CPU per request (all its processes; includes after-ack work)
     load_cpu_ms: float = float("nan")  # this process (load generator + Slack fake) per request
     machine_busy: float = float("nan")  # share of all cores busy during the level
@@ -520,6 +582,40 @@ def is_error(kind: str, response: Response) -> str | None:
         if isinstance(body, dict) and body.get("response_action") == "errors":
             return f"submit: form errors {json.dumps(body.get('errors'))[:160]}"
     return None
+
+
+def dm_latencies(
+    fake: FakeSlack, work: Workload, since: tuple[int, int], wait: float = 180.0
+) -> tuple[list[float], list[float]]:
+    """(submit → first manager card, Approve → rep's "approved" DM) in ms, for the sends recorded after index
+    `since` of each list; waits (up to `wait` s) until every submission's card is out, so a worker that fell
+    behind shows as the backlog it is, not as missing samples. An Approve that was refused or went to a
+    check-in first causes no such DM and is left out."""
+    submits, approves = work.submitted[since[0] :], work.approved[since[1] :]
+    first = min([t for t, _ in submits] + [t for t, _ in approves], default=0.0)
+    deadline = time.monotonic() + wait
+    while True:
+        cards: dict[str, float] = {}
+        notices: dict[int, float] = {}
+        for call in fake.calls("chat.postMessage"):
+            if not call.ok or call.at < first:  # an earlier backend's database has the same request ids
+                continue
+            text = str(call.args.get("text", ""))
+            if text.startswith("Request #") and " for " in text:
+                prospect = text.split(" for ", 1)[1].rsplit(" from ", 1)[0]
+                cards.setdefault(prospect, call.at)
+            meta = call.args.get("metadata")
+            meta = json.loads(meta) if isinstance(meta, str) else meta or {}
+            key = str((meta.get("event_payload") or {}).get("key", ""))
+            if key.startswith("request:") and key.endswith(":approved"):
+                notices.setdefault(int(key.split(":")[1]), call.at)
+        waiting = sum(1 for _, p in submits if p not in cards)
+        if not waiting or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    to_manager = [(cards[p] - t) * 1000 for t, p in submits if p in cards]
+    to_rep = [(notices[r] - t) * 1000 for t, r in approves if r in notices]
+    return to_manager, to_rep
 
 
 def run_level(servers: list[Server], fake: FakeSlack, work: Workload, concurrency: int, requests: int) -> LevelResult:
@@ -595,6 +691,7 @@ def drive(
             postgres_cpu_seconds(),
         )
         busy, total = machine_busy_seconds()
+        marks = (len(work.submitted), len(work.approved))
         result = run_level(servers, fake, work, concurrency, requests)
         busy, total = machine_busy_seconds()[0] - busy, machine_busy_seconds()[1] - total
         server_cpu = sum(s.cpu_seconds() for s in servers) - server_cpu
@@ -606,13 +703,22 @@ def drive(
         result.machine_busy = busy / total if total else float("nan")
         result.others_busy = max(0.0, busy - server_cpu - load_cpu - pg_cpu) / total if total else float("nan")
         result.rss_mb = max(server.peak_rss_mb() for server in servers)
+        if servers[0].name != "floor":
+            result.to_manager_dm, result.to_rep_dm = dm_latencies(fake, work, marks)
         results.append(result)
         print(
             f"  {servers[0].name:17} c={concurrency:<3} p50 {result.pct(50):6.1f}  p95 {result.pct(95):6.1f}  "
             f"p99 {result.pct(99):6.1f} ms  {result.rate:5.0f} req/s  errors {result.errors}  "
             f"peak RSS {result.rss_mb:.0f} MB  CPU/req: server {result.cpu_ms:.1f} ms, load+fake "
             f"{result.load_cpu_ms:.1f} ms · machine busy {result.machine_busy:.0%} (other processes "
-            f"{result.others_busy:.0%})",
+            f"{result.others_busy:.0%})"
+            + (
+                f" · submit→manager DM p50/p95 {result.pct(50, result.to_manager_dm):.0f}/"
+                f"{result.pct(95, result.to_manager_dm):.0f} ms, Approve→rep DM "
+                f"{result.pct(50, result.to_rep_dm):.0f}/{result.pct(95, result.to_rep_dm):.0f} ms"
+                if result.to_manager_dm
+                else ""
+            ),
             flush=True,
         )
         time.sleep(0.5)
@@ -657,7 +763,9 @@ def report(floor: dict[int, LevelResult], rows: dict[str, list[LevelResult]], ar
     print()
     print(f"machine: {machine()}")
     print(
-        f"refbot serve --threads {args.threads} × {args.replicas} process(es) · {args.customers:,} customers · "
+        f"refbot serve --threads {args.threads}"
+        + (f" --workers {args.workers} (floor: gunicorn, the same)" if args.workers else " (one process, waitress)")
+        + f" × {args.replicas} replica(s) · {args.customers:,} customers · "
         f"{args.requests} requests per level · mix: " + ", ".join(f"{k} {w}%" for k, w in args.mix)
     )
     header = (
@@ -684,6 +792,12 @@ def report(floor: dict[int, LevelResult], rows: dict[str, list[LevelResult]], ar
             checks.append(
                 (f"p50 {ratio:.2f}× the floor at {TARGET_AT} clients (≤ {TARGET_RATIO}×)", ratio <= TARGET_RATIO)
             )
+        one = next((r for r in results if r.concurrency == 1), None)
+        if one is not None and 1 in floor:
+            ratio = one.pct(50) / floor[1].pct(50)
+            checks.append(
+                (f"p50 {ratio:.2f}× the floor at 1 client (≤ {TARGET_RATIO_ONE}×)", ratio <= TARGET_RATIO_ONE)
+            )
         if at is not None:
             checks.append(
                 (
@@ -691,6 +805,9 @@ def report(floor: dict[int, LevelResult], rows: dict[str, list[LevelResult]], ar
                     at.pct(99) < TARGET_P99_MS,
                 )
             )
+            for label, values in (("submit→manager DM", at.to_manager_dm), ("Approve→rep DM", at.to_rep_dm)):
+                p95 = at.pct(95, values)
+                checks.append((f"{label} p95 {p95:.0f} ms at {TARGET_AT} clients (≤ 1 s)", p95 <= TARGET_DM_P95_MS))
         errors = sum(r.errors for r in results)
         rss = max(r.rss_mb for r in results)
         checks.append((f"{errors} errors (0)", errors == 0))
@@ -707,6 +824,15 @@ def report(floor: dict[int, LevelResult], rows: dict[str, list[LevelResult]], ar
         for r in results:
             for sample in r.error_samples:
                 print(f"    e.g. c={r.concurrency}: {sample}")
+    print()
+    print("time to the DM a click causes, p50 / p95 ms (how many matched):")
+    for name, results in rows.items():
+        for r in results:
+            print(
+                f"  {name:10} c={r.concurrency:<3} submit→manager DM {r.pct(50, r.to_manager_dm):.0f}/"
+                f"{r.pct(95, r.to_manager_dm):.0f} ({len(r.to_manager_dm)})  Approve→rep DM "
+                f"{r.pct(50, r.to_rep_dm):.0f}/{r.pct(95, r.to_rep_dm):.0f} ({len(r.to_rep_dm)})"
+            )
     print()
     print("per request kind, p50 / p99 ms:")
     for name, results in rows.items():
@@ -750,6 +876,13 @@ def main() -> int:
         type=int,
         default=1,
         help="server processes (refbot and floor alike); clients are spread over them (default 1)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="serve refbot as `serve --workers N` (N web processes and a worker) and the floor as N gunicorn "
+        "processes with the same threads (default 0: one process each, as plain `refbot serve`)",
     )
     parser.add_argument(
         "--postgres",
@@ -803,7 +936,9 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
             if not args.skip_floor:
-                floors = start_all(args.replicas, lambda i: serve_floor(fake, args.threads, tmp / f"floor-{i}.log"))
+                floors = start_all(
+                    args.replicas, lambda i: serve_floor(fake, args.threads, tmp / f"floor-{i}.log", args.workers)
+                )
                 for floor in floors:
                     attach_profiler(floor, args.py_spy, args.py_spy_gil)
                 try:
@@ -815,7 +950,7 @@ def main() -> int:
             for backend in backends:
                 with database(backend, tmp, args.postgres) as url:
                     t0 = time.perf_counter()
-                    preloaded = prepare(url, args.customers, pending)
+                    preloaded, approvable = prepare(url, args.customers, pending)
                     print(
                         f"{backend}: loaded {args.customers:,} customers and {len(preloaded):,} pending requests "
                         f"in {time.perf_counter() - t0:.0f} s",
@@ -824,7 +959,7 @@ def main() -> int:
                     servers = start_all(
                         args.replicas,
                         lambda i, name=backend: serve_refbot(
-                            url, fake, args.threads, tmp / f"refbot-{name}-{i}.log", extra_env
+                            url, fake, args.threads, tmp / f"refbot-{name}-{i}.log", extra_env, args.workers
                         ),
                     )
                     for i, server in enumerate(servers):
@@ -832,9 +967,8 @@ def main() -> int:
                         attach_profiler(server, args.py_spy, args.py_spy_gil)
                     problems: Counter[str] = Counter()
                     try:
-                        rows[backend] = drive(
-                            servers, fake, Workload(preloaded, args.customers, mix=args.mix), levels, args.requests
-                        )
+                        work = Workload(preloaded, args.customers, approvable, tag=backend[:2], mix=args.mix)
+                        rows[backend] = drive(servers, fake, work, levels, args.requests)
                     finally:
                         for server in servers:
                             server.stop()

@@ -193,7 +193,33 @@ _SENTENCES: dict[str, Callable[[AuditEntry], str]] = {
     "customer.incident_resolved": _incident("resolved"),
     "checkin.asked": _checkin_asked,
     "checkin.answered": _checkin_answered,
+    "asset.added": lambda e: f"Asset added by {_by(e)}: {safe((e.details or {}).get('title') or '', VALUE_LIMIT)}",
+    "asset.created": lambda e: f"Asset imported: {safe((e.details or {}).get('title') or '', VALUE_LIMIT)}",
+    "asset.updated": lambda e: f"Asset updated by an import: {safe((e.details or {}).get('title') or '', VALUE_LIMIT)}",
+    "nomination.received": lambda e: f"Nominated as a reference by {_by(e)}: {_kinds(e)}",
+    "nomination.accepted": lambda e: (
+        f"Became a reference: {_by(e)} accepted the nomination by {mention((e.details or {}).get('nominated_by'))}"
+        f" ({_kinds(e)}; contact {safe((e.details or {}).get('contact') or '—', VALUE_LIMIT)})"
+    ),
+    "thanks.given": lambda e: (
+        f"Thanked by {_by(e)} for request #{safe((e.details or {}).get('request_id') or '?', 20)}"
+        + (f": “{safe(e.details['note'], VALUE_LIMIT)}”" if (e.details or {}).get("note") else "")
+    ),
+    "nomination.declined": lambda e: (
+        f"Nomination declined by {_by(e)}: {safe((e.details or {}).get('reason') or '', VALUE_LIMIT)}"
+    ),
 }
+
+
+def _kinds(entry: AuditEntry) -> str:
+    """The kinds of reference a nomination named, in words."""
+    labels = []
+    for value in (entry.details or {}).get("kinds") or []:
+        try:
+            labels.append(RefType(str(value)).label.lower())
+        except ValueError:
+            labels.append(safe(value, 30))
+    return and_list(labels) or "no kind named"
 
 
 def change_sentence(entry: AuditEntry) -> str:

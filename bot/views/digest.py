@@ -16,6 +16,7 @@ from typing import Any
 from bot import ids
 from bot.digest import LISTED, PERIOD_HELP, Counts, Digest, Timing
 from bot.settings import Settings
+from bot.views.program import program_sections
 from bot.views.text import actions, button, context, divider, escape, header, mention, plain, safe, section, when
 from models import ReferenceRequest
 from models.enums import Happiness, Outcome, RefType, RequestStatus
@@ -266,6 +267,8 @@ def _body(digest: Digest, settings: Settings, title: str, chart: str | None) -> 
         divider(),
         section(_thanks(digest)),
     ]
+    if digest.program is not None:
+        blocks += program_sections(digest.program, _span(digest))
     return blocks
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -212,7 +213,8 @@ def negative_feedback(request: ReferenceRequest, settings: Settings) -> Message:
     return {"text": text, "blocks": blocks}
 
 
-def consent_expiring(consent: Consent, today: date) -> Message:
+def consent_expiring(consent: Consent, today: date, assets: Sequence[str] = ()) -> Message:
+    """The consent about to lapse, and the content library's assets that depend on it."""
     customer = consent.customer
     days = (consent.expires_on - today).days if consent.expires_on else 0
     label = RefType(consent.ref_type).label.lower()
@@ -226,6 +228,15 @@ def consent_expiring(consent: Consent, today: date) -> Message:
                 f":hourglass: *{safe(customer.name, 200)}*'s {label} consent (approved{who}{on}) expires on "
                 f"*{consent.expires_on.isoformat() if consent.expires_on else '?'}*, in {days} days."
             ),
+            *_depending(assets),
             context("Renew it with the customer, or refbot stops offering them for this use on that day."),
         ],
     }
+
+
+def _depending(assets: Sequence[str]) -> list[dict[str, Any]]:
+    if not assets:
+        return []
+    shown = ", ".join(f"“{safe(title, 120)}”" for title in assets[:10])
+    more = f" and {len(assets) - 10} more" if len(assets) > 10 else ""
+    return [section(f":books: Content that depends on it: {shown}{more}.")]

@@ -35,6 +35,7 @@ from bot.home import (
     Shown,
 )
 from bot.settings import Settings
+from bot.views import nominations as nomination_views
 from bot.views.text import (
     actions,
     approver_words,
@@ -176,6 +177,8 @@ def _confirm(title: str, text: str, yes: str) -> dict[str, Any]:
 
 def _manager(manager: ManagerHome, settings: Settings, now: datetime) -> list[Block]:
     queue = _queue(manager.queue, settings, now, full=False)
+    if manager.nominations is not None:
+        queue += nomination_views.home_section(manager.nominations.items, manager.nominations.total)
     facts = manager.facts
     if facts is None:
         gathering = (

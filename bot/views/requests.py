@@ -311,11 +311,13 @@ def manager_card(
     now: datetime,
     *,
     resting: Sequence[tuple[Candidate, date | None]] = (),
+    content: Sequence[dict[str, Any]] = (),
 ) -> Message:
     """The manager's DM: the request, ranked candidates with their verdicts, and the decision buttons.
 
     `resting` are the good fits left off only for fatigue, with the day each is free again: named below
-    the candidates so the manager knows the pool is thin for now, not empty.
+    the candidates so the manager knows the pool is thin for now, not empty. `content` are the blocks naming
+    the library's assets that could answer a request for content (`bot.views.assets.content_blocks`).
     Once decided it becomes a one-line record of the decision, so no stale button stays behind.
     """
     ref_type = RefType(request.ref_type)
@@ -340,6 +342,8 @@ def manager_card(
         blocks.append(section(_decision_line(request, request.customer, settings)))
         return {"text": text, "blocks": blocks}
     blocks.append(divider())
+    if status == RequestStatus.SUBMITTED:
+        blocks += content
     if status == RequestStatus.AWAITING_CHECKIN and waiting_on is not None:
         blocks.append(
             section(

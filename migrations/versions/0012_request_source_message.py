@@ -5,7 +5,7 @@ can read the original ask ("from this message"). Existing requests came from the
 Incidents recorded and resolved in Slack keep who did it and when; imported ones have no one.
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0010 (linked after 0010 when merging main; written against 0007)
 Create Date: 2026-12-01
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import models.types
 
 revision: str = "0012"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
