@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings
 from bot.views.text import approver_words
-from models import Asset, CheckIn, Contact, Customer, ReferenceRequest, ReferenceUse
+from models import Asset, CheckIn, Contact, Customer, Incident, ReferenceRequest, ReferenceUse
 from models.enums import TENURE_TYPES, CheckInStatus, Happiness, RefType, RequestStatus
 
 # What `assess` reads of a customer besides its columns: load customers with `.options(*ASSESS_LOADS)`
@@ -203,14 +203,27 @@ def assess(
     if waiting_on is not None:
         result.blockers.append(f"Already on request #{waiting_on}, waiting for its check-in")
 
-    open_incidents = [i for i in customer.incidents if not i.resolved]
-    if open_incidents:
-        worst = max(open_incidents, key=lambda i: _SEVERITY.get(i.severity.lower(), 0))
-        result.warnings.append(
-            f"{len(open_incidents)} open incident{'s' if len(open_incidents) > 1 else ''} "
-            f"(worst: {worst.severity}, {worst.summary})"
-        )
+    _weigh_incidents(customer, result)
     return result
+
+
+def _weigh_incidents(customer: Customer, result: Assessment) -> None:
+    """An open incident of high severity blocks use as an unhappy answer does (asking the owner cannot lift
+    it: only resolving it does); lesser open incidents are a warning the manager weighs."""
+    open_incidents = [i for i in customer.incidents if not i.resolved]
+    if not open_incidents:
+        return
+    worst = max(open_incidents, key=lambda i: (_SEVERITY.get(i.severity.lower(), 0), i.occurred_on, i.id))
+    if incident_blocks_use(worst):
+        result.blockers.append(
+            f"Open {worst.severity.lower()}-severity incident since {worst.occurred_on.isoformat()}: "
+            f"{' '.join(worst.summary.split())[:200]}"
+        )
+        return
+    result.warnings.append(
+        f"{len(open_incidents)} open incident{'s' if len(open_incidents) > 1 else ''} "
+        f"(worst: {worst.severity}, {worst.summary})"
+    )
 
 
 def _choose_contact(
@@ -303,6 +316,12 @@ def _free_at(times: list[datetime], limit: int, window_days: int) -> datetime:
 
 
 _SEVERITY = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+BLOCKING_SEVERITY = _SEVERITY["high"]  # an open incident this severe or worse blocks use until resolved
+
+
+def incident_blocks_use(incident: Incident) -> bool:
+    """Whether this incident, while open, keeps the customer from being used (the one place that says so)."""
+    return not incident.resolved and _SEVERITY.get(incident.severity.lower(), 0) >= BLOCKING_SEVERITY
 
 
 def _check_consent(customer: Customer, ref_type: RefType, today: date, result: Assessment) -> None:

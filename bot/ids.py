@@ -20,11 +20,13 @@ DECLINE_MODAL = "request.decline_submit"
 # Requester
 CANCEL = "request.cancel"
 NEW_REQUEST = "request.new"  # opens the intake form (the App Home's button)
+REQUEST_FROM_MESSAGE = "request.from_message"  # the message shortcut "Request a reference" (manifest.yml)
 
 # Account owner check-in
 CHECKIN_ANSWER = "checkin.answer"  # value: "<checkin id>:<happy|concerns|unhappy>"
 CHECKIN_WITH_NOTE = "checkin.answer_with_note"
 CHECKIN_MODAL = "checkin.answer_submit"
+CHECKIN_NOW_MODAL = "checkin.now_submit"  # `/reference checkin` by the owner; private_metadata: {"customer_id"}
 
 # Requester's outcome follow-up
 OUTCOME = "outcome.record"  # per item: "outcome.record:helped"; value "<request id>:<outcome>"
@@ -37,6 +39,18 @@ CUSTOMER_REQUEST = "customer.request"  # per item: "customer.request:34"; value:
 CUSTOMER_PROFILE = "customer.profile"  # per item: "customer.profile:34"; value: customer id
 CUSTOMER_EDIT = "customer.edit"  # value: customer id (only on a manager's profile)
 CUSTOMER_MODAL = "customer.save"  # the add/edit form; private_metadata: {"customer_id", "fingerprint"}
+
+# Incidents, from a customer's profile (managers and the account owner)
+INCIDENT_RECORD = "incident.record"  # value: customer id; opens the Record incident form
+INCIDENT_RECORD_MODAL = "incident.record_submit"  # private_metadata: {"customer_id"}
+INCIDENT_RESOLVE = "incident.resolve"  # value: customer id; opens the Resolve form (its open incidents)
+INCIDENT_RESOLVE_MODAL = "incident.resolve_submit"  # private_metadata: {"customer_id"}
+
+# Importing a list from Slack (managers): `/reference import`, the App Home's "Import a list"
+IMPORT_OPEN = "import.open"  # the App Home's button: opens the file form
+IMPORT_MODAL = "import.submit"  # the file_input form
+IMPORT_APPLY = "import.apply"  # value: the Slack file id; on the preview DM
+IMPORT_CANCEL = "import.cancel"  # value: the Slack file id
 
 # Content library: /reference asset add, Add asset on a profile, /reference assets and I'm using this
 ASSET_ADD = "asset.add"  # value: customer id (only on a manager's profile)

@@ -36,6 +36,9 @@ NOMINATION_OFFER = "nomination.offer"
 NOMINATION_DECIDED = "nomination.decided"
 THANKS_ASK = "thanks.ask"  # the owner's DM, updated in place once answered
 
+# Incidents (bot.incidents): the managers' DM when one is recorded
+INCIDENT_RECORDED = "incident.recorded"
+
 # The CRM (bot.crm): a sync error told once to each manager, and a reference written onto an opportunity
 CRM_ERROR = "crm.error"
 CRM_ACTIVITY = "crm.activity"  # not a Slack message: delivered by bot.crm.writeback.CrmWriter

@@ -26,12 +26,13 @@ from bot.views import checkins as checkin_views
 from bot.views import crm as crm_views
 from bot.views import followups as followup_views
 from bot.views import home as home_views
+from bot.views import incidents as incident_views
 from bot.views import nominations as nomination_views
 from bot.views import requests as request_views
 from bot.views import thanks as thanks_views
 from bot.views.assets import content_blocks
 from bot.views.digest import digest_message
-from models import CheckIn, Consent, Customer, Nomination, OutboxMessage, ReferenceRequest, Thanks
+from models import CheckIn, Consent, Customer, Incident, Nomination, OutboxMessage, ReferenceRequest, Thanks
 from models.enums import CheckInStatus, RefType, RequestStatus
 from models.types import utcnow
 
@@ -222,6 +223,10 @@ def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str
         params = row.params
         return Rendered(**crm_views.sync_error(crm_label(params["crm"]), params["stream"], params["error"]))
 
+    def incident_recorded(session: Session, row: OutboxMessage) -> Rendered | None:
+        incident = session.get(Incident, _subject_id(row))
+        return Rendered(**incident_views.recorded_notice(incident, settings)) if incident else None
+
     def home(session: Session, row: OutboxMessage) -> Rendered | None:
         if home_record.superseded(session, row):
             return None  # a newer refresh for the same person is waiting: it publishes the latest state
@@ -274,4 +279,5 @@ def build_renderers(settings: Settings, homes: home_data.HomeMemory) -> dict[str
         kinds.CHECKIN_CARD: checkin_card,
         kinds.CHECKIN_RESULT: checkin_result,
         kinds.HOME: home,
+        kinds.INCIDENT_RECORDED: incident_recorded,
     }

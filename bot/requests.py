@@ -92,6 +92,7 @@ class RequestDraft:
     opportunity_amount: Decimal | None = None
     notes: str = ""
     opportunity_id: int | None = None  # a CRM opportunity picked in the form (bot.crm.opportunities)
+    source_permalink: str = ""  # the Slack message it was started from (bot.message_requests.source_link)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -221,6 +222,18 @@ def _refresh_request_cards(session: Session, settings: Settings, request: Refere
     _refresh_homes(session, settings, request)
 
 
+def refresh_ranking_cards(session: Session) -> None:
+    """Re-render every card that still ranks candidates (requests waiting for a decision): something that
+    changes a customer's verdict for everyone (an incident) must show on the cards already sent."""
+    session.flush()
+    waiting = session.scalars(
+        select(ReferenceRequest.id).where(ReferenceRequest.status == RequestStatus.SUBMITTED.value)
+    ).all()
+    stamp = uuid.uuid4().hex
+    for request_id in waiting:
+        enqueue_refresh(session, _subject(request_id), (kinds.MANAGER_CARD,), stamp)
+
+
 def _refresh_homes(session: Session, settings: Settings, request: ReferenceRequest | None, *others: str | None) -> None:
     """The Homes a change shows on: every manager's (queue, numbers), the requester's, the owners asked."""
     people: list[str | None] = [*settings.managers, *others]
@@ -267,6 +280,7 @@ def submit(session: Session, settings: Settings, requester: str, draft: RequestD
         needed_by=draft.needed_by,
         opportunity_amount=draft.opportunity_amount,
         notes=draft.notes,
+        source_permalink=draft.source_permalink,
         status=RequestStatus.SUBMITTED.value,
         opportunity_id=opportunity_id,
     )

@@ -620,7 +620,7 @@ def align(label: str, known: Iterable[str], families: tuple[_Family, ...]) -> st
     return found if found is not None else label
 
 
-def _known_labels(session: Session) -> tuple[list[str], list[str]]:
+def known_labels(session: Session) -> tuple[list[str], list[str]]:
     """The industries and regions the referenceable customers are filed under (a few dozen at most)."""
     industries = session.scalars(select(Customer.industry).where(Customer.referenceable.is_(True)).distinct()).all()
     regions = session.scalars(select(Customer.region).where(Customer.referenceable.is_(True)).distinct()).all()
@@ -636,7 +636,7 @@ def suggest(
     rank it; when the words gave an industry or region, customers fitting neither are left out.
     """
     found = guess(text)
-    industries, regions = _known_labels(session)
+    industries, regions = known_labels(session)
     found = replace(
         found, industry=align(found.industry, industries, INDUSTRIES), region=align(found.region, regions, REGIONS)
     )

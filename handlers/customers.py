@@ -16,6 +16,7 @@ from bot import assets, ids
 from bot import customers as cu
 from bot.deps import Deps
 from bot.errors import NotFound
+from bot.incidents import may_record
 from bot.views.assets import profile_with_library
 from bot.views.customers import (
     can_use_choices,
@@ -63,7 +64,10 @@ def subcommands() -> list[Subcommand]:
                 message = did_you_mean(call.rest, found.choices)
             else:
                 record = assets.load_profile(session, settings, found.customer.id, now)
-                message = profile_with_library(record, settings, now, is_manager=call.is_manager)
+                incidents = may_record(settings, record.profile.customer, call.user_id)
+                message = profile_with_library(
+                    record, settings, now, is_manager=call.is_manager, may_record_incidents=incidents
+                )
         call.reply(**message)
 
     def can_use(call: Invocation) -> None:
@@ -111,7 +115,10 @@ def register(app: App, deps: Deps) -> None:
     def show_profile(session: Session, click: Click[int]) -> dict[str, Any]:
         now = utcnow()
         record = assets.load_profile(session, settings, click.carried, now)
-        return profile_with_library(record, settings, now, is_manager=settings.is_manager(click.user_id))
+        incidents = may_record(settings, record.profile.customer, click.user_id)
+        return profile_with_library(
+            record, settings, now, is_manager=settings.is_manager(click.user_id), may_record_incidents=incidents
+        )
 
     @on.opens(ids.CUSTOMER_EDIT, reads=one_record, stale=OUT_OF_DATE_PROFILE)
     def open_edit(session: Session, click: Click[int]) -> dict[str, Any]:

@@ -57,6 +57,9 @@ def form_values(view: dict[str, Any]) -> FormValues:
 
 
 def _element_value(element: dict[str, Any]) -> FormValue:
+    if element.get("type") == "file_input":  # the uploaded files' ids
+        files = element.get("files")
+        return [str(f.get("id")) for f in files if isinstance(f, dict)] if isinstance(files, list) else []
     if "selected_options" in element:
         chosen = element.get("selected_options")
         return [str(o.get("value")) for o in chosen if isinstance(o, dict)] if isinstance(chosen, list) else []

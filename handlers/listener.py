@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Complete, Fail
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -38,6 +38,8 @@ T = TypeVar("T")
 Reads = Callable[[object], "T | None"]
 Builds = Callable[[Session, "Click[T]"], dict[str, Any]]
 Saves = Callable[[Session, "Submission"], "dict[str, Any] | None"]
+Accepts = Callable[["Submission"], Callable[[WebClient], None]]
+Runs = Callable[[Session, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,34 @@ class Submission:
         if found is None:
             raise NotFound(stale)
         return found
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """One shortcut as a listener sees it (a message shortcut carries the `message` it was used on)."""
+
+    body: dict[str, Any]
+    client: WebClient
+    respond: Respond
+
+    @property
+    def user_id(self) -> str:
+        return str(self.body["user"]["id"])
+
+    @property
+    def message(self) -> dict[str, Any]:
+        found = self.body.get("message")
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def channel_id(self) -> str:
+        return str((self.body.get("channel") or {}).get("id") or "")
+
+    def tell(self, text: str) -> None:
+        tell_user(self.body, self.client, self.respond, text)
+
+    def open(self, view: dict[str, Any], what: str = "the form") -> None:
+        open_view(self.client, self.body.get("trigger_id"), view, self.tell, what)
 
 
 def open_view(
@@ -185,6 +215,72 @@ class Listen:
                 deliver(click, built)  # after the reading: no connection held while Slack answers
 
             self._button(action_id, reads, stale, run)
+            return fn
+
+        return register
+
+    def shortcut(self, callback_id: Any) -> Callable[[Callable[[Shortcut], None]], Callable[[Shortcut], None]]:
+        """A global or message shortcut: acked at once, then `fn` (which opens a form while the trigger_id is
+        fresh, or tells the person why not); a failure is told, never a traceback."""
+
+        def register(fn: Callable[[Shortcut], None]) -> Callable[[Shortcut], None]:
+            def listener(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+                ack()
+                with reported(body, client, respond):
+                    fn(Shortcut(body, client, respond))
+
+            self.app.shortcut(callback_id)(listener)
+            return fn
+
+        return register
+
+    def step(self, callback_id: str) -> Callable[[Runs], Runs]:
+        """A Workflow Builder custom step: `fn(session, inputs)` returns the step's outputs, in one transaction;
+        the step then completes (`functions.completeSuccess`), or fails with the refusal's sentence
+        (`functions.completeError`), so a workflow never hangs on refbot. Bolt acks the event first."""
+
+        def register(fn: Runs) -> Runs:
+            def listener(inputs: dict[str, Any], complete: Complete, fail: Fail) -> None:
+                try:
+                    with self.deps.db.transaction() as session:
+                        outputs = fn(session, dict(inputs or {}))
+                except ValidationFailed as exc:
+                    fail(" ".join(exc.errors.values()))
+                    return
+                except Exception as exc:
+                    fail(user_message(exc, self.deps.settings.tz, markup=False))
+                    return
+                self.deps.outbox.kick()
+                complete(outputs=outputs)
+
+            self.app.function(callback_id)(listener)
+            return fn
+
+        return register
+
+    def accepts(self, callback_id: Any, *, errors_at: str) -> Callable[[Accepts], Accepts]:
+        """A modal whose work is slow (a download, an import's dry run): `fn` checks the submission before the
+        ack (a refusal or bad input goes back into the form) and returns the work, run after the ack; the
+        work's failures are told to the submitter, never a traceback."""
+
+        def register(fn: Accepts) -> Accepts:
+            def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+                try:
+                    work = fn(Submission(body, view))
+                except ValidationFailed as exc:
+                    ack(response_action="errors", errors=exc.errors)
+                    return
+                except Exception as exc:
+                    ack(
+                        response_action="errors",
+                        errors={errors_at: user_message(exc, self.deps.settings.tz, markup=False)},
+                    )
+                    return
+                ack()
+                with reported(body, client, None):
+                    work(client)
+
+            self.app.view(callback_id)(listener)
             return fn
 
         return register

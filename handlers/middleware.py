@@ -23,6 +23,7 @@ is parsed there once and handed to Bolt as it is (`bolt_request`).
 from __future__ import annotations
 
 import contextvars
+import copy
 import hashlib
 import hmac
 import json
@@ -198,6 +199,9 @@ def register(app: App, deps: Deps) -> None:
         # Bolt builds a plain WebClient per request; listeners get ours (same token and URL, retry handlers,
         # and the metrics that count Slack API errors by method).
         context["client"] = deps.client
+        if context.function_bot_access_token:  # a custom step's run: Slack wants its own token for complete*
+            context["client"] = copy.copy(deps.client)
+            context["client"].token = context.function_bot_access_token
         team = foreign_team(context)
         if team is not None:
             return _refuse_foreign(kind, team, context.authorize_result.team_id if context.authorize_result else None)

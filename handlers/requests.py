@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import App
@@ -13,6 +14,7 @@ from bot import requests as rq
 from bot.crm.mapping import crm_label
 from bot.deps import Deps
 from bot.jobs import outcome_due_at
+from bot.message_requests import source_link
 from bot.views.notices import FORM_FOR_NO_REQUEST, OUT_OF_DATE_PLAIN
 from bot.views.requests import decline_modal, mine_message, request_modal
 from bot.views.text import escape
@@ -78,6 +80,7 @@ def register(app: App, deps: Deps) -> None:
     def submit_request(session: Session, form: Submission) -> None:
         """Validated and saved before the ack, so bad input is answered in the form and nothing is lost."""
         draft = rq.parse_draft(form.texts, utcnow().astimezone(settings.tz).date())
+        draft = replace(draft, source_permalink=source_link(form.meta.get("source")))
         rq.submit(session, settings, form.user_id, draft)
 
     @on.change(ids.matching(ids.APPROVE), reads=two_records)

@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 from bot import ids, shadow, watched_channels
 from bot.deps import Deps
 from bot.outbox import remember_delivery
-from bot.views.requests import request_modal
+from bot.views.requests import prefilled_modal
 from bot.views.shadow import NOT_A_PUBLIC_CHANNEL, ask_reply, unwatched, watching
 from handlers.commands import Invocation, Subcommand
 from handlers.errors import reported
@@ -130,8 +130,4 @@ def register(app: App, deps: Deps) -> None:
     @on.click(ids.SHADOW_REQUEST, reads=shadow.Prefill.from_value)
     def turn_into_request(click: Click[shadow.Prefill]) -> None:
         """Opens the request form pre-filled; the button's value is untrusted and re-validated by `Prefill`."""
-        guess, notes = click.carried.guess, click.carried.notes
-        view = request_modal(
-            guess.prospect, industry=guess.industry, region=guess.region, ref_type=guess.ref_type, notes=notes
-        )
-        click.open(view, "the request form")
+        click.open(prefilled_modal(click.carried), "the request form")

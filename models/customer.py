@@ -195,6 +195,11 @@ class Incident(Base):
     severity: Mapped[str] = mapped_column(String(20))
     summary: Mapped[str] = mapped_column(Text)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who recorded or resolved it in Slack, and when (None for imported rows): shown on the profile.
+    recorded_by: Mapped[str | None] = mapped_column(String(32))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     customer: Mapped[Customer] = relationship(back_populates="incidents")
 

@@ -31,6 +31,8 @@ class ReferenceRequest(Base):
     needed_by: Mapped[date | None] = mapped_column(Date)
     opportunity_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     notes: Mapped[str] = mapped_column(Text, default="")
+    # The Slack message a request was started from (the message shortcut), shown to managers; "" otherwise.
+    source_permalink: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[RequestStatus] = mapped_column(EnumText(RequestStatus, 20), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))

@@ -244,6 +244,36 @@ class SignedClient:
         kwargs: dict[str, Any] = {"view": target} if is_view else {"message": target}
         return self.block_action(user_id, action_id, value=element.get("value"), block_id=block_id, **kwargs, **opts)
 
+    def message_shortcut(
+        self, user_id: str, callback_id: str, message: Any, **opts: Unpack[SendOptions]
+    ) -> Response:
+        """A ``message_action`` payload, as when ``user_id`` picks a message shortcut on ``message``.
+
+        Slack sends the message as it stands (type, user, ts, text, …), the channel it is in, a trigger_id and
+        a response_url for answering in that channel.
+        """
+        team_id = opts.get("team_id") or self.team_id
+        msg = _as_message(message)
+        channel_id = str(msg.get("channel") or "C0GENERAL")
+        inner = {k: v for k, v in msg.items() if k not in ("channel", "via", "message_ts")}
+        inner.setdefault("type", "message")
+        payload: dict[str, Any] = {
+            "type": "message_action",
+            "token": VERIFICATION_TOKEN,
+            "action_ts": f"{time.time():.6f}",
+            "team": {"id": team_id, "domain": self.team_domain},
+            "user": self._user(user_id, team_id),
+            "channel": {"id": channel_id, "name": _channel_name(channel_id)},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": opts.get("trigger_id") or self._trigger(user_id),
+            "response_url": self._response_url(user_id, channel_id, None),
+            "message_ts": str(msg.get("ts") or ""),
+            "message": inner,
+        }
+        return self._send_payload(payload, opts)
+
     def view_submission(
         self, user_id: str, view: Mapping[str, Any], values: Mapping[str, Any], **opts: Unpack[SendOptions]
     ) -> Response:
@@ -329,6 +359,39 @@ class SignedClient:
             "event_context": f"4-{secrets.token_urlsafe(24)}",
         }
         return self._send(json.dumps(envelope), "application/json", opts)
+
+    def function_executed(
+        self, callback_id: str, inputs: Mapping[str, Any], **opts: Unpack[SendOptions]
+    ) -> tuple[Response, str]:
+        """A ``function_executed`` event, as when a workflow reaches this app's custom step ``callback_id``.
+
+        Returns the bot's answer and the run's function_execution_id (ask the fake how the run ended).
+        """
+        if self.fake is not None:
+            execution_id, token = self.fake.start_function(callback_id)
+        else:
+            execution_id, token = f"Fx{secrets.token_hex(5).upper()}", f"xwfp-{secrets.token_hex(12)}"
+        event = {
+            "type": "function_executed",
+            "function": {
+                "id": f"Fn{secrets.token_hex(5).upper()}",
+                "callback_id": callback_id,
+                "title": callback_id,
+                "description": "",
+                "type": "app",
+                "input_parameters": [],
+                "output_parameters": [],
+                "app_id": APP_ID,
+                "date_created": int(time.time()),
+                "date_updated": int(time.time()),
+                "date_deleted": 0,
+            },
+            "inputs": dict(inputs),
+            "function_execution_id": execution_id,
+            "workflow_execution_id": f"Wx{secrets.token_hex(5).upper()}",
+            "bot_access_token": token,
+        }
+        return self.event(event, **opts), execution_id
 
     def post_raw(self, body: str, headers: Mapping[str, str]) -> Response:
         """POST ``body`` with exactly ``headers`` (no signing), for hostile-input tests."""
@@ -479,6 +542,8 @@ def _initial_entry(element: Mapping[str, Any]) -> dict[str, Any]:
         selected_key, initial_key = _SELECTED_ID[kind]
         default: Any = [] if kind.startswith("multi_") else None
         return {"type": kind, selected_key: _copy(element.get(initial_key, default))}
+    if kind == "file_input":
+        return {"type": kind, "files": []}
     return {"type": kind, "value": element.get("initial_value")}
 
 
@@ -489,6 +554,8 @@ def _state_entry(element: Mapping[str, Any], raw: Any) -> dict[str, Any]:
         return _initial_entry({"type": kind})
     if kind in _TEXT_VALUE_INPUTS:
         return {"type": kind, "value": str(raw)}
+    if kind == "file_input":  # Slack sends the uploaded files' objects (as files.info describes them)
+        return {"type": kind, "files": [_copy(f) for f in _as_list(raw)]}
     if kind in ("external_select", "multi_external_select"):
         if kind == "external_select":
             return {"type": kind, "selected_option": _external_option(raw)}

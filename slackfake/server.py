@@ -4,6 +4,13 @@ The bot is pointed at ``FakeSlack.url`` (``WebClient(base_url=...)``). Every req
 the way Slack answers it (ids, timestamps, error codes a bot branches on), checked against Block Kit limits,
 and can be made to fail on purpose (rate limits, 5xx, error bodies, slowness) to test the bot's resilience.
 
+Besides chat, views, users and uploads it covers what message shortcuts and importing from Slack need:
+``chat.getPermalink`` (a stored message's archive link), ``files.info`` (a shared file's object, or
+``file_not_found``) and ``url_private`` downloads, which, like Slack, need the bot token as a bearer and
+answer anything else with a redirect to the login page. Custom workflow steps: ``start_function`` mints a
+run's id and its own ``xwfp-`` token; ``functions.completeSuccess`` / ``functions.completeError`` must be
+called with that token, once (``not_allowed_token_type``, ``function_execution_already_completed``).
+
 State lives behind one re-entrant lock because ``ThreadingHTTPServer`` answers each request on its own thread
 while the test thread reads the same state.
 """
@@ -29,7 +36,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from slackfake.blockkit import validate_message, validate_view
 
@@ -269,6 +276,9 @@ class FakeSlack:
             "views.publish": self._views_publish,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
+            "files.info": self._files_info,
+            "functions.completeSuccess": self._functions_complete_success,
+            "functions.completeError": self._functions_complete_error,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
@@ -325,6 +335,10 @@ class FakeSlack:
         self._triggers: dict[str, _Trigger] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._uploads: dict[str, Upload] = {}
+        self._files: dict[str, dict[str, Any]] = {}  # files people shared (files.info), by id
+        self._file_data: dict[str, bytes] = {}
+        self.file_downloads: list[dict[str, Any]] = []  # every GET of a url_private, with the token shown
+        self._executions: dict[str, dict[str, Any]] = {}  # custom step runs, by function_execution_id
         self._opened: set[str] = set()
         self.violations.clear()
 
@@ -513,6 +527,90 @@ class FakeSlack:
         with self._lock:
             found = self._find_message(self._channel_filter(channel) or channel, ts)
             return copy.deepcopy(found) if found is not None else None
+
+    def start_function(self, callback_id: str) -> tuple[str, str]:
+        """A custom step run starting in a workflow: its function_execution_id and its bot_access_token
+        (an ``xwfp-`` token, valid for this run only, which Slack wants functions.complete* called with)."""
+        with self._lock:
+            execution_id = f"Fx{self._next_number():04d}{secrets.token_hex(4).upper()}"
+            token = f"xwfp-{secrets.token_hex(12)}"
+            self._executions[execution_id] = {"token": token, "callback_id": callback_id, "state": "running"}
+            return execution_id, token
+
+    def function_result(self, execution_id: str) -> dict[str, Any]:
+        """How a run ended: ``{"state": "running"}``, ``{"state": "completed", "outputs": …}`` or
+        ``{"state": "errored", "error": …}``."""
+        with self._lock:
+            found = self._executions[execution_id]
+            return {k: copy.deepcopy(v) for k, v in found.items() if k != "token"}
+
+    def _function_run(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        found = self._executions.get(str(args.get("function_execution_id") or ""))
+        if found is None:
+            raise _ApiError("function_execution_not_found")
+        if args.get("_token") != found["token"]:
+            raise _ApiError("not_allowed_token_type")  # a bot token, not the run's own
+        if found["state"] != "running":
+            raise _ApiError("function_execution_already_completed")
+        return found
+
+    def _functions_complete_success(self, args: dict[str, Any]) -> dict[str, Any]:
+        """End a custom step run with its outputs (an object keyed by the manifest's output names)."""
+        outputs = args.get("outputs")
+        if isinstance(outputs, str):
+            outputs = json.loads(outputs)
+        if not isinstance(outputs, dict):
+            raise _invalid_arguments("outputs must be an object")
+        found = self._function_run(args)
+        found.update(state="completed", outputs=outputs)
+        return {"ok": True}
+
+    def _functions_complete_error(self, args: dict[str, Any]) -> dict[str, Any]:
+        """End a custom step run with an error message shown to the workflow's user."""
+        error = args.get("error")
+        if not isinstance(error, str) or not error:
+            raise _invalid_arguments("error is required")
+        found = self._function_run(args)
+        found.update(state="errored", error=error)
+        return {"ok": True}
+
+    def person_uploads(self, user_id: str, name: str, data: bytes, *, url_private: str | None = None) -> dict[str, Any]:
+        """A file a person dropped into Slack (e.g. into a ``file_input``): its object as files.info returns it.
+
+        ``url_private`` is served by this fake (GET, ``Authorization: Bearer <bot token>`` required, as Slack
+        requires); pass another URL to model a forged payload pointing elsewhere.
+        """
+        with self._lock:
+            file_id = self._new_id("F")
+            extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+            private = url_private or f"{self.base_url}/files-pri/{self.team_id}-{file_id}/{quote(name)}"
+            self._files[file_id] = {
+                "id": file_id,
+                "created": int(time.time()),
+                "timestamp": int(time.time()),
+                "name": name,
+                "title": name,
+                "mimetype": "text/csv" if extension == "csv" else "application/octet-stream",
+                "filetype": extension,
+                "pretty_type": extension.upper(),
+                "user": user_id,
+                "size": len(data),
+                "mode": "hosted",
+                "is_external": False,
+                "is_public": False,
+                "url_private": private,
+                "url_private_download": private + ("&" if "?" in private else "?") + "download=1",
+            }
+            self._file_data[file_id] = bytes(data)
+            return copy.deepcopy(self._files[file_id])
+
+    def person_posts(self, channel: str, user_id: str, text: str) -> Message:
+        """A message a person wrote (not the bot), stored so chat.getPermalink and shortcuts can find it."""
+        with self._lock:
+            message = Message(channel=channel, ts=self._next_ts(), text=text, user=user_id, team=self.team_id)
+            self._messages.append(message)
+            self._touch()
+            return copy.deepcopy(message)
 
     def dm_channel(self, user_id: str) -> str:
         """The stable DM channel id for ``user_id`` ("D" + the rest of the id, suffixed if that collides)."""
@@ -743,8 +841,10 @@ class FakeSlack:
             if self.token is not None:
                 if not token:
                     return _Reply.json({"ok": False, "error": "not_authed"})
-                if token != self.token:
+                if token != self.token and not any(e["token"] == token for e in self._executions.values()):
                     return _Reply.json({"ok": False, "error": "invalid_auth"})
+            if method.startswith("functions.complete"):
+                args = {**args, "_token": token}
             if method == "chat.postMessage":
                 wait = self._rate_wait(str(args.get("channel") or ""))
                 if wait > 0:
@@ -1077,6 +1177,25 @@ class FakeSlack:
                 return {"ok": True, "user": copy.deepcopy(user)}
         raise _ApiError("users_not_found")
 
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A file's object (name, size, filetype, url_private …); ``file_not_found`` for an unknown id."""
+        found = self._files.get(str(args.get("file") or ""))
+        if found is None:
+            raise _ApiError("file_not_found")
+        return {"ok": True, "file": copy.deepcopy(found), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    def _serve_private_file(self, name: str, token: str | None) -> _Reply:
+        """GET url_private: the bytes with the bot token as a bearer, else Slack's login page (HTTP 302)."""
+        file_id = name.split("/", 1)[0].split("-", 1)[-1]
+        with self._lock:
+            data = self._file_data.get(file_id)
+            self.file_downloads.append({"file_id": file_id, "token": token})
+        if self.token is not None and token != self.token:
+            return _Reply(302, b"", "text/html", {"Location": f"https://{self.team_domain}.slack.com/?redir=%2F"}, {})
+        if data is None:
+            return _Reply.text("file_not_found", 404, {"ok": False, "error": "file_not_found"})
+        return _Reply(200, data, "application/octet-stream", {}, {"ok": True, "length": len(data)})
+
     def _files_get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
         """Start an upload: a file id and an upload URL served by this fake."""
         filename = args.get("filename")
@@ -1378,6 +1497,11 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = self._with_faults(method, lambda: fake._serve_response_url(name, args))
                 if not isinstance(args, dict):
                     args = {"raw": args}
+            elif kind == "files-pri" and name and self.command == "GET":
+                method = "url_private"
+                token = _bearer(self.headers.get("Authorization"))
+                args = {"path": name}
+                reply = self._with_faults(method, lambda: fake._serve_private_file(name, token))
             elif kind == "upload" and name and self.command == "POST":
                 method = "upload"
                 args = {"file_id": name, "length": len(body)}

@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot import ids
+from bot import ids, shadow
 from bot.customers import CanUse, PastUse, Profile, Saved, SearchPage, SearchQuery, SearchResult
 from bot.eligibility import Assessment
 from bot.errors import CannotUse, Ineligible, InvalidTransition, NotAllowed, OnlyOwner, RequestStands
@@ -47,6 +47,8 @@ from bot.views import customers as customer_views
 from bot.views import followups as followup_views
 from bot.views import forms as form_views
 from bot.views import help as help_views
+from bot.views import imports as import_views
+from bot.views import incidents as incident_views
 from bot.views import notices as notice_views
 from bot.views import outcomes as outcome_views
 from bot.views import refusals as refusal_views
@@ -935,10 +937,22 @@ def hostile_world(draw: Callable[[Any], Any], longest: str | None = None) -> Wor
     acme.consents = [consent]
     acme.incidents = [
         Incident(
-            id=draw(small), occurred_on=TODAY - timedelta(days=5), severity=text(), summary=text(), resolved=False
+            id=draw(small),
+            occurred_on=TODAY - timedelta(days=5),
+            severity=text(),
+            summary=text(),
+            resolved=False,
+            recorded_by=user(),
         ),
         Incident(
-            id=draw(small), occurred_on=TODAY - timedelta(days=50), severity="minor", summary=text(), resolved=True
+            id=draw(small),
+            occurred_on=TODAY - timedelta(days=50),
+            severity="minor",
+            summary=text(),
+            resolved=True,
+            recorded_by=user(),
+            resolved_by=user(),
+            resolved_at=NOW - timedelta(days=1),
         ),
     ]
     status = draw(st.sampled_from(list(RequestStatus)))
@@ -955,6 +969,9 @@ def hostile_world(draw: Callable[[Any], Any], longest: str | None = None) -> Wor
         needed_by=draw(st.sampled_from([None, TODAY + timedelta(days=9)])),
         opportunity_amount=draw(st.sampled_from([None, Decimal("0"), Decimal("999999999999.99")])),
         notes=text(),
+        source_permalink=draw(
+            st.sampled_from(["", "https://acme.slack.com/archives/C0DEALS01/p1700000000123456", "https://x|<y>"])
+        ),
         status=status.value,
         decided_by=user(),
         decided_at=NOW - timedelta(hours=2),
@@ -1064,6 +1081,25 @@ def _page(world: World) -> SearchPage:
         SearchResult(assessment=world.candidates[1].assessment, relevance=0.5),
     ]
     return SearchPage(query=query, results=results, offset=10, total=1234, ranked=300)
+
+
+def _import_preview(world: World) -> Any:
+    """A dry run's findings full of hostile names, skipped reasons and owners, many of each."""
+    from bot.importing import ImportReport, Skipped, UnresolvedOwner
+    from bot.slack_import import Preview
+
+    text = world.texts
+    report = ImportReport(
+        files=[text["name"]],
+        created=3,
+        updated=2,
+        merged=1,
+        rows_read=40,
+        skipped=[Skipped(line, text["typed"], text["name"]) for line in range(2, 40)],
+        unresolved_owners=[UnresolvedOwner(text["name"], text["query"], text["stage"], text["name"], 3)] * 4,
+        dry_run=True,
+    )
+    return Preview(text["name"], [f"{text['query']} → name", text["unknown"]] * 30, report)
 
 
 def _profile(world: World) -> Profile:
@@ -1176,6 +1212,46 @@ RENDERERS: list[tuple[str, str, Callable[[World], dict[str, Any]]]] = [
         lambda w: checkin_views.checkin_card(_pending(w.checkin), w.customer, w.request, SETTINGS),
     ),
     ("checkins.checkin_modal", "view", lambda w: checkin_views.checkin_modal(w.checkin, w.customer)),
+    ("checkins.checkin_now_modal", "view", lambda w: checkin_views.checkin_now_modal(w.customer, SETTINGS)),
+    (
+        "checkins.owner_asked",
+        "message",
+        lambda w: {"text": checkin_views.owner_asked(w.customer, w.checkin, False, SETTINGS)},
+    ),
+    ("imports.import_modal", "view", lambda w: import_views.import_modal()),
+    ("imports.preview_message", "message", lambda w: import_views.preview_message(_import_preview(w), "F0ABC123")),
+    (
+        "imports.progress_message",
+        "message",
+        lambda w: import_views.progress_message(w.texts["name"], w.texts["typed"]),
+    ),
+    (
+        "imports.applied_message",
+        "message",
+        lambda w: import_views.applied_message(w.texts["name"], _import_preview(w).report),
+    ),
+    ("imports.cancelled_message", "message", lambda w: import_views.cancelled_message()),
+    ("imports.failed_message", "message", lambda w: import_views.failed_message(w.texts["name"], w.texts["typed"])),
+    ("incidents.record_modal", "view", lambda w: incident_views.record_modal(w.customer, NOW.date())),
+    ("incidents.resolve_modal", "view", lambda w: incident_views.resolve_modal(w.customer)),
+    (
+        "incidents.recorded_notice",
+        "message",
+        lambda w: incident_views.recorded_notice(w.customer.incidents[0], SETTINGS),
+    ),
+    (
+        "incidents.recorded_notice(resolved)",
+        "message",
+        lambda w: incident_views.recorded_notice(w.customer.incidents[1], SETTINGS),
+    ),
+    (
+        "requests.prefilled_modal(from a message)",
+        "view",
+        lambda w: request_views.prefilled_modal(
+            shadow.Prefill(shadow.Guess(prospect=w.texts["name"][:150]), w.texts["typed"][:2000]),
+            "https://acme.slack.com/archives/C0DEALS01/p1700000000123456",
+        ),
+    ),
     (
         "checkins.checkin_result",
         "message",
@@ -1436,7 +1512,6 @@ def _home(world: World, expanded: str | None = None) -> Any:
 
 
 def _shadow_reply(world: World) -> dict[str, Any]:
-    from bot import shadow
     from bot.views import shadow as shadow_views
 
     # Industry and region are labels from refbot's own lists; the prospect is lifted from the person's message.
@@ -1565,7 +1640,11 @@ def _expiring(world: World) -> Consent:
 # -- the oracle ----------------------------------------------------------------------------------------------
 
 # The only `<…>` tokens refbot itself writes: user mentions of real-looking ids and localised dates.
-OWN_MARKUP = re.compile(r"<@[UW][A-Z0-9]{2,}>|<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>]*>")
+OWN_MARKUP = re.compile(
+    r"<@[UW][A-Z0-9]{2,}>|<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>]*>"
+    # the link back to the Slack message a request came from (bot.message_requests.source_link checks it)
+    r"|<https://[a-z0-9-]+(?:\.enterprise)?\.slack\.com/archives/[A-Z0-9]+/p[0-9]+(?:\?[^|<>]*)?\|From this message>"
+)
 HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 # Keys whose strings Slack never renders as text (ids and values), or shows verbatim in an input.
 NOT_SHOWN = {"action_id", "block_id", "value", "callback_id", "private_metadata", "initial_value", "url", "type"}

@@ -9,6 +9,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from bot import ids, workflows
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,14 +47,26 @@ def test_manifest_has_what_refbot_needs_and_no_more() -> None:
         "channels:history",
         "chat:write",
         "commands",
+        "files:read",
         "files:write",
         "im:history",
         "im:write",
         "users:read",
         "users:read.email",
     ]
-    assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "message.channels"]
+    assert data["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "message.channels",
+        "function_executed",
+    ]
+    # The custom steps refbot listens for, and what Slack needs for them.
+    assert sorted(data["functions"]) == sorted([workflows.REQUEST_STEP, workflows.CONSENT_STEP])
+    assert data["settings"]["function_runtime"] == "remote" and data["settings"]["org_deploy_enabled"] is True
     assert data["features"]["app_home"]["home_tab_enabled"] is True
+    # The message shortcut's callback_id is the one refbot listens for.
+    assert [(s["type"], s["callback_id"]) for s in data["features"]["shortcuts"]] == [
+        ("message", ids.REQUEST_FROM_MESSAGE)
+    ]
     # The type-ahead for "specific customer" needs the options load URL in HTTP mode.
     assert data["settings"]["interactivity"]["message_menu_options_url"].endswith("/slack/events")
 
@@ -69,6 +83,8 @@ def test_every_web_api_method_the_bot_calls_exists_with_its_required_arguments(s
         "conversations.history": {"channel", "oldest", "limit"},
         "auth.test": set(),
         "users.lookupByEmail": {"email"},
+        "chat.getPermalink": {"channel", "message_ts"},
+        "files.info": {"file"},
         "users.info": {"user"},
     }
     for method, args in calls.items():

@@ -162,6 +162,8 @@ def test_every_revision_with_data_upgrades_to_head_without_losing_rows(empty_eng
             answer = conn.execute(text("SELECT last_checkin_answer FROM customers WHERE id = 1")).scalar()
             assert answer == "happy"
         assert conn.execute(text("SELECT name FROM customers WHERE id = 1")).scalar() == "Acme Corp"
+        # 0012: a request written before the message shortcut existed came from no message.
+        assert conn.execute(text("SELECT source_permalink FROM reference_requests WHERE id = 1")).scalar() == ""
     database = Database(str(empty_engine.url.render_as_string(hide_password=False)))
     with database.reading() as session:
         from models import Customer, ReferenceRequest

@@ -252,9 +252,11 @@ def _library_section(library: Library, settings: Settings) -> dict[str, Any]:
     return section(text)
 
 
-def profile_with_library(p: ProfileWithLibrary, settings: Settings, now: datetime, *, is_manager: bool) -> Message:
+def profile_with_library(
+    p: ProfileWithLibrary, settings: Settings, now: datetime, *, is_manager: bool, may_record_incidents: bool = False
+) -> Message:
     """The customer's profile with its content listed above the buttons, and *Add asset* for managers."""
-    message = profile(p.profile, settings, now, is_manager=is_manager)
+    message = profile(p.profile, settings, now, is_manager=is_manager, may_record_incidents=may_record_incidents)
     blocks = list(message["blocks"])
     buttons = blocks.pop()  # the profile ends with its actions block
     elements = list(buttons["elements"])

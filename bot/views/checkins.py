@@ -6,7 +6,7 @@ from typing import Any
 
 from bot import ids
 from bot.settings import Settings
-from bot.views.forms import modal, text_input
+from bot.views.forms import modal
 from bot.views.text import actions, button, choice_buttons, context, mention, plain, quote, safe, section, when
 from models import CheckIn, Customer, ReferenceRequest
 from models.enums import CheckInPurpose, CheckInStatus, Happiness, RefType
@@ -32,6 +32,8 @@ def answer_buttons(checkin_id: int, *, in_list: bool = False) -> list[dict[str, 
 
 def _question(checkin: CheckIn, customer: Customer, request: ReferenceRequest | None) -> str:
     name = f"*{safe(customer.name, 200)}*"
+    if request is None and checkin.purpose == CheckInPurpose.ASK_OWNER and checkin.asked_by != checkin.asked_of:
+        return f"{mention(checkin.asked_by)} asks: is {name} still happy?"
     if request is None:
         return f"Is {name} still happy?"
     use = f"a {RefType(request.ref_type).label.lower()} for *{safe(request.prospect, 200)}*"
@@ -59,9 +61,7 @@ def checkin_card(checkin: CheckIn, customer: Customer, request: ReferenceRequest
     status = checkin.status
     if status == CheckInStatus.PENDING:
         blocks.append(context(_history(customer, settings), "Your answer is kept in the customer's history."))
-        blocks.append(
-            actions(f"checkin:{checkin.id}", *answer_buttons(checkin.id))
-        )
+        blocks.append(actions(f"checkin:{checkin.id}", *answer_buttons(checkin.id)))
     elif status == CheckInStatus.ANSWERED:
         answer = checkin.answer
         nps = f" · NPS {checkin.nps}" if checkin.nps is not None else ""
@@ -77,9 +77,9 @@ def checkin_card(checkin: CheckIn, customer: Customer, request: ReferenceRequest
     return {"text": text, "blocks": blocks}
 
 
-def checkin_modal(checkin: CheckIn, customer: Customer) -> dict[str, Any]:
-    blocks = [
-        section(f"Is *{safe(customer.name, 200)}* still happy?"),
+def _answer_inputs() -> list[dict[str, Any]]:
+    """Answer, NPS and note: the same inputs whichever way the owner came to the form."""
+    return [
         {
             "type": "input",
             "block_id": "answer",
@@ -101,13 +101,54 @@ def checkin_modal(checkin: CheckIn, customer: Customer) -> dict[str, Any]:
                 "options": [{"text": plain(str(n), 75), "value": str(n)} for n in range(10, -1, -1)],
             },
         },
-        text_input("note", "Note for the reference team", limit=2000, multiline=True),
+        {
+            "type": "input",
+            "block_id": "note",
+            "optional": True,
+            "label": plain("Note for the reference team", 2000),
+            "element": {"type": "plain_text_input", "action_id": "note", "multiline": True, "max_length": 2000},
+        },
     ]
-    return modal(ids.CHECKIN_MODAL, "Customer check-in", "Send answer", blocks, checkin_id=checkin.id)
+
+
+def checkin_modal(checkin: CheckIn, customer: Customer) -> dict[str, Any]:
+    return modal(
+        ids.CHECKIN_MODAL,
+        "Customer check-in",
+        "Send answer",
+        [section(f"Is *{safe(customer.name, 200)}* still happy?"), *_answer_inputs()],
+        checkin_id=checkin.id,
+    )
+
+
+def checkin_now_modal(customer: Customer, settings: Settings) -> dict[str, Any]:
+    """`/reference checkin` run by the owner: they answer at once, as they would answer the card."""
+    blocks = [
+        section(f"Is *{safe(customer.name, 200)}* still happy?"),
+        context(_history(customer, settings), "Your answer counts like any check-in: it is kept in the history."),
+        *_answer_inputs(),
+    ]
+    return modal(
+        ids.CHECKIN_NOW_MODAL, "Customer check-in", "Send answer", blocks, close="Cancel", customer_id=customer.id
+    )
+
+
+def owner_asked(customer: Customer, checkin: CheckIn, created: bool, settings: Settings) -> str:
+    """What the manager running `/reference checkin` is told."""
+    name = f"*{safe(customer.name, 200)}*"
+    if created:
+        return (
+            f":wave: Asked {mention(checkin.asked_of)} whether {name} is still happy; "
+            "their answer comes to you in a DM."
+        )
+    return (
+        f":hourglass: {mention(checkin.asked_of)} was already asked about {name} "
+        f"{when(checkin.asked_at, settings.tz)} and has not answered yet; no second question was sent."
+    )
 
 
 def owner_says(owner: str | None, customer_name: str, answer: Happiness) -> str:
-    """"@olivia says *Soylent Pay* is *happy*" / "… has *some concerns*" / "… is *unhappy*" (name unescaped)."""
+    """ "@olivia says *Soylent Pay* is *happy*" / "… has *some concerns*" / "… is *unhappy*" (name unescaped)."""
     verb = "has" if answer == Happiness.CONCERNS else "is"
     return f"{mention(owner)} says *{safe(customer_name, 200)}* {verb} *{answer.label.lower()}*"
 

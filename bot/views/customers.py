@@ -34,6 +34,7 @@ from bot.customers.query import USER_ID
 from bot.settings import Settings
 from bot.views.audit import change_sentence
 from bot.views.forms import modal, notice, text_input
+from bot.views.incidents import profile_buttons as incident_buttons
 from bot.views.text import (
     actions,
     approver_words,
@@ -301,8 +302,11 @@ def _change_line(entry: AuditEntry, settings: Settings) -> str:
     return f"{when(entry.at, settings.tz)} · {change_sentence(entry)}"
 
 
-def profile(p: Profile, settings: Settings, now: datetime, *, is_manager: bool) -> Message:
-    """`/reference show`: the whole record in at most 13 blocks, each within its limits."""
+def profile(
+    p: Profile, settings: Settings, now: datetime, *, is_manager: bool, may_record_incidents: bool = False
+) -> Message:
+    """`/reference show`: the whole record in at most 13 blocks, each within its limits. `may_record_incidents`
+    (a manager or the account owner) adds *Record incident* / *Resolve incident…*."""
     customer = p.customer
     verdict = p.assessment
     today = now.astimezone(settings.tz).date()
@@ -419,6 +423,8 @@ def profile(p: Profile, settings: Settings, now: datetime, *, is_manager: bool) 
     ]
     if is_manager:
         buttons.append(button("Edit", ids.CUSTOMER_EDIT, str(customer.id)))
+    if may_record_incidents:
+        buttons += incident_buttons(customer)
     blocks.append(actions(f"profile:{customer.id}", *buttons))
     return {"text": f"Customer profile: {escape(clip(customer.name, 200))}", "blocks": blocks}
 

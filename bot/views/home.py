@@ -181,14 +181,20 @@ def _manager(manager: ManagerHome, settings: Settings, now: datetime) -> list[Bl
             ":hourglass_flowing_sand: Gathering check-ins awaiting answers, at-risk customers, expiring consents "
             "and this quarter's numbers: they appear here in a moment."
         )
-        return [*queue, section(gathering)]
+        return [*queue, section(gathering), _import_button()]
     return [
         *queue,
         *_awaiting(facts.checkins, settings, now, full=False),
         *_at_risk(facts.at_risk, now, full=False),
         *_consents(facts.consents, now, settings, full=False),
         *_headline(facts.headline, settings),
+        _import_button(),
     ]
+
+
+def _import_button() -> Block:
+    """A manager's way to bring a customer list in from Slack (the same import as `refbot import`)."""
+    return actions("home.import", button("Import a list", ids.IMPORT_OPEN, "open"))
 
 
 def _queue(queue: Shown[QueueItem], settings: Settings, now: datetime, full: bool) -> list[Block]:

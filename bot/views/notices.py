@@ -13,6 +13,7 @@ OUT_OF_DATE_SEARCH = "That button is out of date; search again with `/reference 
 OUT_OF_DATE_PROFILE = "That button is out of date; use `/reference show &lt;customer&gt;`."
 FORM_FOR_NO_REQUEST = "This form no longer matches a request."
 FORM_FOR_NO_CHECKIN = "This form no longer matches a check-in."
+FORM_FOR_NO_CUSTOMER = "This form no longer matches a customer."
 
 
 def form_not_opened(what: str, error: object, status: int) -> str:

@@ -10,8 +10,10 @@ from typing import Any
 
 from bot import ids
 from bot.matching import Candidate
+from bot.message_requests import source_link
 from bot.requests import LIMITS
 from bot.settings import Settings
+from bot.shadow import Prefill
 from bot.views.forms import modal, text_input
 from bot.views.outcomes import outcome_buttons
 from bot.views.refusals import Words, decided
@@ -48,9 +50,11 @@ def request_modal(
     crm: str | None = None,
     opportunity: tuple[int, str] | None = None,
     amount: Decimal | None = None,
+    source: str = "",
 ) -> dict[str, Any]:
     """The intake form; `prospect` comes pre-filled from `/reference request Globex`, the other fields from an
-    ask spotted in a watched channel (bot/shadow.py): all of them editable before sending. With a CRM
+    ask spotted in a watched channel (bot/shadow.py) or a message the shortcut was used on: all of them
+    editable before sending. `source` is that message's permalink, carried in private_metadata. With a CRM
     connected (`crm`: its name as people say it) the form starts with a type-ahead over the rep's own open
     opportunities; picking one (`opportunity`: id and label) fills the prospect, amount, industry and region."""
     chosen = ref_type or RefType.CALL
@@ -119,7 +123,8 @@ def request_modal(
         },
         _text_input("notes", "Notes for the reference team", initial=notes, multiline=True),
     ]
-    return modal(ids.REQUEST_MODAL, "Request a reference", "Send request", blocks, close="Cancel")
+    metadata = {"source": source} if source else {}
+    return modal(ids.REQUEST_MODAL, "Request a reference", "Send request", blocks, close="Cancel", **metadata)
 
 
 def opportunity_input(crm: str, chosen: tuple[int, str] | None, *, anyone: bool = False) -> dict[str, Any]:
@@ -159,6 +164,19 @@ def link_modal(request: ReferenceRequest, crm: str) -> dict[str, Any]:
             section(f"Request #{request.id} for *{safe(request.prospect, 200)}*: which {crm} opportunity is it for?"),
             opportunity_input(crm, None, anyone=True),
         ],
+    )
+
+
+def prefilled_modal(prefill: Prefill, source: str = "") -> dict[str, Any]:
+    """The one form both the shadow-market reply's button and the message shortcut open."""
+    guess = prefill.guess
+    return request_modal(
+        guess.prospect,
+        industry=guess.industry,
+        region=guess.region,
+        ref_type=guess.ref_type,
+        notes=prefill.notes,
+        source=source,
     )
 
 
@@ -331,6 +349,9 @@ def manager_card(
     ]
     if request.notes:
         blocks.append(section(quote(request.notes)))
+    source = source_link(request.source_permalink)
+    if source:  # checked again: the link is Slack's own, so it holds no `|` or `>` to break out of
+        blocks.append(context(f":speech_balloon: <{source}|From this message>"))
     status = request.status
     if status not in (RequestStatus.SUBMITTED, RequestStatus.AWAITING_CHECKIN):
         blocks.append(section(_decision_line(request, request.customer, settings)))
