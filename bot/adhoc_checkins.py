@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.errors import InvalidTransition, NotAllowed, NotFound
+from bot.errors import InvalidTransition, NoOwnerToAnswer, NotAllowed, NotFound, OnlyOwnerAnswersNow
 from bot.home_record import refresh_homes
 from bot.kinds import CHECKIN_CARD
 from bot.outbox import enqueue
@@ -105,9 +105,9 @@ def answer_now(
     customer = _customer(session, customer_id)
     if actor != customer.owner_slack_id:
         raise NotAllowed(
-            f"Only {mention(customer.owner_slack_id)}, who owns *{escape(customer.name)}*, can answer for it here."
+            OnlyOwnerAnswersNow(customer.owner_slack_id, customer.name)
             if customer.owner_slack_id
-            else f"*{escape(customer.name)}* has no account owner now; nobody can answer for it here."
+            else NoOwnerToAnswer(customer.name)
         )
     checkin = _waiting(session, customer)
     if checkin is None:

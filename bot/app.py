@@ -11,12 +11,6 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from slack_bolt import App
-from slack_sdk.http_retry import RetryHandler
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
 import handlers
 from bot import kinds
@@ -24,12 +18,13 @@ from bot.crm import writeback
 from bot.deps import Deps
 from bot.home import HomeMemory
 from bot.notifications import build_renderers
-from bot.observability import InstrumentedWebClient, Metrics
+from bot.observability import Metrics
 from bot.outbox import OutboxWorker
 from bot.ratelimit import Pacer
 from bot.scheduler import JobScheduler
 from bot.settings import Settings
 from bot.shadow_model import AskModel
+from bot.slack_client import make_client
 from bot.wakeup import listener_for, notifier_for
 from models.db import Database
 
@@ -46,28 +41,6 @@ class _SameTokenNotice(logging.Filter):
 
 BOLT_LOG = logging.getLogger("refbot.bolt")
 BOLT_LOG.addFilter(_SameTokenNotice())
-
-
-def make_client(settings: Settings, *, for_outbox: bool = False) -> InstrumentedWebClient:
-    """A Web API client pointed at SLACK_API_URL that retries rate limits and server errors too.
-
-    slack_sdk retries only connection errors by default; a 429 (honouring Retry-After) or a 5xx from
-    Slack is as passing as a dropped connection, so interactive calls get a couple of tries. The outbox's
-    client never sleeps on a 429 inside a delivery: it hands the row back with Retry-After as its next
-    attempt, so no sleep can outlast the row's lease and let another worker send it as well.
-    """
-    handlers: list[RetryHandler] = [
-        ConnectionErrorRetryHandler(max_retry_count=1 if for_outbox else 2),
-        ServerErrorRetryHandler(max_retry_count=1 if for_outbox else 2),
-    ]
-    if not for_outbox:
-        handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    return InstrumentedWebClient(
-        token=settings.slack_bot_token or None,
-        base_url=settings.slack_api_url,
-        timeout=settings.slack_timeout_seconds,
-        retry_handlers=handlers,
-    )
 
 
 class ListenerExecutor(ThreadPoolExecutor):
@@ -172,9 +145,7 @@ def create_app(
         token_verification_enabled=False,
         logger=BOLT_LOG,
     )
-    deps = Deps(
-        settings=settings, db=db, client=client, outbox=outbox, homes=homes, asks=AskModel.load()
-    )
+    deps = Deps(settings=settings, db=db, client=client, outbox=outbox, homes=homes, asks=AskModel.load())
     handlers.register_all(bolt, deps)
     runs_schedule = settings.run_scheduler and role != "web"
     scheduler = JobScheduler(db, settings, outbox, outbox.worker_id, metrics) if runs_schedule else None

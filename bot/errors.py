@@ -67,6 +67,25 @@ class OnlyOwner(Refusal):
 
 
 @dataclass(frozen=True)
+class OnlyOwnerAnswersNow(Refusal):
+    """`/reference checkin` answered on the spot: only the account owner can (a manager asks them instead)."""
+
+    owner: str
+    customer: str
+
+
+@dataclass(frozen=True)
+class IncidentResolved(Refusal):
+    summary: str
+    resolved_by: str
+
+
+@dataclass(frozen=True)
+class NoOwnerToAnswer(Refusal):
+    customer: str
+
+
+@dataclass(frozen=True)
 class CheckinAnswered(Refusal):
     answer: str
     answered_by: str | None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit, kinds
 from bot.customers import LIMITS, SEVERITIES
-from bot.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from bot.errors import IncidentResolved, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from bot.home_record import refresh_homes
 from bot.outbox import enqueue
 from bot.requests import refresh_ranking_cards
@@ -157,8 +157,9 @@ def resolve(
     done = [i for i in found.values() if i.resolved]
     if done:
         first = done[0]
-        by = f" by {mention(first.resolved_by)}" if first.resolved_by else ""
-        raise InvalidTransition(f"“{escape(first.summary[:100])}” was already resolved{by}.")
+        if first.resolved_by:
+            raise InvalidTransition(IncidentResolved(first.summary[:100], first.resolved_by))
+        raise InvalidTransition(f"“{escape(first.summary[:100])}” was already resolved.")
     for incident in sorted(found.values(), key=lambda i: i.id):
         incident.resolved = True
         incident.resolved_by = actor

@@ -20,7 +20,7 @@ def owner_directory(settings: Settings) -> OwnerDirectory | None:
     """Slack's users.lookupByEmail through the bot's client; None without a token (owners kept as e-mail)."""
     if not settings.slack_bot_token:
         return None
-    from bot.app import make_client
+    from bot.slack_client import make_client
 
     return SlackOwnerDirectory(make_client(settings))
 

@@ -18,9 +18,12 @@ from bot.errors import (
     CannotUse,
     CheckinAnswered,
     DomainError,
+    IncidentResolved,
     ManagersOnly,
+    NoOwnerToAnswer,
     NoOwnerToAsk,
     OnlyOwner,
+    OnlyOwnerAnswersNow,
     OnlyRequester,
     OutcomeRecorded,
     OwnerAlreadyAsked,
@@ -88,10 +91,13 @@ SENTENCES: dict[type[Refusal], str] = {
     OwnerAlreadyAsked: "{asked_of} was already asked about {customer} {asked_at}; the answer will come to you.",
     OnlyRequester: "Only {requester}, who made request #{request_id}, can {action}.",
     OnlyOwner: "Only {owner}, who owns {customer}, or a reference manager can answer this check-in.",
+    OnlyOwnerAnswersNow: "Only {owner}, who owns {customer}, can answer for it here.",
+    IncidentResolved: "“{summary}” was already resolved by {resolved_by}.",
+    NoOwnerToAnswer: "{customer} has no account owner now; nobody can answer for it here.",
     CheckinAnswered: "This check-in was already answered: {answer} by {answered_by} {answered_at}.",
     OutcomeRecorded: "How request #{request_id} went is already recorded: {outcome} by {outcome_by}.",
 }
-PEOPLE = frozenset({"asked_of", "requester", "owner", "answered_by", "outcome_by"})
+PEOPLE = frozenset({"asked_of", "requester", "owner", "answered_by", "outcome_by", "resolved_by"})
 TIMES = frozenset({"asked_at", "answered_at"})
 LABELS: dict[str, type[Happiness] | type[Outcome]] = {"answer": Happiness, "outcome": Outcome}
 
